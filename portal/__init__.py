@@ -1,0 +1,159 @@
+"""The Port Network Portal: `create_app` builds the Flask application."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config as portal_config
+
+log = logging.getLogger(__name__)
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot be used; the message says what to change."""
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, error handlers, CLI.
+
+    `config` overrides every other layer (tests pass their database, instance
+    folder and limits here); `INSTANCE_PATH` in it moves the instance folder.
+    """
+    overrides = dict(config or {})
+    instance = Path(overrides.pop("INSTANCE_PATH", None) or portal_config.instance_path())
+    try:
+        settings = portal_config.load(instance, overrides)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
+    problems = portal_config.check_production(settings)
+    if problems:
+        raise ConfigurationError(
+            "Refusing to start in production with development defaults:\n  - "
+            + "\n  - ".join(problems)
+            + "\nSet the PORTAL_* variables (see README) or write them to "
+            + str(instance / portal_config.CONFIG_FILENAME)
+            + "."
+        )
+    if not settings["SECRET_KEY"]:
+        log.warning("No secret key configured: sessions end when the process stops. "
+                    "Run `flask --app wsgi portal init` to write one.")
+        settings["SECRET_KEY"] = secrets.token_urlsafe(48)
+
+    app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
+    app.config.from_mapping(_flask_settings(settings))
+    app.config["PORTAL"] = settings
+    if settings["TRUST_PROXY_HOPS"]:
+        hops = settings["TRUST_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    _init_extensions(app, settings)
+    _register_blueprints(app)
+    app.after_request(_security_headers)
+
+    from .cli import portal_cli
+
+    app.cli.add_command(portal_cli)
+    return app
+
+
+def _flask_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    production = settings["ENV"] == "production"
+    from datetime import timedelta
+
+    redis_url = settings["REDIS_URL"]
+    return {
+        "SECRET_KEY": settings["SECRET_KEY"],
+        "SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"],
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(settings["DATABASE_URL"]),
+        "SESSION_COOKIE_NAME": "portal_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": production,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings["SESSION_HOURS"]),
+        # CSRF is checked by accounts.auth for cookie-authenticated API writes
+        # and by each HTML form; tokens live as long as the session.
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "RATELIMIT_STORAGE_URI": settings["RATELIMIT_STORAGE_URL"] or redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # Several server threads share the file: wait for the lock instead of failing.
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite enforces foreign keys only when asked, per connection."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+
+def _init_extensions(app: Flask, settings: dict[str, Any]) -> None:
+    from .accounts import auth
+    from .extensions import csrf, db, limiter, migrate, socketio
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    auth.init_app(app)
+    socketio.init_app(
+        app,
+        async_mode="threading",
+        message_queue=settings["REDIS_URL"] or None,
+        cors_allowed_origins=None,
+    )
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .accounts.api import bp as accounts_api
+    from .accounts.views import bp as accounts_views
+    from .api import register_error_handlers
+    from .meta import bp as meta_api
+    from .network.api import bp as network_api
+    from .public.views import bp as public_views
+    from .workspaces.api import bp as workspaces_api
+
+    for blueprint in (meta_api, accounts_api, network_api, workspaces_api):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(accounts_views)
+    app.register_blueprint(public_views)
+    register_error_handlers(app)
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if request.path.startswith("/api/"):
+        headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        headers.setdefault("Cache-Control", "no-store")
+    else:
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+    return response

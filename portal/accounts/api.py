@@ -1,0 +1,276 @@
+"""JSON routes of accounts: sign-in, the caller's own account, user administration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import func, or_, select
+
+from .. import permissions
+from ..api import API_PREFIX, ApiError, PageQuery, changes_of, endpoint, iso, not_found, paginate, setting
+from ..extensions import db, limiter
+from ..workspaces.models import Membership, Workspace
+from . import service
+from .models import ApiToken, Notification, User
+from .schemas import (
+    LoginBody,
+    NotificationQuery,
+    PasswordBody,
+    ProfileBody,
+    ReadBody,
+    TokenBody,
+    UserCreateBody,
+    UserQuery,
+    UserUpdateBody,
+)
+
+bp = Blueprint("accounts_api", __name__, url_prefix=API_PREFIX)
+
+
+# --- serializers --------------------------------------------------------------
+
+
+def user_summary(user: User) -> dict[str, Any]:
+    """How a user appears next to something they did or belong to."""
+    return {"id": user.id, "name": user.name}
+
+
+def user_json(user: User) -> dict[str, Any]:
+    community = user.community
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "community": (
+            {"id": community.id, "slug": community.slug, "name": community.name}
+            if community
+            else None
+        ),
+        "is_secretariat": user.is_secretariat,
+        "active": user.active,
+        "locale": user.locale,
+        "timezone": user.timezone,
+        "created_at": iso(user.created_at),
+        "last_login_at": iso(user.last_login_at),
+    }
+
+
+def me_json(user: User) -> dict[str, Any]:
+    rows = db.session.execute(
+        select(Workspace.id, Workspace.name, Membership.role)
+        .join(Membership, Membership.workspace_id == Workspace.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Workspace.name)
+    )
+    return user_json(user) | {
+        "workspaces": [{"id": id_, "name": name, "role": str(role)} for id_, name, role in rows]
+    }
+
+
+def token_json(token: ApiToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "created_at": iso(token.created_at),
+        "expires_at": iso(token.expires_at),
+        "last_used_at": iso(token.last_used_at),
+        "revoked_at": iso(token.revoked_at),
+    }
+
+
+def notification_json(notification: Notification) -> dict[str, Any]:
+    event = notification.event
+    return {
+        "id": notification.id,
+        "read_at": iso(notification.read_at),
+        "event": {
+            "id": event.id,
+            "verb": event.verb,
+            "at": iso(event.at),
+            "workspace_id": event.workspace_id,
+            "item_id": event.item_id,
+        },
+    }
+
+
+# --- sign-in ------------------------------------------------------------------
+
+
+def _login_failed(_response: Any) -> bool:
+    return bool(g.get("login_failed"))
+
+
+def _account_key() -> str:
+    from flask import request
+
+    data = request.get_json(silent=True) if request.is_json else request.form
+    email = data.get("email") if isinstance(data, dict) else None
+    return "account:" + (email.strip().lower() if isinstance(email, str) else "")
+
+
+def login_limits(view: Any) -> Any:
+    """Failed sign-ins are limited per client address and per account."""
+    limit = lambda: setting("LOGIN_RATE_LIMIT")  # noqa: E731
+    view = limiter.shared_limit(limit, scope="login-address", deduct_when=_login_failed)(view)
+    return limiter.shared_limit(
+        limit, scope="login-account", key_func=_account_key, deduct_when=_login_failed
+    )(view)
+
+
+@bp.post("/auth/login")
+@login_limits
+@endpoint(access=permissions.anyone, body=LoginBody)
+def login(body: LoginBody) -> dict[str, Any]:
+    """Sign in with email and password; starts a session."""
+    user = service.authenticate(body.email, body.password)
+    if user is None:
+        g.login_failed = True
+        raise ApiError(401, "unauthenticated", "Wrong email or password.")
+    service.sign_in(user, body.password)
+    return me_json(user) | {"csrf_token": generate_csrf()}
+
+
+login.csrf_exempt = True  # type: ignore[attr-defined]  # JSON-only, see auth.py
+
+
+@bp.post("/auth/logout")
+@endpoint(access=permissions.signed_in)
+def logout() -> dict[str, Any]:
+    """End the session."""
+    service.sign_out(current_user)
+    return {"signed_out": True}
+
+
+@bp.get("/auth/csrf")
+@endpoint(access=permissions.anyone)
+def csrf_token() -> dict[str, Any]:
+    """The CSRF token for cookie-authenticated unsafe requests."""
+    return {"csrf_token": generate_csrf()}
+
+
+# --- the caller ---------------------------------------------------------------
+
+
+@bp.get("/me")
+@endpoint(access=permissions.signed_in)
+def me() -> dict[str, Any]:
+    """The signed-in user and their workspaces."""
+    return me_json(current_user)
+
+
+@bp.patch("/me")
+@endpoint(access=permissions.signed_in, body=ProfileBody)
+def update_me(body: ProfileBody) -> dict[str, Any]:
+    """Change one's own name, language or timezone."""
+    service.update_user(current_user, current_user, changes_of(body))
+    return me_json(current_user)
+
+
+@bp.post("/me/password")
+@endpoint(access=permissions.signed_in, body=PasswordBody)
+def change_password(body: PasswordBody) -> dict[str, Any]:
+    """Change one's own password; other sessions and their cookies end."""
+    service.change_own_password(current_user, body.current_password, body.new_password)
+    return {"changed": True, "csrf_token": generate_csrf()}
+
+
+@bp.get("/me/tokens")
+@endpoint(access=permissions.signed_in, query=PageQuery)
+def list_tokens(query: PageQuery) -> dict[str, Any]:
+    """The caller's API tokens (never their values)."""
+    statement = (
+        select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
+    )
+    return paginate(statement, query, token_json)
+
+
+@bp.post("/me/tokens")
+@endpoint(access=permissions.signed_in, body=TokenBody, status=201)
+def create_token(body: TokenBody) -> dict[str, Any]:
+    """Create an API token; its value is shown in this response only."""
+    days = body.expires_in_days or setting("TOKEN_DEFAULT_DAYS")
+    if days > setting("TOKEN_MAX_DAYS"):
+        raise ApiError(
+            400,
+            "invalid",
+            "The token would live too long.",
+            fields={"expires_in_days": f"At most {setting('TOKEN_MAX_DAYS')} days."},
+        )
+    token, plain = service.create_token(current_user, body.name, days)
+    return token_json(token) | {"token": plain}
+
+
+@bp.delete("/me/tokens/<int:token_id>")
+@endpoint(access=permissions.signed_in)
+def revoke_token(token_id: int) -> dict[str, Any]:
+    """Revoke one of the caller's tokens at once."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        raise not_found("token")
+    service.revoke_token(current_user, token)
+    return token_json(token)
+
+
+@bp.get("/me/notifications")
+@endpoint(access=permissions.signed_in, query=NotificationQuery)
+def list_notifications(query: NotificationQuery) -> dict[str, Any]:
+    """The caller's notifications about what they may still read, newest first."""
+    statement = permissions.visible_notifications(current_user).order_by(Notification.id.desc())
+    if query.unread:
+        statement = statement.where(Notification.read_at.is_(None))
+    return paginate(statement, query, notification_json)
+
+
+@bp.post("/me/notifications/read")
+@endpoint(access=permissions.signed_in, body=ReadBody)
+def read_notifications(body: ReadBody) -> dict[str, Any]:
+    """Mark notifications read."""
+    return {"marked": service.mark_notifications_read(current_user, body.ids)}
+
+
+# --- user administration (secretariat) ----------------------------------------
+
+
+@bp.get("/users")
+@endpoint(access=permissions.secretariat, query=UserQuery)
+def list_users(query: UserQuery) -> dict[str, Any]:
+    """All users, filtered by text, community or active state."""
+    statement = select(User).order_by(User.name, User.id)
+    if query.q:
+        pattern = f"%{query.q.lower()}%"
+        statement = statement.where(
+            or_(func.lower(User.name).like(pattern), User.email.like(pattern))
+        )
+    if query.community_id is not None:
+        statement = statement.where(User.community_id == query.community_id)
+    if query.active is not None:
+        statement = statement.where(User.active.is_(query.active))
+    return paginate(statement, query, user_json)
+
+
+@bp.post("/users")
+@endpoint(access=permissions.secretariat, body=UserCreateBody, status=201)
+def create_user(body: UserCreateBody) -> dict[str, Any]:
+    """Add a user (without a password they cannot sign in yet)."""
+    user = service.create_user(current_user, **body.model_dump())
+    return user_json(user)
+
+
+@bp.get("/users/<int:user_id>")
+@endpoint(access=permissions.secretariat)
+def get_user(user_id: int) -> dict[str, Any]:
+    """One user."""
+    return user_json(permissions.load_user(user_id))
+
+
+@bp.patch("/users/<int:user_id>")
+@endpoint(access=permissions.secretariat, body=UserUpdateBody)
+def update_user(user_id: int, body: UserUpdateBody) -> dict[str, Any]:
+    """Change a user; `active: false` signs them out everywhere and revokes their tokens."""
+    user = permissions.load_user(user_id)
+    changes = changes_of(body, nullable={"community_id"})
+    permissions.check_user_change(user, changes)
+    return user_json(service.update_user(current_user, user, changes))

@@ -1,0 +1,114 @@
+"""Who is asking: the session cookie or a bearer token, checked on every request.
+
+A bearer token wins over a cookie and never creates a session; cookie-
+authenticated unsafe requests to the API must carry the CSRF token. The user
+row is read from the database on every request, so a deactivation, a password
+change (which bumps `session_epoch`) or a revoked token takes effect at once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, current_app, g, request
+from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy import select
+
+from ..api import ApiError, is_api_request
+from ..events import utcnow
+from ..extensions import csrf, db, login_manager
+from ..permissions import Anonymous
+from .models import ApiToken, User
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+@login_manager.user_loader
+def _load_from_session(session_id: str) -> User | None:
+    if request.headers.get("Authorization"):
+        return None  # a request with credentials of its own ignores the cookie
+    user_id, _, epoch = session_id.partition(":")
+    if not user_id.isdigit() or not epoch.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_epoch != int(epoch):
+        return None
+    return user
+
+
+@login_manager.request_loader
+def _load_from_token(req: Any) -> User | None:
+    token = bearer_token()
+    if token is None:
+        return None
+    record = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(token)))
+    now = utcnow()
+    if record is None or not record.usable(now) or not record.user.active:
+        return None
+    if record.last_used_at is None or now - record.last_used_at > TOKEN_TOUCH_INTERVAL:
+        from .service import touch_token  # the service layer owns writes
+
+        touch_token(record, now)
+    g.auth_token_id = record.id
+    return record.user
+
+
+def authenticated_by_token() -> bool:
+    return g.get("auth_token_id") is not None
+
+
+def _check_credentials() -> None:
+    """Refuse bad bearer tokens outright; demand CSRF on cookie-authenticated writes."""
+    from flask_login import current_user
+
+    if not is_api_request():
+        return
+    if request.headers.get("Authorization"):
+        if not current_user.is_authenticated:
+            raise ApiError(
+                401,
+                "unauthenticated",
+                "The API token is invalid, expired or revoked.",
+                headers={"WWW-Authenticate": 'Bearer realm="portal"'},
+            )
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if (
+        request.method in UNSAFE_METHODS
+        and current_user.is_authenticated
+        and not getattr(view, "csrf_exempt", False)
+    ):
+        csrf.protect()
+
+
+class NoTokenSessionInterface(SecureCookieSessionInterface):
+    """Token-authenticated requests never receive a session cookie."""
+
+    def should_set_cookie(self, app: Flask, session: Any) -> bool:
+        if authenticated_by_token() or request.headers.get("Authorization"):
+            return False
+        return super().should_set_cookie(app, session)
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        if request.headers.get("Authorization"):
+            return
+        super().save_session(app, session, response)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.anonymous_user = Anonymous
+    login_manager.login_view = "accounts.login_page"
+    login_manager.session_protection = "basic"
+    app.session_interface = NoTokenSessionInterface()
+    app.before_request(_check_credentials)

@@ -1,0 +1,101 @@
+"""People and their credentials: users, API tokens, notifications."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..events import UTCDateTime, utcnow
+from ..extensions import db
+
+if TYPE_CHECKING:
+    from ..events import Event
+    from ..network.models import Community
+
+
+class User(UserMixin, db.Model):  # type: ignore[name-defined]
+    # Not `user`: a reserved word on PostgreSQL.
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased; the sign-in name.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(160))
+    # The community the person works for; null for the secretariat's own staff.
+    community_id: Mapped[int | None] = mapped_column(
+        ForeignKey("communities.id", ondelete="SET NULL"), index=True
+    )
+    # Staff of the technical secretariat: administers the whole network.
+    is_secretariat: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A deactivated user is refused on the next request, sockets included.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Interface language (es, en, pt, fr) and IANA timezone.
+    locale: Mapped[str] = mapped_column(String(8), default="es")
+    timezone: Mapped[str] = mapped_column(String(64), default="America/Panama")
+    # Argon2 hash; null until a password is set (the user cannot sign in).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Bumped to end every open session (password change, deactivation).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    community: Mapped[Community | None] = relationship(lazy="joined")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login's name for it
+        return self.active
+
+    def get_id(self) -> str:
+        """The session id: changing the epoch invalidates every session cookie."""
+        return f"{self.id}:{self.session_epoch}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined]
+    """A bearer token for scripts and clients; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # What the owner calls it ("calendar sync").
+    name: Mapped[str] = mapped_column(String(100))
+    # SHA-256 hex of the token: the token has 256 bits of entropy, so a fast
+    # hash is enough and keeps the per-request lookup an index hit.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Updated at most once a minute to spare the database a write per request.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def usable(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.expires_at > now
+
+
+class Notification(db.Model):  # type: ignore[name-defined]
+    """An event brought to one user's attention."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_id_read_at", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship(lazy="joined")

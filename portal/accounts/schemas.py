@@ -1,0 +1,80 @@
+"""Request bodies and query strings of the accounts API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints
+
+from ..api import Body, PageQuery
+from .passwords import MIN_LENGTH
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=160)]
+Password = Annotated[str, StringConstraints(min_length=MIN_LENGTH, max_length=256)]
+Locale = Literal["es", "en", "pt", "fr"]
+
+
+def _known_timezone(value: str) -> str:
+    if value not in available_timezones():
+        raise ValueError("Not an IANA timezone such as America/Bogota.")
+    return value
+
+
+Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_timezone)]
+
+
+class LoginBody(Body):
+    email: Annotated[str, StringConstraints(min_length=1, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class ProfileBody(Body):
+    name: Name | None = None
+    locale: Locale | None = None
+    timezone: Timezone | None = None
+
+
+class PasswordBody(Body):
+    current_password: Annotated[str, StringConstraints(max_length=256)]
+    new_password: Password
+
+
+class TokenBody(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    expires_in_days: int | None = Field(None, ge=1, le=3650)
+
+
+class ReadBody(Body):
+    ids: list[int] = Field(max_length=500)
+
+
+class UserCreateBody(Body):
+    email: EmailStr
+    name: Name
+    community_id: int | None = None
+    password: Password | None = None
+    is_secretariat: bool = False
+    locale: Locale = "es"
+    timezone: Timezone = "America/Panama"
+
+
+class UserUpdateBody(Body):
+    email: EmailStr | None = None
+    name: Name | None = None
+    community_id: int | None = None
+    password: Password | None = None
+    is_secretariat: bool | None = None
+    active: bool | None = None
+    locale: Locale | None = None
+    timezone: Timezone | None = None
+
+
+class UserQuery(PageQuery):
+    q: Annotated[str, StringConstraints(max_length=100)] | None = None
+    community_id: int | None = None
+    active: bool | None = None
+
+
+class NotificationQuery(PageQuery):
+    unread: bool | None = None

@@ -1,0 +1,200 @@
+"""Every change to accounts: sign-in, users, API tokens, notifications."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import session
+from flask_login import login_user, logout_user
+from sqlalchemy import select, update
+
+from .. import events
+from ..api import conflict, invalid
+from ..events import utcnow
+from ..extensions import db
+from ..network.models import Community
+from .models import ApiToken, Notification, User
+from .passwords import hash_password, needs_rehash, verify_password
+
+TOKEN_PREFIX = "pnp_"
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+# --- sign-in ------------------------------------------------------------------
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (the same time either way)."""
+    user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
+        events.record("auth.login_failed", actor=None, data={"email": normalize_email(email)[:254]})
+        db.session.commit()
+        return None
+    return user
+
+
+def sign_in(user: User, password: str) -> None:
+    """Start a fresh session (a new cookie, against session fixation)."""
+    session.clear()
+    login_user(user)
+    session.permanent = True
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    events.record("auth.login", actor=user)
+    db.session.commit()
+
+
+def sign_out(user: User) -> None:
+    events.record("auth.logout", actor=user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+
+
+# --- users --------------------------------------------------------------------
+
+
+def _check_community(community_id: int | None) -> None:
+    if community_id is not None and db.session.get(Community, community_id) is None:
+        raise invalid({"community_id": "No such community."})
+
+
+def create_user(
+    actor: User | None,
+    *,
+    email: str,
+    name: str,
+    community_id: int | None = None,
+    password: str | None = None,
+    is_secretariat: bool = False,
+    locale: str = "es",
+    timezone: str = "America/Panama",
+    is_demo: bool = False,
+) -> User:
+    email = normalize_email(email)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise conflict("A user with this email already exists.", fields={"email": "Taken."})
+    _check_community(community_id)
+    user = User(
+        email=email,
+        name=name,
+        community_id=community_id,
+        is_secretariat=is_secretariat,
+        password_hash=hash_password(password) if password else None,
+        locale=locale,
+        timezone=timezone,
+        is_demo=is_demo,
+        active=True,
+        session_epoch=0,
+    )
+    db.session.add(user)
+    db.session.flush()
+    events.record(
+        "user.created",
+        actor=actor,
+        data={"user_id": user.id, "email": email, "is_secretariat": is_secretariat},
+    )
+    db.session.commit()
+    return user
+
+
+def update_user(actor: User, user: User, changes: dict[str, Any]) -> User:
+    """Apply the given fields; a password change or deactivation ends the user's sessions."""
+    if "community_id" in changes:
+        _check_community(changes["community_id"])
+    if "email" in changes:
+        changes["email"] = normalize_email(changes["email"])
+        taken = db.session.scalar(
+            select(User.id).where(User.email == changes["email"], User.id != user.id)
+        )
+        if taken is not None:
+            raise conflict("A user with this email already exists.", fields={"email": "Taken."})
+    changed = []
+    for field, value in changes.items():
+        if field == "password":
+            user.password_hash = hash_password(value)
+            user.session_epoch += 1
+            changed.append("password")
+            continue
+        if getattr(user, field) != value:
+            setattr(user, field, value)
+            changed.append(field)
+    if changes.get("active") is False and "active" in changed:
+        user.session_epoch += 1
+        revoke_all_tokens(user)
+    if changed:
+        verb = "user.deactivated" if "active" in changed and not user.active else "user.updated"
+        events.record(verb, actor=actor, data={"user_id": user.id, "fields": sorted(changed)})
+        db.session.commit()
+    return user
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    if not verify_password(user.password_hash, current):
+        raise invalid({"current_password": "This is not your current password."})
+    update_user(user, user, {"password": new})
+    login_user(user)  # keep this session, now under the new epoch
+
+
+# --- API tokens ---------------------------------------------------------------
+
+
+def create_token(user: User, name: str, days: int) -> tuple[ApiToken, str]:
+    """A new token; the plain value is returned here once and never stored."""
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=ApiToken.hash(plain),
+        created_at=utcnow(),
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    db.session.add(token)
+    db.session.flush()
+    events.record("token.created", actor=user, data={"token_id": token.id, "name": name})
+    db.session.commit()
+    return token, plain
+
+
+def revoke_token(actor: User, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        events.record("token.revoked", actor=actor, data={"token_id": token.id})
+        db.session.commit()
+
+
+def revoke_all_tokens(user: User) -> None:
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def touch_token(token: ApiToken, now: datetime) -> None:
+    token.last_used_at = now
+    db.session.commit()
+
+
+# --- notifications ------------------------------------------------------------
+
+
+def mark_notifications_read(user: User, ids: list[int]) -> int:
+    result = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == user.id,
+            Notification.id.in_(ids),
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+    )
+    db.session.commit()
+    return result.rowcount or 0

@@ -1,0 +1,58 @@
+"""The sign-in and sign-out pages."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+from . import service
+from .api import login_limits
+
+bp = Blueprint("accounts", __name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: `next=https://evil.example` becomes the home page."""
+    if not target:
+        return url_for("public.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("public.home")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@login_limits
+def login_page() -> str | Response:
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = service.authenticate(form.email.data or "", form.password.data or "")
+        if user is not None:
+            service.sign_in(user, form.password.data or "")
+            return redirect(_safe_next(request.args.get("next")))
+        g.login_failed = True
+        error = "Wrong email or password."
+    status = 401 if error else (400 if request.method == "POST" else 200)
+    return render_template("accounts/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout_page() -> Response:
+    form = FlaskForm()
+    if current_user.is_authenticated and form.validate_on_submit():
+        service.sign_out(current_user)
+    return redirect(url_for("public.home"))

@@ -1,0 +1,376 @@
+"""API conventions shared by every JSON route.
+
+- `ApiError` and the error envelope `{"error": {"code", "message", "fields"?}}`
+  for every refusal, including werkzeug's own (404, 405, 413, ...).
+- `endpoint(access=..., body=..., query=...)`: every API view declares the
+  gate from `portal.permissions` it passes through (a test walks the URL map
+  and refuses a view without one), and the pydantic models its body and query
+  string are validated into.
+- `paginate`: the `{"items", "page", "per_page", "total"}` list shape.
+- `openapi_document`: the OpenAPI description built from the same declarations.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from datetime import UTC, datetime
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from flask import Flask, Response, current_app, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+# werkzeug status -> envelope code, for errors raised outside our own code.
+STATUS_CODES = {
+    400: "invalid",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """A refusal answered with the error envelope."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        fields: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+    def response(self) -> Response:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.fields is not None:
+            body["fields"] = self.fields
+        body.update(self.extra)
+        resp = jsonify({"error": body})
+        resp.status_code = self.status
+        resp.headers.update(self.headers)
+        return resp
+
+
+def invalid(fields: dict[str, str], message: str = "The request is not valid.") -> ApiError:
+    return ApiError(400, "invalid", message, fields=fields)
+
+
+def not_found(what: str = "resource") -> ApiError:
+    return ApiError(404, "not_found", f"No such {what}.")
+
+
+def conflict(message: str, **extra: Any) -> ApiError:
+    return ApiError(409, "conflict", message, extra=extra)
+
+
+def is_api_request() -> bool:
+    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+
+
+# --- request validation -------------------------------------------------------
+
+
+class Body(BaseModel):
+    """Base of request bodies: unknown fields are refused, types are strict."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+
+class Query(BaseModel):
+    """Base of query strings: values arrive as text and are converted."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class PageQuery(Query):
+    page: int = Field(1, ge=1, le=100_000)
+    per_page: int = Field(20, ge=1, le=100)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _fields_of(error: ValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for item in error.errors(include_url=False):
+        name = ".".join(str(part) for part in item["loc"]) or "body"
+        if item["type"] == "extra_forbidden":
+            message = "Unknown field."
+        elif item["type"] == "missing":
+            message = "This field is required."
+        else:
+            message = item["msg"]
+        fields.setdefault(name, message)
+    return fields
+
+
+def parse_body(model: type[M]) -> M:
+    """The JSON body validated into `model`, or a 400 envelope naming the fields."""
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media", "Send the body as application/json.")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise invalid({"body": "The body is not valid JSON."}, "The body is not valid JSON.")
+    if not isinstance(data, dict):
+        raise invalid({"body": "Send a JSON object."})
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise invalid(_fields_of(error)) from None
+
+
+def parse_query(model: type[M]) -> M:
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as error:
+        raise invalid(_fields_of(error)) from None
+
+
+# --- the one shape of an API view ---------------------------------------------
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def endpoint(
+    *,
+    access: Callable[[], None],
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    status: int = 200,
+) -> Callable[[F], F]:
+    """Declare an API view: gate first, then validation, then the view.
+
+    `access` is a gate from `portal.permissions` (it raises a refusal); object
+    checks the view makes after loading what the URL names go through
+    `portal.permissions` too. The parsed body and query reach the view as the
+    keyword arguments `body` and `query`. A view returning a dict or list is
+    answered as JSON with `status`.
+    """
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            access()
+            if query is not None:
+                kwargs["query"] = parse_query(query)
+            if body is not None:
+                kwargs["body"] = parse_body(body)
+            result = view(*args, **kwargs)
+            if isinstance(result, dict | list):
+                resp = jsonify(result)
+                resp.status_code = status
+                return resp
+            return result
+
+        wrapper.access = access  # type: ignore[attr-defined]
+        wrapper.body_model = body  # type: ignore[attr-defined]
+        wrapper.query_model = query  # type: ignore[attr-defined]
+        wrapper.success_status = status  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def paginate(
+    statement: Select[Any],
+    page: PageQuery,
+    serialize: Callable[[Any], dict[str, Any]],
+    *,
+    prepare: Callable[[list[Any]], None] | None = None,
+) -> dict[str, Any]:
+    """One page of `statement` (already ordered) with the total count.
+
+    `prepare` receives the page's rows before serialization, to load what the
+    serializer needs in one query instead of one per row.
+    """
+    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    rows = list(
+        db.session.scalars(statement.limit(page.per_page).offset((page.page - 1) * page.per_page))
+    )
+    if prepare is not None and rows:
+        prepare(rows)
+    return {
+        "items": [serialize(row) for row in rows],
+        "page": page.page,
+        "per_page": page.per_page,
+        "total": total or 0,
+    }
+
+
+# --- errors -------------------------------------------------------------------
+
+
+def _http_error(error: HTTPException) -> Response | HTTPException:
+    if not is_api_request():
+        return error
+    status = error.code or 500
+    code = STATUS_CODES.get(status, "error")
+    messages = {
+        404: "No such resource.",
+        405: f"{request.method} is not allowed here.",
+        413: "The request is too large.",
+    }
+    message = messages.get(status) or (error.description or error.name)
+    return ApiError(status, code, message).response()
+
+
+def _integrity_error(error: IntegrityError) -> Response:
+    db.session.rollback()
+    log.info("integrity error answered 409: %s", error.orig)
+    return conflict("The change conflicts with existing data.").response()
+
+
+def _unexpected_error(error: Exception) -> Response | tuple[str, int]:
+    db.session.rollback()
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    if is_api_request():
+        return ApiError(500, "internal", "Something went wrong on our side.").response()
+    return "Something went wrong on our side.", 500
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(ApiError, lambda e: e.response())
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(IntegrityError, _integrity_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+# --- OpenAPI ------------------------------------------------------------------
+
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def _openapi_path(rule: str) -> str:
+    return _CONVERTER.sub(lambda m: "{" + m.group(2) + "}", rule[len(API_PREFIX) :]) or "/"
+
+
+def api_views(app: Flask) -> Iterable[tuple[Any, Callable[..., Any]]]:
+    """(rule, view function) of every route under the API prefix."""
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(API_PREFIX + "/") or rule.rule == API_PREFIX:
+            yield rule, app.view_functions[rule.endpoint]
+
+
+def openapi_document(app: Flask) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {}
+    for rule, view in sorted(api_views(app), key=lambda rv: rv[0].rule):
+        doc = (view.__doc__ or "").strip().splitlines()
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            operation: dict[str, Any] = {
+                "operationId": f"{rule.endpoint}.{method.lower()}",
+                "summary": doc[0] if doc else rule.endpoint,
+                "tags": [rule.endpoint.split(".")[0]],
+                "responses": {
+                    str(getattr(view, "success_status", 200)): {"description": "Success"},
+                    "default": {
+                        "description": "Error envelope",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
+                },
+            }
+            params = [
+                {"name": arg, "in": "path", "required": True, "schema": {"type": "string"}}
+                for arg in rule.arguments
+            ]
+            query_model = getattr(view, "query_model", None)
+            if query_model is not None:
+                for name, field in query_model.model_json_schema().get("properties", {}).items():
+                    params.append({"name": name, "in": "query", "schema": field})
+            if params:
+                operation["parameters"] = params
+            body_model = getattr(view, "body_model", None)
+            if body_model is not None and method in {"POST", "PUT", "PATCH"}:
+                schemas[body_model.__name__] = body_model.model_json_schema(
+                    ref_template="#/components/schemas/{model}"
+                )
+                schemas.update(schemas[body_model.__name__].pop("$defs", {}))
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": f"#/components/schemas/{body_model.__name__}"}
+                        }
+                    },
+                }
+            paths.setdefault(_openapi_path(rule.rule), {})[method.lower()] = operation
+    schemas["Error"] = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Port Network Portal API", "version": "1"},
+        "servers": [{"url": API_PREFIX}],
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+            },
+        },
+        "paths": paths,
+    }
+
+
+def setting(name: str) -> Any:
+    """A portal setting of the running app (see `portal.config.DEFAULTS`)."""
+    return current_app.config["PORTAL"][name]
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 with offset, UTC, to the second."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
+
+
+def changes_of(body: BaseModel, *, nullable: Iterable[str] = ()) -> dict[str, Any]:
+    """The fields a PATCH body sets; null only where the field may be emptied."""
+    changes = body.model_dump(exclude_unset=True)
+    refused = {
+        name: "This field cannot be null."
+        for name, value in changes.items()
+        if value is None and name not in set(nullable)
+    }
+    if refused:
+        raise invalid(refused)
+    return changes

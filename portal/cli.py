@@ -1,0 +1,96 @@
+"""`flask --app wsgi portal <command>`: set-up and operation from the command line."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+
+from . import config as portal_config
+
+portal_cli = AppGroup("portal", help="Set up and run the Port Network Portal.")
+
+
+@portal_cli.command("init")
+def init_command() -> None:
+    """Create or upgrade the schema; write portal.cfg with a secret key if missing."""
+    instance = Path(current_app.instance_path)
+    if portal_config.write_instance_config(instance, secrets.token_urlsafe(48)):
+        click.echo(f"Wrote {instance / portal_config.CONFIG_FILENAME} with a new secret key.")
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    click.echo("The database schema is up to date.")
+
+
+@portal_cli.command("create-user")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's full name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--secretariat", is_flag=True, help="Staff of the technical secretariat.")
+@click.option("--community", "community_slug", help="Slug of the person's community.")
+def create_user_command(
+    email: str, name: str, password_stdin: bool, secretariat: bool, community_slug: str | None
+) -> None:
+    """Add a user."""
+    from pydantic import TypeAdapter, ValidationError
+    from sqlalchemy import select
+
+    from .accounts import service
+    from .accounts.schemas import Password
+    from .api import ApiError
+    from .extensions import db
+    from .network.models import Community
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        try:
+            TypeAdapter(Password).validate_python(password)
+        except ValidationError:
+            raise click.ClickException("The password needs at least 10 characters.") from None
+    community_id = None
+    if community_slug:
+        community_id = db.session.scalar(select(Community.id).where(Community.slug == community_slug))
+        if community_id is None:
+            raise click.ClickException(f"No community has the slug {community_slug!r}.")
+    try:
+        user = service.create_user(
+            None,
+            email=email,
+            name=name,
+            community_id=community_id,
+            password=password,
+            is_secretariat=secretariat,
+        )
+    except ApiError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Created user {user.id} <{user.email}>.")
+
+
+@portal_cli.command("demo")
+def demo_command() -> None:
+    """Load a demonstration network (marked as demo data); does nothing if loaded."""
+    from .demo import load_demo
+
+    summary = load_demo()
+    if summary is None:
+        click.echo("The demonstration network is already loaded.")
+    else:
+        click.echo("Loaded the demonstration network: " + ", ".join(
+            f"{count} {what}" for what, count in summary.items()))
+
+
+@portal_cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=200, show_default=True, type=int,
+              help="Request threads; each open WebSocket holds one.")
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Serve HTTP and Socket.IO with gunicorn (one process, threads)."""
+    from .server import serve
+
+    serve(current_app._get_current_object(), host=host, port=port, threads=threads)  # type: ignore[attr-defined]

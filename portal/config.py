@@ -1,0 +1,113 @@
+"""Settings: defaults < instance/portal.cfg < PORTAL_* environment variables.
+
+Every setting has a default here, so the portal runs with nothing configured
+(SQLite, a local blob folder and the search index, all in the instance folder).
+A production deployment (`PORTAL_ENV=production`) must replace the development
+defaults; `check_production` says which ones it still has.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "PORTAL_"
+
+DEFAULTS: dict[str, Any] = {
+    # `development` or `production`; production refuses development defaults.
+    "ENV": "development",
+    "SECRET_KEY": "",
+    # Empty means SQLite in the instance folder.
+    "DATABASE_URL": "",
+    "STORAGE": "local",
+    "S3_ENDPOINT": "",
+    "S3_ACCESS_KEY": "",
+    "S3_SECRET_KEY": "",
+    "S3_BUCKET": "portal",
+    "S3_SECURE": True,
+    "S3_PRESIGNED_DOWNLOADS": False,
+    "REDIS_URL": "",
+    "MAX_UPLOAD_MB": 100,
+    "INDEXER": "thread",
+    "LOGIN_RATE_LIMIT": "10/minute;100/hour",
+    "PUBLIC_RATE_LIMIT": "60/minute;1000/hour",
+    # Rate-limit counters; empty means the Redis URL if set, else process memory.
+    "RATELIMIT_STORAGE_URL": "",
+    "TRUST_PROXY_HOPS": 0,
+    "TOKEN_DEFAULT_DAYS": 90,
+    "TOKEN_MAX_DAYS": 365,
+    "SESSION_HOURS": 12,
+}
+
+# Settings whose value names a file or secret and must not be printed.
+SECRET_SETTINGS = {"SECRET_KEY", "S3_SECRET_KEY", "DATABASE_URL", "REDIS_URL"}
+
+CONFIG_FILENAME = "portal.cfg"
+
+
+def instance_path() -> Path:
+    """The instance folder: `PORTAL_INSTANCE_PATH`, else ./instance."""
+    return Path(os.environ.get(ENV_PREFIX + "INSTANCE_PATH", "instance")).resolve()
+
+
+def _coerce(name: str, raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(f"{ENV_PREFIX}{name} must be true or false, not {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}{name} must be a whole number, not {raw!r}") from None
+    return raw
+
+
+def load(path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge the three layers (and test overrides last) into one dict."""
+    settings = dict(DEFAULTS)
+    cfg_file = path / CONFIG_FILENAME
+    if cfg_file.exists():
+        scope: dict[str, Any] = {}
+        exec(compile(cfg_file.read_text(), str(cfg_file), "exec"), scope)  # noqa: S102 - our own file
+        settings.update({k: v for k, v in scope.items() if k.isupper()})
+    for name, default in DEFAULTS.items():
+        raw = os.environ.get(ENV_PREFIX + name)
+        if raw is not None:
+            settings[name] = _coerce(name, raw, default)
+    settings.update(overrides or {})
+    if not settings["DATABASE_URL"]:
+        settings["DATABASE_URL"] = f"sqlite:///{path / 'portal.db'}"
+    return settings
+
+
+def check_production(settings: dict[str, Any]) -> list[str]:
+    """The development defaults a production configuration still has."""
+    if settings["ENV"] != "production":
+        return []
+    problems = []
+    if len(settings["SECRET_KEY"]) < 32:
+        problems.append("PORTAL_SECRET_KEY is missing or shorter than 32 characters")
+    if settings["DATABASE_URL"].startswith("sqlite"):
+        problems.append("PORTAL_DATABASE_URL points at SQLite; production needs PostgreSQL")
+    if settings["STORAGE"] == "s3" and not settings["S3_SECURE"]:
+        problems.append("PORTAL_S3_SECURE is off; production talks to the store over TLS")
+    return problems
+
+
+def write_instance_config(path: Path, secret_key: str) -> bool:
+    """Write portal.cfg with a secret key unless it exists; True if written."""
+    path.mkdir(parents=True, exist_ok=True)
+    cfg_file = path / CONFIG_FILENAME
+    if cfg_file.exists():
+        return False
+    cfg_file.write_text(
+        "# Settings of this deployment; PORTAL_* environment variables override them.\n"
+        f"SECRET_KEY = {secret_key!r}\n"
+    )
+    cfg_file.chmod(0o600)
+    return True

@@ -1,0 +1,96 @@
+"""Every change to the network directory: member states and communities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from .. import events
+from ..accounts.models import User
+from ..api import conflict, invalid
+from ..extensions import db
+from ..text import slugify
+from .models import Community, MemberState
+
+
+def create_member_state(actor: User | None, code: str, name: str) -> MemberState:
+    if db.session.get(MemberState, code) is not None:
+        raise conflict(f"Member state {code} already exists.", fields={"code": "Taken."})
+    if db.session.scalar(select(MemberState.code).where(MemberState.name == name)):
+        raise conflict(f"A member state is already called {name}.", fields={"name": "Taken."})
+    state = MemberState(code=code, name=name)
+    db.session.add(state)
+    events.record("member_state.created", actor=actor, data={"code": code, "name": name})
+    db.session.commit()
+    return state
+
+
+def _require_member_state(code: str) -> None:
+    if db.session.get(MemberState, code) is None:
+        raise invalid({"member_state": f"{code} is not a member state of the network."})
+
+
+def _free_slug(wanted: str) -> str:
+    """`wanted`, or `wanted-2`, `wanted-3`... whichever is free."""
+    taken = set(
+        db.session.scalars(
+            select(Community.slug).where(
+                (Community.slug == wanted) | Community.slug.like(f"{wanted}-%")
+            )
+        )
+    )
+    slug, n = wanted, 2
+    while slug in taken:
+        slug, n = f"{wanted}-{n}", n + 1
+    return slug
+
+
+def create_community(
+    actor: User | None,
+    *,
+    name: str,
+    port: str,
+    member_state: str,
+    description: str = "",
+    website: str = "",
+    slug: str | None = None,
+    is_demo: bool = False,
+) -> Community:
+    _require_member_state(member_state)
+    if slug is not None and db.session.scalar(select(Community.id).where(Community.slug == slug)):
+        raise conflict("A community already uses this slug.", fields={"slug": "Taken."})
+    community = Community(
+        slug=slug or _free_slug(slugify(name)),
+        name=name,
+        port=port,
+        member_state_code=member_state,
+        description=description,
+        website=website,
+        active=True,
+        is_demo=is_demo,
+    )
+    db.session.add(community)
+    db.session.flush()
+    events.record(
+        "community.created", actor=actor, data={"community_id": community.id, "name": name}
+    )
+    db.session.commit()
+    return community
+
+
+def update_community(actor: User, community: Community, changes: dict[str, Any]) -> Community:
+    if "member_state" in changes:
+        _require_member_state(changes["member_state"])
+        changes["member_state_code"] = changes.pop("member_state")
+    changed = [field for field, value in changes.items() if getattr(community, field) != value]
+    for field in changed:
+        setattr(community, field, changes[field])
+    if changed:
+        events.record(
+            "community.updated",
+            actor=actor,
+            data={"community_id": community.id, "fields": sorted(changed)},
+        )
+        db.session.commit()
+    return community

@@ -1,0 +1,44 @@
+"""The production server behind `portal serve`: gunicorn, one worker, many threads.
+
+One worker because Socket.IO needs every request of a client to reach the
+process holding its connection (gunicorn has no sticky sessions); scale out
+with several `portal serve` processes behind a sticky load balancer, joined by
+Redis (see README).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self.application
+
+
+def serve(app: Flask, *, host: str, port: int, threads: int) -> None:
+    _Gunicorn(
+        app,
+        {
+            "bind": f"{host}:{port}",
+            "workers": 1,
+            "worker_class": "gthread",
+            "threads": threads,
+            "timeout": 120,
+            "graceful_timeout": 10,
+            "accesslog": "-",
+            "errorlog": "-",
+        },
+    ).run()
