@@ -44,8 +44,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             + "."
         )
     if not settings["SECRET_KEY"]:
-        log.warning("No secret key configured: sessions end when the process stops. "
-                    "Run `flask --app wsgi portal init` to write one.")
+        log.warning(
+            "No secret key configured: sessions end when the process stops. "
+            "Run `flask --app wsgi portal init` to write one."
+        )
         settings["SECRET_KEY"] = secrets.token_urlsafe(48)
 
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)

@@ -54,7 +54,9 @@ def create_user_command(
             raise click.ClickException("The password needs at least 10 characters.") from None
     community_id = None
     if community_slug:
-        community_id = db.session.scalar(select(Community.id).where(Community.slug == community_slug))
+        community_id = db.session.scalar(
+            select(Community.id).where(Community.slug == community_slug)
+        )
         if community_id is None:
             raise click.ClickException(f"No community has the slug {community_slug!r}.")
     try:
@@ -80,15 +82,22 @@ def demo_command() -> None:
     if summary is None:
         click.echo("The demonstration network is already loaded.")
     else:
-        click.echo("Loaded the demonstration network: " + ", ".join(
-            f"{count} {what}" for what, count in summary.items()))
+        click.echo(
+            "Loaded the demonstration network: "
+            + ", ".join(f"{count} {what}" for what, count in summary.items())
+        )
 
 
 @portal_cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=200, show_default=True, type=int,
-              help="Request threads; each open WebSocket holds one.")
+@click.option(
+    "--threads",
+    default=200,
+    show_default=True,
+    type=int,
+    help="Request threads; each open WebSocket holds one.",
+)
 def serve_command(host: str, port: int, threads: int) -> None:
     """Serve HTTP and Socket.IO with gunicorn (one process, threads)."""
     from .server import serve

@@ -19,9 +19,19 @@ from .workspaces.models import Role
 DEMO_PASSWORD = "portal-demo-2026"  # noqa: S105 - published demonstration credential
 
 MEMBER_STATES = [
-    ("AR", "Argentina"), ("BR", "Brazil"), ("CL", "Chile"), ("CO", "Colombia"),
-    ("CR", "Costa Rica"), ("EC", "Ecuador"), ("GT", "Guatemala"), ("HN", "Honduras"),
-    ("JM", "Jamaica"), ("MX", "Mexico"), ("PA", "Panama"), ("PE", "Peru"), ("UY", "Uruguay"),
+    ("AR", "Argentina"),
+    ("BR", "Brazil"),
+    ("CL", "Chile"),
+    ("CO", "Colombia"),
+    ("CR", "Costa Rica"),
+    ("EC", "Ecuador"),
+    ("GT", "Guatemala"),
+    ("HN", "Honduras"),
+    ("JM", "Jamaica"),
+    ("MX", "Mexico"),
+    ("PA", "Panama"),
+    ("PE", "Peru"),
+    ("UY", "Uruguay"),
 ]
 
 # (name, port, member state)
@@ -56,26 +66,43 @@ COMMUNITIES = [
 ]
 
 WORKSPACES = [
-    ("Sistemas de Comunidad Portuaria",
-     "Port Community Systems: interoperability, single windows and data exchange."),
-    ("Facilitación del Comercio",
-     "Simplifying border procedures and documentation between member states."),
-    ("Sostenibilidad y Descarbonización",
-     "Green ports, shore power and emissions reporting."),
+    (
+        "Sistemas de Comunidad Portuaria",
+        "Port Community Systems: interoperability, single windows and data exchange.",
+    ),
+    (
+        "Facilitación del Comercio",
+        "Simplifying border procedures and documentation between member states.",
+    ),
+    ("Sostenibilidad y Descarbonización", "Green ports, shore power and emissions reporting."),
 ]
 
 # (email, name, community port or None, secretariat, {workspace index: role})
 USERS = [
     ("secretariat@portnet.example", "Lucía Fernández", None, True, {}),
-    ("coordinator@portnet.example", "Andrés Morales", "Cartagena", False,
-     {0: Role.coordinator, 1: Role.member}),
-    ("member@portnet.example", "Camila Rojas", "Valparaíso", False,
-     {0: Role.member, 2: Role.member}),
+    (
+        "coordinator@portnet.example",
+        "Andrés Morales",
+        "Cartagena",
+        False,
+        {0: Role.coordinator, 1: Role.member},
+    ),
+    (
+        "member@portnet.example",
+        "Camila Rojas",
+        "Valparaíso",
+        False,
+        {0: Role.member, 2: Role.member},
+    ),
     ("observer@portnet.example", "João Pereira", "Santos", False, {0: Role.observer}),
-    ("trade@portnet.example", "María José Castillo", "Manzanillo", False,
-     {1: Role.coordinator}),
-    ("green@portnet.example", "Kevin Campbell", "Kingston", False,
-     {2: Role.coordinator, 1: Role.observer}),
+    ("trade@portnet.example", "María José Castillo", "Manzanillo", False, {1: Role.coordinator}),
+    (
+        "green@portnet.example",
+        "Kevin Campbell",
+        "Kingston",
+        False,
+        {2: Role.coordinator, 1: Role.observer},
+    ),
     ("callao@portnet.example", "Rosa Quispe", "Callao", False, {1: Role.member, 2: Role.member}),
 ]
 

@@ -142,7 +142,9 @@ def check_membership_change(workspace: Workspace, user_id: int, new_role: Role |
     )
     if coordinators == {user_id}:
         raise ApiError(
-            409, "conflict", "The workspace would be left without a coordinator; appoint another first."
+            409,
+            "conflict",
+            "The workspace would be left without a coordinator; appoint another first.",
         )
 
 

@@ -10,7 +10,17 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, or_, select
 
 from .. import permissions
-from ..api import API_PREFIX, ApiError, PageQuery, changes_of, endpoint, iso, not_found, paginate, setting
+from ..api import (
+    API_PREFIX,
+    ApiError,
+    PageQuery,
+    changes_of,
+    endpoint,
+    iso,
+    not_found,
+    paginate,
+    setting,
+)
 from ..extensions import db, limiter
 from ..workspaces.models import Membership, Workspace
 from . import service
@@ -113,7 +123,7 @@ def _account_key() -> str:
 
 def login_limits(view: Any) -> Any:
     """Failed sign-ins are limited per client address and per account."""
-    limit = lambda: setting("LOGIN_RATE_LIMIT")  # noqa: E731
+    limit = lambda: setting("LOGIN_RATE_LIMIT")
     view = limiter.shared_limit(limit, scope="login-address", deduct_when=_login_failed)(view)
     return limiter.shared_limit(
         limit, scope="login-account", key_func=_account_key, deduct_when=_login_failed

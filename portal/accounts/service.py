@@ -18,7 +18,7 @@ from ..network.models import Community
 from .models import ApiToken, Notification, User
 from .passwords import hash_password, needs_rehash, verify_password
 
-TOKEN_PREFIX = "pnp_"
+TOKEN_PREFIX = "pnp_"  # noqa: S105 - a public prefix, not a secret
 
 
 def normalize_email(email: str) -> str:

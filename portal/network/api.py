@@ -128,7 +128,9 @@ def audit(query: AuditQuery) -> dict[str, Any]:
     if query.verb:
         # `item.` matches every item verb; a full verb matches itself.
         statement = statement.where(
-            Event.verb.startswith(query.verb) if query.verb.endswith(".") else Event.verb == query.verb
+            Event.verb.startswith(query.verb)
+            if query.verb.endswith(".")
+            else Event.verb == query.verb
         )
     if query.since is not None:
         statement = statement.where(Event.at >= query.since)

@@ -56,4 +56,3 @@ class AuditQuery(PageQuery):
     since: AwareDatetime | None = None
     until: AwareDatetime | None = None
     workspace_id: int | None = None
-

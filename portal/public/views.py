@@ -45,7 +45,10 @@ def home() -> str:
         if current_user.is_secretariat:
             recent = list(
                 db.session.scalars(
-                    select(Event).options(selectinload(Event.actor)).order_by(Event.id.desc()).limit(10)
+                    select(Event)
+                    .options(selectinload(Event.actor))
+                    .order_by(Event.id.desc())
+                    .limit(10)
                 )
             )
     return render_template(
@@ -66,6 +69,4 @@ def directory() -> str:
     by_state: dict[str, list[Community]] = {}
     for community in communities:
         by_state.setdefault(community.member_state.name, []).append(community)
-    return render_template(
-        "public/directory.html", by_state=sorted(by_state.items())
-    )
+    return render_template("public/directory.html", by_state=sorted(by_state.items()))

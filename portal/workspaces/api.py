@@ -21,9 +21,7 @@ from .schemas import MembershipBody, WorkspaceCreateBody, WorkspaceQuery, Worksp
 bp = Blueprint("workspaces_api", __name__, url_prefix=API_PREFIX)
 
 
-def workspace_json(
-    workspace: Workspace, *, role: str | None, member_count: int
-) -> dict[str, Any]:
+def workspace_json(workspace: Workspace, *, role: str | None, member_count: int) -> dict[str, Any]:
     return {
         "id": workspace.id,
         "slug": workspace.slug,

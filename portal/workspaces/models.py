@@ -40,8 +40,14 @@ class Publication(enum.StrEnum):
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
     # Stored as text with a CHECK constraint, so adding a value needs no ALTER TYPE.
-    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=16,
-                values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+    )
 
 
 class Workspace(db.Model):  # type: ignore[name-defined]

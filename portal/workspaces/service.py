@@ -90,8 +90,9 @@ def set_membership(actor: User, workspace: Workspace, user: User, role: Role) ->
     membership = db.session.get(Membership, (workspace.id, user.id))
     data = {"user_id": user.id, "role": str(role)}
     if membership is None:
-        membership = Membership(workspace_id=workspace.id, user_id=user.id, role=role,
-                                created_at=utcnow())
+        membership = Membership(
+            workspace_id=workspace.id, user_id=user.id, role=role, created_at=utcnow()
+        )
         db.session.add(membership)
         events.record("member.added", actor=actor, workspace=workspace, data=data)
     elif membership.role is not role:

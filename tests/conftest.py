@@ -1,0 +1,173 @@
+"""Test fixtures: one app per run on the configured database, a clean database per test.
+
+The database is SQLite in a temporary folder unless PORTAL_TEST_DATABASE_URL
+names another (CI points it at PostgreSQL). The schema is built by running the
+migrations, so every run also tests them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import inspect, text
+
+from portal import create_app
+from portal.extensions import db, limiter
+
+from .factories import make_world
+
+REQUIRE_SERVICES = os.environ.get("PORTAL_REQUIRE_SERVICES") == "1"
+
+
+def service_url(variable: str) -> str:
+    """The URL of a real service for a test, or a skip (a failure in CI)."""
+    url = os.environ.get(variable, "")
+    if not url:
+        message = f"{variable} is not set"
+        if REQUIRE_SERVICES:
+            pytest.fail(message + " and PORTAL_REQUIRE_SERVICES=1")
+        pytest.skip(message)
+    return url
+
+
+def _reset_schema(app: Flask) -> None:
+    """Drop every table of the test database, so the migrations start from nothing."""
+    with app.app_context():
+        engine = db.engine
+        names = inspect(engine).get_table_names()
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                for name in names:
+                    conn.execute(text(f'DROP TABLE IF EXISTS "{name}" CASCADE'))
+            else:
+                conn.execute(text("PRAGMA foreign_keys=OFF"))
+                for name in names:
+                    conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+
+
+TEST_SETTINGS = {
+    "SECRET_KEY": "test-secret-key-that-is-long-enough-for-production",
+    "LOGIN_RATE_LIMIT": "5/minute",
+    "RATELIMIT_STORAGE_URL": "memory://",
+}
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    instance = tmp_path_factory.mktemp("instance")
+    database_url = os.environ.get("PORTAL_TEST_DATABASE_URL") or f"sqlite:///{instance}/test.db"
+    app = create_app(
+        {"INSTANCE_PATH": str(instance), "DATABASE_URL": database_url, **TEST_SETTINGS}
+    )
+    app.config["TESTING"] = True
+    _reset_schema(app)
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def clean_database(app: Flask) -> Iterator[None]:
+    """Each test starts with empty tables and fresh rate-limit counters."""
+    yield
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with db.engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                conn.execute(
+                    text(
+                        "TRUNCATE "
+                        + ", ".join(f'"{t}"' for t in tables)
+                        + " RESTART IDENTITY CASCADE"
+                    )
+                )
+            else:
+                for name in reversed(tables):
+                    conn.execute(text(f'DELETE FROM "{name}"'))
+        limiter.reset()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    """An application context for calling services and reading rows."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def world(app: Flask) -> SimpleNamespace:
+    """Two working groups and a user in every role (see factories.make_world)."""
+    with app.app_context():
+        world = make_world()
+        db.session.remove()
+        return world
+
+
+class ApiClient:
+    """A test client speaking JSON to /api/v1, with the CSRF header once signed in."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def request(self, method: str, path: str, json: Any = None, **kwargs: Any) -> Any:
+        if json is not None:
+            kwargs["json"] = json
+        url = path if path.startswith("/api/") else "/api/v1" + path
+        return self.client.open(url, method=method, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.request("POST", path, json, **kwargs)
+
+    def put(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.request("PUT", path, json, **kwargs)
+
+    def patch(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.request("PATCH", path, json, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, **kwargs)
+
+    def fetch_csrf(self) -> str:
+        token = self.get("/auth/csrf").get_json()["csrf_token"]
+        self.client.environ_base["HTTP_X_CSRF_TOKEN"] = token
+        return token
+
+
+def sign_in_session(client: FlaskClient, user: Any) -> None:
+    """Put the user in the session cookie, as a successful sign-in does."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.session_id
+        session["_fresh"] = True
+
+
+@pytest.fixture
+def api(app: Flask) -> ApiClient:
+    return ApiClient(app.test_client())
+
+
+@pytest.fixture
+def as_user(app: Flask):
+    """`as_user(user)` -> an ApiClient signed in by session cookie with its CSRF token."""
+
+    def make(user: Any) -> ApiClient:
+        client = ApiClient(app.test_client())
+        if user is not None:
+            sign_in_session(client.client, user)
+            client.fetch_csrf()
+        return client
+
+    return make

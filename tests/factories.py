@@ -1,0 +1,67 @@
+"""Test data made through the real services, so it passes real validation."""
+
+from __future__ import annotations
+
+import itertools
+from types import SimpleNamespace
+from typing import Any
+
+from portal.accounts import service as accounts
+from portal.network import service as network
+from portal.workspaces import service as workspaces
+from portal.workspaces.models import Role
+
+_serial = itertools.count(1)
+
+
+def user_ref(user: Any) -> SimpleNamespace:
+    """What tests keep of a user once the session that loaded it is gone."""
+    return SimpleNamespace(id=user.id, email=user.email, name=user.name, session_id=user.get_id())
+
+
+def make_user(*, password: str | None = None, secretariat: bool = False, **fields: Any) -> Any:
+    n = next(_serial)
+    fields.setdefault("email", f"user{n}@ports.example")
+    fields.setdefault("name", f"Test User {n}")
+    return accounts.create_user(None, password=password, is_secretariat=secretariat, **fields)
+
+
+def make_community(state: str = "CO", **fields: Any) -> Any:
+    from portal.extensions import db
+    from portal.network.models import MemberState
+
+    if db.session.get(MemberState, state) is None:
+        network.create_member_state(None, state, {"CO": "Colombia"}.get(state, f"State {state}"))
+    n = next(_serial)
+    fields.setdefault("name", f"Comunidad Portuaria {n}")
+    fields.setdefault("port", f"Puerto {n}")
+    return network.create_community(None, member_state=state, **fields)
+
+
+def make_world() -> SimpleNamespace:
+    """Workspace `ws` with a coordinator, a member and an observer; `other_ws` with
+    the outsider as its coordinator; a secretariat user; one community."""
+    community = make_community()
+    secretariat = make_user(secretariat=True, name="Secretaría Técnica")
+    ws = workspaces.create_workspace(secretariat, name="Sistemas de Comunidad Portuaria")
+    other_ws = workspaces.create_workspace(secretariat, name="Grupo Reservado de Aduanas")
+    people = {}
+    for role in Role:
+        person = make_user(name=f"{role.value.title()} Person", community_id=community.id)
+        workspaces.set_membership(secretariat, ws, person, role)
+        people[role.value] = person
+    outsider = make_user(name="Outsider Person")
+    workspaces.set_membership(secretariat, other_ws, outsider, Role.coordinator)
+    bystander = make_user(name="Bystander Person")
+    return SimpleNamespace(
+        community_id=community.id,
+        ws_id=ws.id,
+        other_ws_id=other_ws.id,
+        secretariat=user_ref(secretariat),
+        coordinator=user_ref(people["coordinator"]),
+        member=user_ref(people["member"]),
+        observer=user_ref(people["observer"]),
+        outsider=user_ref(outsider),
+        bystander=user_ref(bystander),
+        anonymous=None,
+    )

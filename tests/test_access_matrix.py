@@ -1,0 +1,148 @@
+"""Every API endpoint, called by every role: the status, and that refusals leak and change nothing.
+
+Roles, in the column order of the expectations below:
+anonymous, outsider (coordinator of another group), observer, member,
+coordinator (of the group under test), secretariat.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from portal.api import API_PREFIX, api_views
+from portal.events import Event
+from portal.extensions import db
+
+ROLES = ["anonymous", "outsider", "observer", "member", "coordinator", "secretariat"]
+
+
+def _statuses(spec: str) -> dict[str, int]:
+    values = [int(v) for v in spec.split()]
+    if len(values) == 1:
+        values *= len(ROLES)
+    assert len(values) == len(ROLES), spec
+    return dict(zip(ROLES, values, strict=True))
+
+
+def _member_token(app: Flask, world: SimpleNamespace) -> int:
+    from portal.accounts import service
+    from portal.accounts.models import User
+
+    with app.app_context():
+        token, _ = service.create_token(db.session.get(User, world.member.id), "laptop", 30)
+        return token.id
+
+
+# (method, path, body, expected statuses by role)
+CASES: list[tuple[str, str, Any, str]] = [
+    ("GET", "/openapi.json", None, "200"),
+    ("GET", "/health", None, "200"),
+    ("POST", "/auth/login", {"email": "nobody@ports.example", "password": "wrong password"}, "401"),
+    ("POST", "/auth/logout", None, "401 200 200 200 200 200"),
+    ("GET", "/auth/csrf", None, "200"),
+    ("GET", "/me", None, "401 200 200 200 200 200"),
+    ("PATCH", "/me", {"name": "Renamed Person"}, "401 200 200 200 200 200"),
+    (
+        "POST",
+        "/me/password",
+        {"current_password": "x", "new_password": "a-new-long-password"},
+        "401 400 400 400 400 400",
+    ),
+    ("GET", "/me/tokens", None, "401 200 200 200 200 200"),
+    ("POST", "/me/tokens", {"name": "calendar"}, "401 201 201 201 201 201"),
+    ("DELETE", "/me/tokens/{member_token}", None, "401 404 404 200 404 404"),
+    ("GET", "/me/notifications", None, "401 200 200 200 200 200"),
+    ("POST", "/me/notifications/read", {"ids": [1, 2]}, "401 200 200 200 200 200"),
+    ("GET", "/users", None, "401 403 403 403 403 200"),
+    (
+        "POST",
+        "/users",
+        {"email": "new@ports.example", "name": "New Person"},
+        "401 403 403 403 403 201",
+    ),
+    ("GET", "/users/{member}", None, "401 403 403 403 403 200"),
+    ("PATCH", "/users/{member}", {"name": "Changed"}, "401 403 403 403 403 200"),
+    ("GET", "/member-states", None, "200"),
+    ("POST", "/member-states", {"code": "PA", "name": "Panamá"}, "401 403 403 403 403 201"),
+    ("GET", "/member-states/CO", None, "200"),
+    ("GET", "/communities", None, "200"),
+    (
+        "POST",
+        "/communities",
+        {"name": "Comunidad de Colón", "port": "Colón", "member_state": "CO"},
+        "401 403 403 403 403 201",
+    ),
+    ("GET", "/communities/{community}", None, "200"),
+    ("PATCH", "/communities/{community}", {"port": "Cartagena"}, "401 403 403 403 403 200"),
+    ("GET", "/audit", None, "401 403 403 403 403 200"),
+    ("GET", "/workspaces", None, "401 200 200 200 200 200"),
+    ("POST", "/workspaces", {"name": "Ciberseguridad"}, "401 403 403 403 403 201"),
+    ("GET", "/workspaces/{ws}", None, "401 404 200 200 200 200"),
+    ("PATCH", "/workspaces/{ws}", {"description": "New"}, "401 404 403 403 403 200"),
+    ("DELETE", "/workspaces/{ws}", None, "401 404 403 403 403 200"),
+    ("GET", "/workspaces/{ws}/members", None, "401 404 200 200 200 200"),
+    ("PUT", "/workspaces/{ws}/members/{bystander}", {"role": "member"}, "401 404 403 403 200 200"),
+    ("DELETE", "/workspaces/{ws}/members/{member}", None, "401 404 403 403 200 200"),
+]
+
+
+def _format(path: str, app: Flask, world: SimpleNamespace) -> str:
+    values = {
+        "ws": world.ws_id,
+        "community": world.community_id,
+        "member": world.member.id,
+        "bystander": world.bystander.id,
+    }
+    if "{member_token}" in path:
+        values["member_token"] = _member_token(app, world)
+    return path.format(**values)
+
+
+def _event_count(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            select(func.count()).select_from(Event).where(Event.verb != "auth.login_failed")
+        )
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    ("method", "path", "body", "expected"), CASES, ids=[f"{m} {p}" for m, p, _, _ in CASES]
+)
+def test_endpoint_by_role(app, world, as_user, role, method, path, body, expected):
+    url = _format(path, app, world)
+    client = as_user(getattr(world, role))
+    before = _event_count(app)
+
+    response = client.request(method, url, json=body)
+
+    assert response.status_code == _statuses(expected)[role], response.get_json()
+    if response.status_code >= 400:
+        error = response.get_json()["error"]
+        assert set(error) <= {"code", "message", "fields"}
+        assert _event_count(app) == before, "a refused request changed something"
+    if response.status_code == 404:
+        # The 404 of something hidden reads like the 404 of something absent.
+        assert "Sistemas" not in response.get_data(as_text=True)
+
+
+def test_every_api_route_is_in_the_matrix(app):
+    adapter = app.url_map.bind("localhost")
+    covered = set()
+    for method, path, _, _ in CASES:
+        sample = path.replace("{member_token}", "1").format(
+            ws=1, community=1, member=1, bystander=1
+        )
+        endpoint, _ = adapter.match(API_PREFIX + sample, method=method)
+        covered.add((endpoint, method))
+    routes = {
+        (rule.endpoint, method)
+        for rule, _ in api_views(app)
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert routes - covered == set(), "endpoints without a role test"
