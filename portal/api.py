@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, jsonify, request
+from flask_wtf.csrf import CSRFError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -244,6 +245,14 @@ def _http_error(error: HTTPException) -> Response | HTTPException:
     return ApiError(status, code, message).response()
 
 
+def _csrf_error(error: CSRFError) -> Response | CSRFError:
+    if not is_api_request():
+        return error
+    return ApiError(
+        403, "csrf", "Missing or wrong CSRF token: send GET /auth/csrf's token as X-CSRF-Token."
+    ).response()
+
+
 def _integrity_error(error: IntegrityError) -> Response:
     db.session.rollback()
     log.info("integrity error answered 409: %s", error.orig)
@@ -260,6 +269,7 @@ def _unexpected_error(error: Exception) -> Response | tuple[str, int]:
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, lambda e: e.response())
+    app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(IntegrityError, _integrity_error)
     app.register_error_handler(Exception, _unexpected_error)
