@@ -1,0 +1,70 @@
+"""Events are written with the change and handed to subscribers only after the commit."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from portal import events
+from portal.events import Event
+from portal.extensions import db
+from portal.network import service as network
+
+
+@pytest.fixture
+def received():
+    seen: list[list[events.CommittedEvent]] = []
+    subscriber = events.subscribe(seen.append)
+    yield seen
+    events._subscribers.remove(subscriber)
+
+
+def test_committed_change_reaches_subscribers_with_its_event(ctx, received):
+    network.create_member_state(None, "CL", "Chile")
+
+    assert [[e.verb for e in batch] for batch in received] == [["member_state.created"]]
+    assert received[0][0].data == {"code": "CL", "name": "Chile"}
+    assert received[0][0].id == db.session.scalar(select(Event.id))
+
+
+def test_rolled_back_change_reaches_nobody_and_leaves_no_row(ctx, received):
+    events.record("probe.created", actor=None)
+    db.session.flush()
+
+    db.session.rollback()
+
+    assert received == []
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_failing_subscriber_does_not_undo_the_change(ctx, received):
+    def broken(batch):
+        raise RuntimeError("index down")
+
+    events.subscribe(broken)
+    try:
+        network.create_member_state(None, "UY", "Uruguay")
+    finally:
+        events._subscribers.remove(broken)
+
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 1
+    assert len(received) == 1
+
+
+def test_events_of_one_transaction_arrive_together_in_id_order(ctx, received):
+    events.record("probe.first", actor=None)
+    db.session.flush()
+    events.record("probe.second", actor=None)
+    db.session.commit()
+
+    assert [e.verb for e in received[0]] == ["probe.first", "probe.second"]
+
+
+def test_naive_datetimes_are_refused(ctx):
+    from datetime import datetime
+
+    db.session.add(Event(verb="probe.naive", at=datetime(2026, 1, 1), data={}))  # noqa: DTZ001
+
+    with pytest.raises(Exception, match="naive"):
+        db.session.flush()
+    db.session.rollback()
