@@ -3,6 +3,8 @@ bad input is refused with 400 and changes nothing, and OpenAPI describes what ex
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from openapi_spec_validator import validate
 from sqlalchemy import func, select
@@ -121,13 +123,16 @@ def _cases():
         if method in ("POST", "PUT"):
             yield pytest.param(method, path, body, "missing field", id=f"{method} {path} missing")
         if method == "PATCH":
-            yield pytest.param(method, path, body, "null for a required field",
-                               id=f"{method} {path} null")
+            yield pytest.param(
+                method, path, body, "null for a required field", id=f"{method} {path} null"
+            )
 
 
 def _url(path, world):
     return path.format(
-        ws=world.ws_id, community=world.community_id, member=world.member.id,
+        ws=world.ws_id,
+        community=world.community_id,
+        member=world.member.id,
         bystander=world.bystander.id,
     )
 
@@ -144,8 +149,9 @@ def test_bad_body_is_refused_and_changes_nothing(app, as_user, world, method, pa
     assert _snapshot(app) == before
 
 
-@pytest.mark.parametrize(("method", "path", "body"), BODY_ENDPOINTS,
-                         ids=[f"{m} {p}" for m, p, _ in BODY_ENDPOINTS])
+@pytest.mark.parametrize(
+    ("method", "path", "body"), BODY_ENDPOINTS, ids=[f"{m} {p}" for m, p, _ in BODY_ENDPOINTS]
+)
 def test_malformed_json_is_refused_and_changes_nothing(app, as_user, world, method, path, body):
     client = as_user(world.secretariat)
     before = _snapshot(app)
@@ -159,8 +165,9 @@ def test_malformed_json_is_refused_and_changes_nothing(app, as_user, world, meth
     assert _snapshot(app) == before
 
 
-@pytest.mark.parametrize(("method", "path", "body"), BODY_ENDPOINTS,
-                         ids=[f"{m} {p}" for m, p, _ in BODY_ENDPOINTS])
+@pytest.mark.parametrize(
+    ("method", "path", "body"), BODY_ENDPOINTS, ids=[f"{m} {p}" for m, p, _ in BODY_ENDPOINTS]
+)
 def test_the_valid_body_of_each_bad_input_case_is_accepted(app, as_user, world, method, path, body):
     """The control: the bodies above fail for the reason named, not for another."""
     response = as_user(world.secretariat).request(method, _url(path, world), json=body)
@@ -169,9 +176,7 @@ def test_the_valid_body_of_each_bad_input_case_is_accepted(app, as_user, world, 
 
 
 def test_form_body_is_refused_as_unsupported_media(as_user, world):
-    response = as_user(world.secretariat).request(
-        "POST", "/workspaces", data={"name": "Form"}
-    )
+    response = as_user(world.secretariat).request("POST", "/workspaces", data={"name": "Form"})
 
     _envelope(response, 415, "unsupported_media")
 
@@ -212,9 +217,7 @@ def test_openapi_describes_every_route_and_validates(app, api):
         (path, method) for path, operations in document["paths"].items() for method in operations
     }
     for rule, _view in api_views(app):
-        path = rule.rule.removeprefix("/api/v1")
-        for arg in rule.arguments:
-            path = path.replace(f"<int:{arg}>", "{" + arg + "}").replace(f"<{arg}>", "{" + arg + "}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method.lower()) in described
     assert "WorkspaceCreateBody" in document["components"]["schemas"]

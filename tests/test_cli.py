@@ -33,8 +33,15 @@ def test_create_user_with_password_from_stdin(app, ctx):
     runner = app.test_cli_runner()
 
     result = runner.invoke(
-        args=["portal", "create-user", "Staff@Ports.example", "--name", "Staff", "--secretariat",
-              "--password-stdin"],
+        args=[
+            "portal",
+            "create-user",
+            "Staff@Ports.example",
+            "--name",
+            "Staff",
+            "--secretariat",
+            "--password-stdin",
+        ],
         input="a-long-password\n",
     )
 

@@ -1,4 +1,4 @@
-"""Settings: defaults < instance/portal.cfg < PORTAL_* variables; production refuses dev defaults."""
+"""Settings: defaults < portal.cfg < PORTAL_* variables; production refuses dev defaults."""
 
 from __future__ import annotations
 

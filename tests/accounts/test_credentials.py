@@ -78,7 +78,8 @@ def test_expired_token_is_refused(app, as_user, api, world):
         db.session.get(ApiToken, created["id"]).expires_at = utcnow() - timedelta(seconds=1)
         db.session.commit()
 
-    assert api.get("/me", headers={"Authorization": f"Bearer {created['token']}"}).status_code == 401
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    assert api.get("/me", headers=headers).status_code == 401
 
 
 def test_token_lifetime_is_bounded(as_user, world):
@@ -133,9 +134,7 @@ def test_reactivated_user_signs_in_again_but_old_sessions_stay_closed(app, as_us
 
 
 def test_secretariat_cannot_deactivate_itself(as_user, world):
-    response = as_user(world.secretariat).patch(
-        f"/users/{world.secretariat.id}", {"active": False}
-    )
+    response = as_user(world.secretariat).patch(f"/users/{world.secretariat.id}", {"active": False})
 
     assert response.status_code == 403
     assert as_user(world.secretariat).get("/me").status_code == 200

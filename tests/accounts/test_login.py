@@ -7,7 +7,6 @@ import redis
 from sqlalchemy import select
 
 from portal import create_app
-
 from portal.accounts.models import User
 from portal.events import Event
 from portal.extensions import db, limiter
@@ -42,7 +41,8 @@ def test_login_records_the_time_and_an_event(app, api, person):
 
     with app.app_context():
         assert db.session.get(User, person.id).last_login_at is not None
-        assert db.session.scalar(select(Event.verb).where(Event.actor_id == person.id)) == "auth.login"
+        verbs = db.session.scalars(select(Event.verb).where(Event.actor_id == person.id))
+        assert list(verbs) == ["auth.login"]
 
 
 @pytest.mark.parametrize(
@@ -82,8 +82,9 @@ def test_logout_ends_the_session(api, person):
 
 
 def test_login_is_limited_per_address(api, person):
+    wrong = {"email": person.email, "password": "nope"}
     for _ in range(5):
-        assert api.post("/auth/login", {"email": person.email, "password": "nope"}).status_code == 401
+        assert api.post("/auth/login", wrong).status_code == 401
 
     response = api.post("/auth/login", {"email": person.email, "password": PASSWORD})
 

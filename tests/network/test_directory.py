@@ -58,8 +58,9 @@ def test_inactive_community_leaves_the_public_directory(as_user, api, world):
 def test_communities_filter_by_member_state_and_text(as_user, api, world):
     admin = as_user(world.secretariat)
     admin.post("/member-states", {"code": "PE", "name": "Perú"})
-    admin.post("/communities", {"name": "Comunidad del Callao", "port": "Callao",
-                                "member_state": "PE"})
+    admin.post(
+        "/communities", {"name": "Comunidad del Callao", "port": "Callao", "member_state": "PE"}
+    )
 
     by_state = api.get("/communities?member_state=pe").get_json()
     by_text = api.get("/communities?q=callao").get_json()
@@ -82,7 +83,7 @@ def test_audit_lists_changes_newest_first_with_filters(as_user, world):
     assert ids == sorted(ids, reverse=True)
     assert updates["total"] == 1
     assert updates["items"][0]["data"] == {"community_id": world.community_id, "fields": ["port"]}
-    assert updates["items"][0]["actor"] == {"id": world.secretariat.id, "name": "Secretaría Técnica"}
+    assert updates["items"][0]["actor"]["id"] == world.secretariat.id
     assert {e["verb"] for e in member_verbs["items"]} == {"member.added"}
     assert by_actor["total"] > 0
     assert future["total"] == 0

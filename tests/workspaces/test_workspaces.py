@@ -41,8 +41,12 @@ def test_coordinator_adds_changes_and_removes_members(as_user, world):
     assert added.status_code == 200 and added.get_json()["role"] == "observer"
     assert promoted.get_json()["role"] == "member"
     assert removed.status_code == 200
-    verbs = [e["verb"] for e in as_user(world.secretariat).get(
-        f"/audit?workspace_id={world.ws_id}&per_page=100").get_json()["items"]]
+    verbs = [
+        e["verb"]
+        for e in as_user(world.secretariat)
+        .get(f"/audit?workspace_id={world.ws_id}&per_page=100")
+        .get_json()["items"]
+    ]
     assert verbs[:3] == ["member.removed", "member.role_changed", "member.added"]
 
 
@@ -98,8 +102,9 @@ def test_archived_workspace_stays_readable_and_takes_no_changes(as_user, world):
     admin = as_user(world.secretariat)
 
     archived = admin.delete(f"/workspaces/{world.ws_id}")
-    change = admin.put(f"/workspaces/{world.ws_id}/members/{world.bystander.id}",
-                       {"role": "member"})
+    change = admin.put(
+        f"/workspaces/{world.ws_id}/members/{world.bystander.id}", {"role": "member"}
+    )
     read = as_user(world.member).get(f"/workspaces/{world.ws_id}")
     restored = admin.patch(f"/workspaces/{world.ws_id}", {"archived": False})
 
@@ -112,7 +117,8 @@ def test_archived_workspace_stays_readable_and_takes_no_changes(as_user, world):
 def test_workspace_slug_conflict(as_user, world):
     admin = as_user(world.secretariat)
 
-    response = admin.post("/workspaces", {"name": "Otro", "slug": "sistemas-de-comunidad-portuaria"})
+    body = {"name": "Otro", "slug": "sistemas-de-comunidad-portuaria"}
+    response = admin.post("/workspaces", body)
 
     assert response.status_code == 409
 
