@@ -53,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
     app.config.from_mapping(_flask_settings(settings))
     app.config["PORTAL"] = settings
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # fields in the order written
     if settings["TRUST_PROXY_HOPS"]:
         hops = settings["TRUST_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
@@ -90,7 +91,6 @@ def _flask_settings(settings: dict[str, Any]) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": settings["RATELIMIT_STORAGE_URL"] or redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
-        "JSON_SORT_KEYS": False,
     }
 
 

@@ -23,7 +23,7 @@ from flask import Flask, Response, current_app, jsonify, request
 from flask_wtf.csrf import CSRFError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
@@ -259,6 +259,19 @@ def _integrity_error(error: IntegrityError) -> Response:
     return conflict("The change conflicts with existing data.").response()
 
 
+def _database_unavailable(error: OperationalError) -> Response | tuple[str, int]:
+    db.session.rollback()
+    log.error("database unavailable on %s %s: %s", request.method, request.path, error.orig)
+    if is_api_request():
+        return ApiError(
+            503,
+            "unavailable",
+            "The database is unavailable; try again shortly.",
+            headers={"Retry-After": "5"},
+        ).response()
+    return "The portal is temporarily unavailable; try again shortly.", 503
+
+
 def _unexpected_error(error: Exception) -> Response | tuple[str, int]:
     db.session.rollback()
     log.exception("unexpected error on %s %s", request.method, request.path)
@@ -272,6 +285,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(IntegrityError, _integrity_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(Exception, _unexpected_error)
 
 

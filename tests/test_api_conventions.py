@@ -221,3 +221,15 @@ def test_openapi_describes_every_route_and_validates(app, api):
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method.lower()) in described
     assert "WorkspaceCreateBody" in document["components"]["schemas"]
+
+
+def test_database_outage_is_a_503_envelope(api, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def down(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr("portal.network.api.paginate", down)
+
+    error = _envelope(api.get("/member-states"), 503, "unavailable")
+    assert "connection refused" not in error["message"]
