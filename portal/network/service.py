@@ -10,7 +10,7 @@ from .. import events
 from ..accounts.models import User
 from ..api import conflict, invalid
 from ..extensions import db
-from ..text import slugify
+from ..text import free_slug
 from .models import Community, MemberState
 
 
@@ -31,21 +31,6 @@ def _require_member_state(code: str) -> None:
         raise invalid({"member_state": f"{code} is not a member state of the network."})
 
 
-def _free_slug(wanted: str) -> str:
-    """`wanted`, or `wanted-2`, `wanted-3`... whichever is free."""
-    taken = set(
-        db.session.scalars(
-            select(Community.slug).where(
-                (Community.slug == wanted) | Community.slug.like(f"{wanted}-%")
-            )
-        )
-    )
-    slug, n = wanted, 2
-    while slug in taken:
-        slug, n = f"{wanted}-{n}", n + 1
-    return slug
-
-
 def create_community(
     actor: User | None,
     *,
@@ -61,7 +46,7 @@ def create_community(
     if slug is not None and db.session.scalar(select(Community.id).where(Community.slug == slug)):
         raise conflict("A community already uses this slug.", fields={"slug": "Taken."})
     community = Community(
-        slug=slug or _free_slug(slugify(name)),
+        slug=slug or free_slug(Community.slug, name),
         name=name,
         port=port,
         member_state_code=member_state,

@@ -11,22 +11,8 @@ from ..accounts.models import User
 from ..api import conflict, invalid
 from ..events import utcnow
 from ..extensions import db
-from ..text import slugify
+from ..text import free_slug
 from .models import Membership, Role, Workspace
-
-
-def _free_slug(wanted: str) -> str:
-    taken = set(
-        db.session.scalars(
-            select(Workspace.slug).where(
-                (Workspace.slug == wanted) | Workspace.slug.like(f"{wanted}-%")
-            )
-        )
-    )
-    slug, n = wanted, 2
-    while slug in taken:
-        slug, n = f"{wanted}-{n}", n + 1
-    return slug
 
 
 def create_workspace(
@@ -40,7 +26,7 @@ def create_workspace(
     if slug is not None and db.session.scalar(select(Workspace.id).where(Workspace.slug == slug)):
         raise conflict("A workspace already uses this slug.", fields={"slug": "Taken."})
     workspace = Workspace(
-        slug=slug or _free_slug(slugify(name)),
+        slug=slug or free_slug(Workspace.slug, name),
         name=name,
         description=description,
         created_at=utcnow(),
