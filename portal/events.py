@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, event
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, event, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .extensions import db
@@ -117,6 +117,27 @@ def subscribe(subscriber: Subscriber) -> Subscriber:
     return subscriber
 
 
+# Any constant: the key of the PostgreSQL advisory lock that orders event commits.
+_EVENT_ORDER_LOCK = 7_310_001
+
+
+def _serialize_event_writers() -> None:
+    """Make event ids follow commit order, so `after=<id>` cursors never skip one.
+
+    With concurrent writers a sequence hands out ids in insert order: id 10 may
+    commit after id 11, and a reader that saw 11 would never see 10. Taking a
+    transaction-scoped lock before the first event of a transaction serializes
+    the event-writing tail of concurrent transactions (SQLite's single writer
+    lock already does). The lock is held until commit or rollback.
+    """
+    session = db.session()
+    if session.info.get(_LOCKED):
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_ORDER_LOCK})
+    session.info[_LOCKED] = True
+
+
 def record(
     verb: str,
     *,
@@ -126,6 +147,7 @@ def record(
     data: dict[str, Any] | None = None,
 ) -> Event:
     """Add an event for a change to the current transaction."""
+    _serialize_event_writers()
     entry = Event(
         at=utcnow(),
         verb=verb,
@@ -139,6 +161,7 @@ def record(
 
 
 _PENDING = "portal.pending_events"
+_LOCKED = "portal.event_lock_transaction"
 
 
 @event.listens_for(Session, "after_flush")
@@ -151,6 +174,7 @@ def _collect(session: Session, flush_context: Any) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _fan_out(session: Session) -> None:
+    session.info.pop(_LOCKED, None)
     pending: list[CommittedEvent] = session.info.pop(_PENDING, [])
     if not pending or not _subscribers:
         return
@@ -164,4 +188,6 @@ def _fan_out(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _discard(session: Session, previous_transaction: Any) -> None:
-    session.info.pop(_PENDING, None)
+    if previous_transaction.parent is None:  # the outermost transaction ended
+        session.info.pop(_PENDING, None)
+        session.info.pop(_LOCKED, None)

@@ -68,3 +68,37 @@ def test_naive_datetimes_are_refused(ctx):
     with pytest.raises(Exception, match="naive"):
         db.session.flush()
     db.session.rollback()
+
+
+def test_event_ids_follow_commit_order_under_concurrent_writers(app):
+    """The outbox trap: a reader resuming `after` the newest id must not lose an older one.
+
+    T1 records an event and holds its transaction open; T2, recording meanwhile,
+    must wait, so its id is higher and commits later. On SQLite the single writer
+    lock gives the same order.
+    """
+    import threading
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the race needs concurrent writers: PostgreSQL")
+    t2_done = threading.Event()
+
+    def second_writer():
+        with app.app_context():
+            events.record("probe.second", actor=None)
+            db.session.commit()
+            t2_done.set()
+
+    with app.app_context():
+        events.record("probe.first", actor=None)
+        db.session.flush()
+        writer = threading.Thread(target=second_writer)
+        writer.start()
+        assert not t2_done.wait(0.5), "the second writer committed while the first was open"
+        db.session.commit()
+    writer.join(10)
+
+    with app.app_context():
+        rows = db.session.execute(select(Event.id, Event.verb).order_by(Event.id)).all()
+    assert [verb for _, verb in rows] == ["probe.first", "probe.second"]
