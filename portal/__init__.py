@@ -136,8 +136,10 @@ def _register_blueprints(app: Flask) -> None:
     from .network.api import bp as network_api
     from .public.views import bp as public_views
     from .workspaces.api import bp as workspaces_api
+    from .workspaces.items_api import bp as items_api
+    from .workspaces.memos_api import bp as memos_api
 
-    for blueprint in (meta_api, accounts_api, network_api, workspaces_api):
+    for blueprint in (meta_api, accounts_api, network_api, workspaces_api, items_api, memos_api):
         app.register_blueprint(blueprint)
     app.register_blueprint(accounts_views)
     app.register_blueprint(public_views)

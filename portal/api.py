@@ -24,6 +24,7 @@ from flask_wtf.csrf import CSRFError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
@@ -259,6 +260,11 @@ def _integrity_error(error: IntegrityError) -> Response:
     return conflict("The change conflicts with existing data.").response()
 
 
+def _stale_write(error: StaleDataError) -> Response:
+    db.session.rollback()
+    return conflict("The item changed while you were saving; read it again.").response()
+
+
 def _database_unavailable(error: OperationalError) -> Response | tuple[str, int]:
     db.session.rollback()
     log.error("database unavailable on %s %s: %s", request.method, request.path, error.orig)
@@ -286,6 +292,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(IntegrityError, _integrity_error)
     app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(StaleDataError, _stale_write)
     app.register_error_handler(Exception, _unexpected_error)
 
 

@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN_DEFAULT_DAYS": 90,
     "TOKEN_MAX_DAYS": 365,
     "SESSION_HOURS": 12,
+    # Days a deleted item stays restorable before `portal purge` removes it.
+    "TRASH_DAYS": 30,
 }
 
 # Settings whose value names a file or secret and must not be printed.

@@ -146,14 +146,23 @@ def record(
     workspace: Any = None,
     data: dict[str, Any] | None = None,
 ) -> Event:
-    """Add an event for a change to the current transaction."""
+    """Add an event for a change to the current transaction.
+
+    An item's event belongs to its owner workspace's feed unless told otherwise.
+    """
     _serialize_event_writers()
+    if workspace is not None:
+        workspace_id = workspace.id
+    elif item is not None:
+        workspace_id = item.workspace_id
+    else:
+        workspace_id = None
     entry = Event(
         at=utcnow(),
         verb=verb,
         actor_id=actor.id if actor is not None else None,
         item_id=item.id if item is not None else None,
-        workspace_id=workspace.id if workspace is not None else None,
+        workspace_id=workspace_id,
         data=data or {},
     )
     db.session.add(entry)

@@ -13,7 +13,7 @@ Two kinds of checks, both answered from the database on every request:
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_login import AnonymousUserMixin, current_user
 from sqlalchemy import Select, or_, select
@@ -23,7 +23,17 @@ from .api import ApiError, not_found
 from .events import Event
 from .extensions import db
 from .network.models import Community
-from .workspaces.models import Item, Membership, Publication, Role, Workspace
+from .workspaces.models import (
+    Item,
+    Membership,
+    Publication,
+    Role,
+    Share,
+    SharePermission,
+    Workspace,
+)
+
+ItemT = TypeVar("ItemT", bound=Item)
 
 
 class Anonymous(AnonymousUserMixin):
@@ -69,6 +79,7 @@ def secretariat() -> None:
 
 class WorkspaceAction(enum.StrEnum):
     read = "read"
+    contribute = "contribute"  # create items in it
     manage_members = "manage_members"
     administer = "administer"
 
@@ -100,6 +111,8 @@ def may_on_workspace(user: Any, workspace: Workspace, action: WorkspaceAction) -
         return False
     if action is WorkspaceAction.read:
         return True
+    if action is WorkspaceAction.contribute:
+        return role.at_least(Role.member)
     if action is WorkspaceAction.manage_members:
         return role is Role.coordinator
     return False
@@ -113,6 +126,8 @@ def load_workspace(workspace_id: int, action: WorkspaceAction = WorkspaceAction.
         raise not_found("workspace")
     if not may_on_workspace(user, workspace, action):
         raise forbidden()
+    if action is WorkspaceAction.contribute:
+        _require_open_workspace(workspace.id)
     return workspace
 
 
@@ -151,20 +166,155 @@ def check_membership_change(workspace: Workspace, user_id: int, new_role: Role |
 # --- items ------------------------------------------------------------------
 
 
+class ItemAccess(enum.IntEnum):
+    """What a user may do with an item; each level includes the ones below."""
+
+    none = 0
+    view = 1  # read it (observers; anyone once published)
+    comment = 2  # members of a group it is shared with for view
+    edit = 3  # members of the owner group, members of a group it is shared with for edit
+    manage = 4  # coordinators of the owner group, the secretariat: delete, share, restore
+
+
+_ROLE_ACCESS = {Role.observer: ItemAccess.view, Role.member: ItemAccess.edit,
+                Role.coordinator: ItemAccess.manage}  # fmt: skip
+
+
+def item_access(user: Any, item: Item) -> ItemAccess:
+    """The user's access to an item, from the owner group, the shares and publication."""
+    if user.is_authenticated and user.is_secretariat:
+        return ItemAccess.manage
+    access = ItemAccess.none
+    if user.is_authenticated:
+        owner_role = role_in(user, item.workspace_id)
+        if owner_role is not None:
+            access = _ROLE_ACCESS[owner_role]
+        shared = db.session.execute(
+            select(Share.permission, Membership.role)
+            .join(Membership, Membership.workspace_id == Share.workspace_id)
+            .where(Share.item_id == item.id, Membership.user_id == user.id)
+        )
+        for permission, role in shared:
+            if role is Role.observer:
+                granted = ItemAccess.view
+            elif permission is SharePermission.edit:
+                granted = ItemAccess.edit
+            else:
+                granted = ItemAccess.comment
+            access = max(access, granted)
+    if item.deleted_at is not None:
+        # The trash is for those who may restore.
+        return access if access is ItemAccess.manage else ItemAccess.none
+    if item.publication is Publication.published:
+        access = max(access, ItemAccess.view)
+    return access
+
+
+def load_item(
+    item_id: int,
+    need: ItemAccess = ItemAccess.view,
+    kind: type[ItemT] = Item,  # type: ignore[assignment]
+    *,
+    from_trash: bool = False,
+) -> ItemT:
+    """The item if the caller may read it (else 404) and has `need` (else 403).
+
+    Changes need the item out of the trash (409) unless `from_trash`, and its
+    workspace not archived (409).
+    """
+    item = db.session.get(kind, item_id)
+    access = item_access(_user(), item) if item is not None else ItemAccess.none
+    if item is None or access is ItemAccess.none:
+        raise not_found(kind.__name__.lower())
+    if access < need:
+        raise forbidden()
+    if need > ItemAccess.view:
+        if item.deleted_at is not None and not from_trash:
+            raise ApiError(409, "conflict", "The item is in the trash; restore it first.")
+        _require_open_workspace(item.workspace_id)
+    return item
+
+
+def _require_open_workspace(workspace_id: int) -> None:
+    if db.session.scalar(select(Workspace.archived_at).where(Workspace.id == workspace_id)):
+        raise ApiError(409, "conflict", "The workspace is archived; restore it first.")
+
+
 def readable_workspace_ids(user: Any) -> Select[tuple[int]]:
     """Ids of the workspaces whose items the user reads as a member."""
     return select(Membership.workspace_id).where(Membership.user_id == user.id)
 
 
+def shared_item_ids(workspace_ids: Any) -> Select[tuple[int]]:
+    return select(Share.item_id).where(Share.workspace_id.in_(workspace_ids))
+
+
 def readable_item_ids(user: Any) -> Select[tuple[int]]:
-    """Ids of the live items the user may read: their groups' and the published ones."""
+    """Ids of the live items the user may read: their groups', shared, published."""
     statement = select(Item.id).where(Item.deleted_at.is_(None))
-    if user.is_secretariat:
+    if user.is_authenticated and user.is_secretariat:
         return statement
     published = Item.publication == Publication.published
     if not user.is_authenticated:
         return statement.where(published)
-    return statement.where(or_(Item.workspace_id.in_(readable_workspace_ids(user)), published))
+    mine = readable_workspace_ids(user)
+    return statement.where(
+        or_(Item.workspace_id.in_(mine), Item.id.in_(shared_item_ids(mine)), published)
+    )
+
+
+def workspace_item_ids(workspace_id: int) -> Select[tuple[int]]:
+    """The live items a workspace's members find in it: its own and those shared with it.
+
+    Everything here is readable by whoever may read the workspace.
+    """
+    return select(Item.id).where(
+        Item.deleted_at.is_(None),
+        or_(Item.workspace_id == workspace_id, Item.id.in_(shared_item_ids([workspace_id]))),
+    )
+
+
+def trash_workspace_ids(user: Any) -> Select[tuple[int]]:
+    """The workspaces whose trash the user manages: coordinators' own, all for the secretariat."""
+    if user.is_secretariat:
+        return select(Workspace.id)
+    return select(Membership.workspace_id).where(
+        Membership.user_id == user.id, Membership.role == Role.coordinator
+    )
+
+
+def check_share_target(item: Item, workspace_id: int) -> Workspace:
+    """Items are shared with another existing group, never with their owner."""
+    target = db.session.get(Workspace, workspace_id)
+    if target is None or target.id == item.workspace_id:
+        raise ApiError(
+            400,
+            "invalid",
+            "Share with another working group.",
+            fields={"workspace_id": "No such other working group."},
+        )
+    return target
+
+
+def can_assign(user_id: int, item: Item) -> bool:
+    """Tasks go to people who can read them: members of the owner group or a sharing one,
+    or the secretariat."""
+    if db.session.scalar(select(User.is_secretariat).where(User.id == user_id, User.active)):
+        return True
+    return (
+        db.session.scalar(
+            select(Membership.user_id).where(
+                Membership.user_id == user_id,
+                or_(
+                    Membership.workspace_id == item.workspace_id,
+                    Membership.workspace_id.in_(
+                        select(Share.workspace_id).where(Share.item_id == item.id)
+                    ),
+                ),
+            )
+        )
+        is not None
+    )
 
 
 def visible_notifications(user: Any) -> Select[tuple[Notification]]:

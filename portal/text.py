@@ -6,6 +6,8 @@ import re
 import unicodedata
 from typing import Any
 
+import nh3
+from markdown_it import MarkdownIt
 from sqlalchemy import or_, select
 
 from .extensions import db
@@ -28,3 +30,28 @@ def free_slug(column: Any, name: str) -> str:
     while slug in taken:
         slug, n = f"{wanted}-{n}", n + 1
     return slug
+
+
+# --- Markdown -----------------------------------------------------------------
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+_markdown.enable(["table", "strikethrough"])
+
+_ALLOWED_TAGS = {
+    "a", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+    "li", "ol", "p", "pre", "s", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+_ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
+
+
+def render_markdown(source: str) -> str:
+    """Markdown to HTML that is safe to show: raw HTML is escaped by the parser, then
+    an allow-list sanitizer (ammonia) drops any tag, attribute or URL scheme not
+    listed (no scripts, event handlers, `javascript:` or `data:` links)."""
+    return nh3.clean(
+        _markdown.render(source or ""),
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )

@@ -171,3 +171,14 @@ def as_user(app: Flask):
         return client
 
     return make
+
+
+@pytest.fixture
+def item_world(app: Flask) -> SimpleNamespace:
+    """`world` plus a memo shared for view and for edit (see factories.make_item_world)."""
+    from .factories import make_item_world
+
+    with app.app_context():
+        world = make_item_world()
+        db.session.remove()
+        return world

@@ -65,3 +65,38 @@ def make_world() -> SimpleNamespace:
         bystander=user_ref(bystander),
         anonymous=None,
     )
+
+
+def make_item_world() -> SimpleNamespace:
+    """`make_world` plus a memo of `ws` written by its member, shared with a group for
+    view (whose member is `viewer`) and one for edit (`editor`), and a trashed memo."""
+    from portal.accounts.models import User
+    from portal.extensions import db
+    from portal.workspaces import items_service, memos_service
+    from portal.workspaces.models import SharePermission, Workspace
+
+    world = make_world()
+    secretariat = db.session.get(User, world.secretariat.id)
+    author = db.session.get(User, world.member.id)
+    coordinator = db.session.get(User, world.coordinator.id)
+    ws = db.session.get(Workspace, world.ws_id)
+    groups = {}
+    for name, permission in (("viewer", SharePermission.view), ("editor", SharePermission.edit)):
+        group = workspaces.create_workspace(secretariat, name=f"Grupo {name}")
+        person = make_user(name=f"{name.title()} Person")
+        workspaces.set_membership(secretariat, group, person, Role.member)
+        groups[name] = (group, person, permission)
+    memo = memos_service.create_memo(
+        author, ws, title="Hoja de ruta de la Ventanilla Única", body="Primera versión"
+    )
+    for group, _person, permission in groups.values():
+        items_service.share(coordinator, memo, group, permission)
+    trashed = memos_service.create_memo(author, ws, title="Borrador descartado", body="x")
+    items_service.move_to_trash(coordinator, trashed)
+    world.memo_id = memo.id
+    world.trashed_id = trashed.id
+    world.view_ws_id = groups["viewer"][0].id
+    world.edit_ws_id = groups["editor"][0].id
+    world.viewer = user_ref(groups["viewer"][1])
+    world.editor = user_ref(groups["editor"][1])
+    return world

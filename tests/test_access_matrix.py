@@ -7,6 +7,7 @@ coordinator (of the group under test), secretariat.
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 from typing import Any
 
@@ -131,13 +132,13 @@ def test_endpoint_by_role(app, world, as_user, role, method, path, body, expecte
         assert "Sistemas" not in response.get_data(as_text=True)
 
 
-def test_every_api_route_is_in_the_matrix(app):
+def test_every_api_route_is_in_a_role_matrix(app):
+    from .workspaces.test_item_access import ITEM_CASES
+
     adapter = app.url_map.bind("localhost")
     covered = set()
-    for method, path, _, _ in CASES:
-        sample = path.replace("{member_token}", "1").format(
-            ws=1, community=1, member=1, bystander=1
-        )
+    for method, path, _, _ in CASES + ITEM_CASES:
+        sample = re.sub(r"\{\w+\}", "1", path)
         endpoint, _ = adapter.match(API_PREFIX + sample, method=method)
         covered.add((endpoint, method))
     routes = {

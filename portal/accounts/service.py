@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -198,3 +199,16 @@ def mark_notifications_read(user: User, ids: list[int]) -> int:
     )
     db.session.commit()
     return result.rowcount or 0
+
+
+def notify(event: Any, user_ids: Iterable[int], *, actor: User | None) -> None:
+    """Bring an event to these users' attention (never to the actor who caused it).
+
+    Called inside the change's transaction; the list endpoint re-checks that each
+    user may still read what it is about.
+    """
+    recipients = set(user_ids) - ({actor.id} if actor is not None else set())
+    if not recipients:
+        return
+    db.session.flush()  # the event needs its id
+    db.session.add_all(Notification(user_id=uid, event_id=event.id) for uid in sorted(recipients))

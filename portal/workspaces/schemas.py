@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
-from ..api import Body, PageQuery
-from .models import Role
+from ..api import Body, PageQuery, Query
+from .models import Role, SharePermission
 
 WorkspaceName = Annotated[str, StringConstraints(min_length=1, max_length=160)]
 Description = Annotated[str, StringConstraints(max_length=5000)]
@@ -33,3 +33,39 @@ class WorkspaceQuery(PageQuery):
 
 class MembershipBody(Body):
     role: Role
+
+
+ItemKind = Literal["document", "memo", "task", "meeting"]
+
+
+class ItemQuery(PageQuery):
+    kind: ItemKind | None = None
+    q: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class ActivityQuery(Query):
+    after: int = Field(0, ge=0)
+    per_page: int = Field(50, ge=1, le=100)
+
+
+class ShareBody(Body):
+    workspace_id: int
+    permission: SharePermission = SharePermission.view
+
+
+class CommentBody(Body):
+    body: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+
+
+Title = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+Markdown = Annotated[str, StringConstraints(max_length=200_000)]
+
+
+class MemoBody(Body):
+    title: Title
+    body: Markdown = ""
+
+
+class MemoUpdateBody(Body):
+    title: Title | None = None
+    body: Markdown | None = None

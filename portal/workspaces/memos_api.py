@@ -1,0 +1,111 @@
+"""JSON routes of memos."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import permissions
+from ..accounts.api import user_summary
+from ..api import API_PREFIX, PageQuery, changes_of, endpoint, iso, not_found, paginate
+from ..extensions import db
+from ..permissions import ItemAccess, WorkspaceAction
+from . import items_service, memos_service
+from .items_api import check_if_match, item_list
+from .models import Memo, TextRevision
+from .schemas import MemoBody, MemoUpdateBody
+from .serialize import item_response
+
+bp = Blueprint("memos_api", __name__, url_prefix=API_PREFIX)
+
+
+@bp.get("/workspaces/<int:workspace_id>/memos")
+@endpoint(access=permissions.signed_in, query=PageQuery)
+def list_memos(workspace_id: int, query: PageQuery) -> dict[str, Any]:
+    """The workspace's memos and those shared with it, newest first."""
+    workspace = permissions.load_workspace(workspace_id)
+    statement = (
+        select(Memo)
+        .where(Memo.id.in_(permissions.workspace_item_ids(workspace.id)))
+        .order_by(Memo.created_at.desc(), Memo.id.desc())
+    )
+    return item_list(statement, query)
+
+
+@bp.post("/workspaces/<int:workspace_id>/memos")
+@endpoint(access=permissions.signed_in, body=MemoBody, status=201)
+def create_memo(workspace_id: int, body: MemoBody) -> Response:
+    """Write a memo (members and coordinators)."""
+    workspace = permissions.load_workspace(workspace_id, WorkspaceAction.contribute)
+    memo = memos_service.create_memo(current_user, workspace, title=body.title, body=body.body)
+    return item_response(current_user, memo, 201)
+
+
+@bp.get("/memos/<int:memo_id>")
+@endpoint(access=permissions.signed_in)
+def get_memo(memo_id: int) -> Response:
+    """One memo, with its body rendered to sanitized HTML."""
+    return item_response(current_user, permissions.load_item(memo_id, kind=Memo))
+
+
+@bp.patch("/memos/<int:memo_id>")
+@endpoint(access=permissions.signed_in, body=MemoUpdateBody)
+def update_memo(memo_id: int, body: MemoUpdateBody) -> Response:
+    """Change a memo; send the ETag you read as If-Match to never overwrite another's edit."""
+    memo = permissions.load_item(memo_id, ItemAccess.edit, kind=Memo)
+    check_if_match(memo)
+    memos_service.update_memo(current_user, memo, changes_of(body))
+    return item_response(current_user, memo)
+
+
+@bp.delete("/memos/<int:memo_id>")
+@endpoint(access=permissions.signed_in)
+def delete_memo(memo_id: int) -> Response:
+    """Move a memo to the trash (coordinators)."""
+    memo = permissions.load_item(memo_id, ItemAccess.manage, kind=Memo)
+    items_service.move_to_trash(current_user, memo)
+    return item_response(current_user, memo)
+
+
+def revision_json(revision: TextRevision) -> dict[str, Any]:
+    return {
+        "number": revision.number,
+        "author": user_summary(revision.author) if revision.author else None,
+        "created_at": iso(revision.created_at),
+        "body": revision.text,
+    }
+
+
+@bp.get("/memos/<int:memo_id>/revisions")
+@endpoint(access=permissions.signed_in, query=PageQuery)
+def list_revisions(memo_id: int, query: PageQuery) -> dict[str, Any]:
+    """Every saved body of the memo, newest first."""
+    memo = permissions.load_item(memo_id, kind=Memo)
+    statement = (
+        select(TextRevision)
+        .where(TextRevision.item_id == memo.id, TextRevision.field == "body")
+        .order_by(TextRevision.number.desc())
+    )
+    return paginate(statement, query, revision_json)
+
+
+@bp.post("/memos/<int:memo_id>/revisions/<int:number>/restore")
+@endpoint(access=permissions.signed_in)
+def restore_revision(memo_id: int, number: int) -> Response:
+    """Make an old body current again (saved as a new revision)."""
+    memo = permissions.load_item(memo_id, ItemAccess.edit, kind=Memo)
+    check_if_match(memo)
+    revision = db.session.scalar(
+        select(TextRevision).where(
+            TextRevision.item_id == memo.id,
+            TextRevision.field == "body",
+            TextRevision.number == number,
+        )
+    )
+    if revision is None:
+        raise not_found("revision")
+    memos_service.restore_revision(current_user, memo, revision)
+    return item_response(current_user, memo)
