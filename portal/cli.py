@@ -103,3 +103,17 @@ def serve_command(host: str, port: int, threads: int) -> None:
     from .server import serve
 
     serve(current_app._get_current_object(), host=host, port=port, threads=threads)  # type: ignore[attr-defined]
+
+
+@portal_cli.command("purge")
+@click.option("--days", type=int, default=None, help="Trash retention (default TRASH_DAYS).")
+def purge_command(days: int | None) -> None:
+    """Remove for good the items that have been in the trash longer than the retention."""
+    from datetime import timedelta
+
+    from .events import utcnow
+    from .workspaces.items_service import purge_trash
+
+    keep = days if days is not None else current_app.config["PORTAL"]["TRASH_DAYS"]
+    count = purge_trash(utcnow() - timedelta(days=keep))
+    click.echo(f"Purged {count} item(s) deleted more than {keep} day(s) ago.")

@@ -16,7 +16,7 @@ import enum
 from typing import Any, TypeVar
 
 from flask_login import AnonymousUserMixin, current_user
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, literal, or_, select
 
 from .accounts.models import Notification, User
 from .api import ApiError, not_found
@@ -318,18 +318,22 @@ def can_assign(user_id: int, item: Item) -> bool:
 
 
 def visible_notifications(user: Any) -> Select[tuple[Notification]]:
-    """The user's notifications whose item and workspace they may still read."""
-    statement = (
+    """The user's notifications about what they may still read: the item when there
+    is one, else the workspace."""
+    about_item = and_(Event.item_id.is_not(None), Event.item_id.in_(readable_item_ids(user)))
+    about_workspace = and_(
+        Event.item_id.is_(None),
+        or_(
+            Event.workspace_id.is_(None),
+            Event.workspace_id.in_(readable_workspace_ids(user)),
+            literal(bool(user.is_secretariat)),
+        ),
+    )
+    return (
         select(Notification)
         .join(Event, Event.id == Notification.event_id)
-        .where(Notification.user_id == user.id)
-        .where(or_(Event.item_id.is_(None), Event.item_id.in_(readable_item_ids(user))))
+        .where(Notification.user_id == user.id, or_(about_item, about_workspace))
     )
-    if not user.is_secretariat:
-        statement = statement.where(
-            or_(Event.workspace_id.is_(None), Event.workspace_id.in_(readable_workspace_ids(user)))
-        )
-    return statement
 
 
 # --- network directory --------------------------------------------------------
