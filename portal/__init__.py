@@ -120,6 +120,9 @@ def _init_extensions(app: Flask, settings: dict[str, Any]) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     auth.init_app(app)
+    from .search import indexer
+
+    indexer.init_app(app)
     socketio.init_app(
         app,
         async_mode="threading",
@@ -135,11 +138,20 @@ def _register_blueprints(app: Flask) -> None:
     from .meta import bp as meta_api
     from .network.api import bp as network_api
     from .public.views import bp as public_views
+    from .search.api import bp as search_api
     from .workspaces.api import bp as workspaces_api
     from .workspaces.items_api import bp as items_api
     from .workspaces.memos_api import bp as memos_api
 
-    for blueprint in (meta_api, accounts_api, network_api, workspaces_api, items_api, memos_api):
+    for blueprint in (
+        meta_api,
+        accounts_api,
+        network_api,
+        workspaces_api,
+        items_api,
+        memos_api,
+        search_api,
+    ):
         app.register_blueprint(blueprint)
     app.register_blueprint(accounts_views)
     app.register_blueprint(public_views)

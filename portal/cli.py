@@ -24,6 +24,12 @@ def init_command() -> None:
         click.echo(f"Wrote {instance / portal_config.CONFIG_FILENAME} with a new secret key.")
     upgrade(directory=current_app.extensions["migrate"].directory)
     click.echo("The database schema is up to date.")
+    from .search.indexer import rebuild, search_index
+
+    index = search_index(current_app)
+    if not index.exists():
+        count = rebuild(index)
+        click.echo(f"Built the search index ({count} items).")
 
 
 @portal_cli.command("create-user")
@@ -117,3 +123,54 @@ def purge_command(days: int | None) -> None:
     keep = days if days is not None else current_app.config["PORTAL"]["TRASH_DAYS"]
     count = purge_trash(utcnow() - timedelta(days=keep))
     click.echo(f"Purged {count} item(s) deleted more than {keep} day(s) ago.")
+
+
+@portal_cli.command("reindex")
+@click.option("--check", "check_only", is_flag=True, help="Only report differences.")
+@click.option("--procs", default=1, show_default=True, help="Indexing processes.")
+def reindex_command(check_only: bool, procs: int) -> None:
+    """Rebuild the search index from the database and swap it in atomically."""
+    from sqlalchemy import func, select
+
+    from .extensions import db
+    from .search.indexer import check, rebuild, search_index
+    from .workspaces.models import Item
+
+    index = search_index(current_app)
+    if check_only:
+        report = check(index)
+        for name, ids in report.items():
+            shown = ", ".join(map(str, ids[:20])) + (" ..." if len(ids) > 20 else "")
+            click.echo(f"{name}: {len(ids)}" + (f" ({shown})" if ids else ""))
+        if any(report.values()):
+            raise SystemExit(1)
+        return
+    total = db.session.scalar(select(func.count()).where(Item.deleted_at.is_(None))) or 0
+    with click.progressbar(length=total, label="Indexing items") as bar:
+        count = rebuild(index, progress=bar.update, procs=procs)
+    click.echo(f"Indexed {count} items into {index.directory().name}.")
+
+
+@portal_cli.command("indexer")
+@click.option("--interval", default=0.5, show_default=True, help="Seconds between polls.")
+def indexer_command(interval: float) -> None:
+    """Keep the search index up to date: the one index writer in production."""
+    import time
+
+    from .extensions import db
+    from .search.indexer import catch_up, search_index
+
+    index = search_index(current_app)
+    if not index.exists():
+        raise click.ClickException("No search index: run `flask --app wsgi portal reindex`.")
+    click.echo(f"Following the event log from event {index.cursor()}.")
+    while True:
+        try:
+            applied = catch_up(index)
+        except Exception as error:  # keep following; the cursor did not move
+            click.echo(f"indexing failed, retrying: {error}", err=True)
+            applied = 0
+        finally:
+            db.session.remove()
+        if not applied:
+            time.sleep(interval)

@@ -263,6 +263,20 @@ def readable_item_ids(user: Any) -> Select[tuple[int]]:
     )
 
 
+def published_item_ids() -> Select[tuple[int]]:
+    """Ids of what the public may read."""
+    return select(Item.id).where(
+        Item.deleted_at.is_(None), Item.publication == Publication.published
+    )
+
+
+def search_labels(user: Any) -> list[str] | None:
+    """The index labels whose documents the user may read; None: all (the secretariat)."""
+    if user.is_secretariat:
+        return None
+    return ["public", *(f"ws:{w}" for w in db.session.scalars(readable_workspace_ids(user)))]
+
+
 def workspace_item_ids(workspace_id: int) -> Select[tuple[int]]:
     """The live items a workspace's members find in it: its own and those shared with it.
 

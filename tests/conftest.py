@@ -20,6 +20,7 @@ from sqlalchemy import inspect, text
 
 from portal import create_app
 from portal.extensions import db, limiter
+from portal.search.indexer import search_index
 
 from .factories import make_world
 
@@ -56,6 +57,8 @@ TEST_SETTINGS = {
     "SECRET_KEY": "test-secret-key-that-is-long-enough-for-production",
     "LOGIN_RATE_LIMIT": "5/minute",
     "RATELIMIT_STORAGE_URL": "memory://",
+    # Tests index synchronously (search.indexer.catch_up) or start the thread themselves.
+    "INDEXER": "external",
 }
 
 
@@ -70,6 +73,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     _reset_schema(app)
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
+    search_index(app).create_if_missing(cursor=0)
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -138,7 +138,7 @@ def test_every_api_route_is_in_a_role_matrix(app):
     adapter = app.url_map.bind("localhost")
     covered = set()
     for method, path, _, _ in CASES + ITEM_CASES:
-        sample = re.sub(r"\{\w+\}", "1", path)
+        sample = re.sub(r"\{\w+\}", "1", path).split("?")[0]
         endpoint, _ = adapter.match(API_PREFIX + sample, method=method)
         covered.add((endpoint, method))
     routes = {

@@ -43,6 +43,8 @@ ITEM_CASES: list[tuple[str, str, Any, str]] = [
     ("GET", "/workspaces/{ws}/activity", None, "401 404 200 200 200 200 404 404"),
     ("GET", "/trash", None, "401 200 200 200 200 200 200 200"),
     ("POST", "/items/{trashed}/restore", None, "401 404 404 404 200 200 404 404"),
+    ("GET", "/search?q=ventanilla", None, "401 200 200 200 200 200 200 200"),
+    ("GET", "/public/search?q=ventanilla", None, "200 200 200 200 200 200 200 200"),
 ]
 
 

@@ -1,0 +1,156 @@
+"""What the index holds of an item: its text, its permission labels and its facets.
+
+Each item kind contributes its own text through `text_of`; a kind that other
+packages add (documents) registers its function with `@item_text("kind")`.
+Items are loaded in batches with everything the documents need, in a fixed
+number of queries per batch.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import with_polymorphic
+
+from ..accounts.models import User
+from ..extensions import db
+from ..network.models import Community
+from ..workspaces.models import (
+    AgendaItem,
+    Comment,
+    Item,
+    Meeting,
+    Memo,
+    Publication,
+    Share,
+    Task,
+)
+from .schema import LANGUAGES, detect_language
+
+TextOf = Callable[[Any, Any], str]
+Preload = Callable[[list[int]], Any]
+_sources: dict[str, tuple[TextOf, Preload | None]] = {}
+
+
+def item_text(kind: str, preload: Preload | None = None) -> Callable[[TextOf], TextOf]:
+    """Register the function giving the searchable text of an item kind.
+
+    It is called as `fn(item, preloaded)`, where `preloaded` is what `preload`
+    returned for the ids of the kind's items in the batch (one query per batch).
+    """
+
+    def register(fn: TextOf) -> TextOf:
+        _sources[kind] = (fn, preload)
+        return fn
+
+    return register
+
+
+@item_text("memo")
+def _memo_text(memo: Memo, _: Any) -> str:
+    return memo.body
+
+
+@item_text("task")
+def _task_text(task: Task, _: Any) -> str:
+    return task.description
+
+
+def _agenda_texts(meeting_ids: list[int]) -> dict[int, str]:
+    texts: dict[int, list[str]] = defaultdict(list)
+    for meeting_id, title, notes in db.session.execute(
+        select(AgendaItem.meeting_id, AgendaItem.title, AgendaItem.notes)
+        .where(AgendaItem.meeting_id.in_(meeting_ids))
+        .order_by(AgendaItem.meeting_id, AgendaItem.position)
+    ):
+        texts[meeting_id].append(f"{title}\n{notes}")
+    return {meeting_id: "\n".join(parts) for meeting_id, parts in texts.items()}
+
+
+@item_text("meeting", preload=_agenda_texts)
+def _meeting_text(meeting: Meeting, agenda: dict[int, str]) -> str:
+    parts = [meeting.location, meeting.guidelines, agenda.get(meeting.id, ""), meeting.minutes]
+    return "\n".join(filter(None, parts))
+
+
+def labels_of(item: Item, shared_with: Iterable[int]) -> list[str]:
+    labels = [f"ws:{item.workspace_id}", *(f"ws:{w}" for w in shared_with)]
+    if item.publication is Publication.published:
+        labels.append("public")
+    return labels
+
+
+AnyItem = with_polymorphic(Item, "*")
+
+
+def load_items(item_ids: Iterable[int]) -> dict[int, Item]:
+    """The live items among these ids, with all their kinds' columns."""
+    ids = list(item_ids)
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        select(AnyItem).where(AnyItem.id.in_(ids), AnyItem.deleted_at.is_(None))
+    )
+    return {item.id: item for item in rows}
+
+
+def build_documents(items: list[Item]) -> list[dict[str, Any]]:
+    """The index documents of a batch of items (shares, comments, creators in bulk)."""
+    ids = [item.id for item in items]
+    shares: dict[int, list[int]] = defaultdict(list)
+    comments: dict[int, list[str]] = defaultdict(list)
+    if ids:
+        for item_id, workspace_id in db.session.execute(
+            select(Share.item_id, Share.workspace_id).where(Share.item_id.in_(ids))
+        ):
+            shares[item_id].append(workspace_id)
+        for item_id, body in db.session.execute(
+            select(Comment.item_id, Comment.body).where(Comment.item_id.in_(ids))
+        ):
+            comments[item_id].append(body)
+    creator_ids = {item.created_by_id for item in items if item.created_by_id}
+    origin: dict[int, tuple[str, str]] = {}
+    if creator_ids:
+        for user_id, slug, country in db.session.execute(
+            select(User.id, Community.slug, Community.member_state_code)
+            .join(Community, Community.id == User.community_id)
+            .where(User.id.in_(creator_ids))
+        ):
+            origin[user_id] = (slug, country)
+    preloaded: dict[str, Any] = {}
+    for kind, (_fn, preload) in _sources.items():
+        kind_ids = [item.id for item in items if item.kind == kind]
+        if preload is not None and kind_ids:
+            preloaded[kind] = preload(kind_ids)
+    documents = []
+    for item in items:
+        source = _sources.get(item.kind)
+        body = source[0](item, preloaded.get(item.kind)) if source else ""
+        body = "\n".join([body, *comments[item.id]]).strip()
+        declared = getattr(item, "language", None)
+        language = declared if declared in LANGUAGES else detect_language(f"{item.title}\n{body}")
+        community, country = origin.get(item.created_by_id or 0, ("", ""))
+        document: dict[str, Any] = {
+            "id": str(item.id),
+            "kind": item.kind,
+            "labels": ",".join(labels_of(item, shares[item.id])),
+            "workspace_id": str(item.workspace_id),
+            "community": community,
+            "country": country,
+            "language": language,
+            "year": str((item.published_at or item.created_at).year),
+            "tags": ",".join(getattr(item, "tags", None) or []),
+            "created_at": item.created_at.replace(tzinfo=None),
+            "version": item.version,
+            "title_text": item.title,
+            "body_text": body[:200_000],
+            f"title_{language}": item.title,
+            f"content_{language}": body,
+        }
+        if item.published_at is not None:
+            document["published_at"] = item.published_at.replace(tzinfo=None)
+        documents.append(document)
+    return documents

@@ -1,0 +1,158 @@
+"""The Whoosh index on disk: where it lives, how it is opened, read and written.
+
+`instance/index` is a symbolic link to `index-<stamp>/`; `portal reindex`
+builds a new directory and swaps the link atomically, so searches go on during
+a rebuild. Each directory holds a `cursor` file: the id of the last event its
+documents reflect (event ids follow commit order, see portal/events.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.index import Index
+from whoosh.searching import Searcher
+
+from ..api import ApiError
+from .schema import build_schema
+
+WRITER_TIMEOUT = 30.0
+
+
+class SearchUnavailable(ApiError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            503,
+            "unavailable",
+            f"The search index is {reason}; an operator must run "
+            "`flask --app wsgi portal reindex`.",
+        )
+
+
+class SearchIndex:
+    """One index folder, opened lazily and reopened when `reindex` swaps it."""
+
+    def __init__(self, link: Path) -> None:
+        self.link = link
+        self._lock = threading.Lock()
+        self._index: Index | None = None
+        self._opened: Path | None = None
+        self._local = threading.local()
+
+    # --- location ---------------------------------------------------------------
+
+    def directory(self) -> Path:
+        return self.link.resolve()
+
+    def exists(self) -> bool:
+        directory = self.directory()
+        return directory.is_dir() and whoosh_index.exists_in(str(directory))
+
+    def new_directory(self) -> Path:
+        """An empty index folder beside the link, named for when it was built."""
+        self.link.parent.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d%H%M%S")
+        directory = Path(
+            tempfile.mkdtemp(prefix=f"{self.link.name}-{stamp}-", dir=self.link.parent)
+        )
+        whoosh_index.create_in(str(directory), build_schema())
+        return directory
+
+    def swap_to(self, directory: Path) -> None:
+        """Point the link at `directory` atomically.
+
+        The index it replaced stays until the next swap, so searches that opened it
+        just before finish on it; older ones are removed.
+        """
+        previous = self.link.resolve() if self.link.exists() else None
+        temporary = self.link.with_name(self.link.name + ".swap")
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(directory.name)
+        os.replace(temporary, self.link)
+        keep = {directory, previous}
+        for old in self.link.parent.glob(f"{self.link.name}-*"):
+            if old.is_dir() and old not in keep:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def create_if_missing(self, cursor: int) -> bool:
+        if self.exists():
+            return False
+        directory = self.new_directory()
+        write_cursor(directory, cursor)
+        self.swap_to(directory)
+        return True
+
+    # --- reading and writing ----------------------------------------------------
+
+    def open(self) -> Index:
+        directory = self.directory()
+        with self._lock:
+            if self._index is None or self._opened != directory:
+                if not self.exists():
+                    raise SearchUnavailable("missing")
+                try:
+                    self._index = whoosh_index.open_dir(str(directory))
+                except Exception as error:
+                    raise SearchUnavailable("damaged") from error
+                self._opened = directory
+            return self._index
+
+    def searcher(self) -> Searcher:
+        """A searcher per thread, kept while the index is unchanged.
+
+        After a commit a new searcher is opened rather than `refresh()`ed: the
+        refreshed one reuses segment readers and was seen (whoosh-reloaded 2.7.5)
+        to keep a replaced document alive in counts and facets.
+        """
+        index = self.open()
+        cached: Searcher | None = getattr(self._local, "searcher", None)
+        if (
+            cached is None
+            or getattr(self._local, "index", None) is not index
+            or not cached.up_to_date()
+        ):
+            if cached is not None:
+                cached.close()
+            cached = index.searcher()
+            self._local.index = index
+            self._local.searcher = cached
+        return cached
+
+    @contextmanager
+    def writer(self, **options: Any) -> Iterator[Any]:
+        """A writer that waits for the lock instead of failing, committed on success."""
+        writer = self.open().writer(timeout=WRITER_TIMEOUT, delay=0.05, **options)
+        try:
+            yield writer
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+
+    def cursor(self) -> int:
+        return read_cursor(self.directory())
+
+    def set_cursor(self, value: int) -> None:
+        write_cursor(self.directory(), value)
+
+
+def read_cursor(directory: Path) -> int:
+    try:
+        return int((directory / "cursor").read_text().strip() or 0)
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def write_cursor(directory: Path, value: int) -> None:
+    temporary = directory / "cursor.tmp"
+    temporary.write_text(str(value))
+    os.replace(temporary, directory / "cursor")

@@ -1,0 +1,207 @@
+"""Keeping the index in step with the database by following the event outbox.
+
+`catch_up` applies every event after the index's cursor: each item an event
+names is re-read from the database and rewritten in the index, or removed if it
+is gone or in the trash. The same function serves the indexer thread of the
+embedded default, the `portal indexer` process of production, and an indexer
+that was down (it resumes from its cursor).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+from whoosh import index as whoosh_index
+from whoosh.writing import LockError
+
+from .. import events
+from ..events import Event
+from ..extensions import db
+from ..workspaces.models import Item
+from .content import build_documents, load_items
+from .index import SearchIndex, write_cursor
+
+log = logging.getLogger(__name__)
+
+EVENT_BATCH = 2000
+REBUILD_BATCH = 500
+
+
+def search_index(app: Flask) -> SearchIndex:
+    return app.extensions["portal_search"]
+
+
+def _affected_item(event_item_id: int | None, data: dict[str, Any]) -> int | None:
+    # A purged item's events lose their item_id (ON DELETE SET NULL); its id stays in data.
+    if event_item_id is not None:
+        return event_item_id
+    value = data.get("item_id") if isinstance(data, dict) else None
+    return value if isinstance(value, int) else None
+
+
+def write_items(index: SearchIndex, item_ids: set[int]) -> None:
+    items = load_items(item_ids)
+    documents = build_documents(list(items.values()))
+    with index.writer() as writer:
+        for gone in item_ids - items.keys():
+            writer.delete_by_term("id", str(gone))
+        for document in documents:
+            writer.update_document(**document)
+
+
+def catch_up(index: SearchIndex) -> int:
+    """Apply the events after the cursor; returns how many were applied."""
+    applied = 0
+    while True:
+        cursor = index.cursor()
+        rows = db.session.execute(
+            select(Event.id, Event.item_id, Event.data)
+            .where(Event.id > cursor)
+            .order_by(Event.id)
+            .limit(EVENT_BATCH)
+        ).all()
+        db.session.rollback()  # end the read transaction: the next batch sees new commits
+        if not rows:
+            return applied
+        item_ids = {i for i in (_affected_item(r.item_id, r.data) for r in rows) if i is not None}
+        if item_ids:
+            write_items(index, item_ids)
+            db.session.rollback()
+        index.set_cursor(rows[-1].id)
+        applied += len(rows)
+
+
+def pending_item_ids(index: SearchIndex) -> set[int]:
+    """Items whose latest changes the index does not reflect yet (a few seconds' worth)."""
+    rows = db.session.execute(
+        select(Event.item_id, Event.data).where(Event.id > index.cursor())
+    ).all()
+    return {i for i in (_affected_item(r.item_id, r.data) for r in rows) if i is not None}
+
+
+def live_item_ids() -> Iterator[list[int]]:
+    last = 0
+    while True:
+        ids = list(
+            db.session.scalars(
+                select(Item.id)
+                .where(Item.deleted_at.is_(None), Item.id > last)
+                .order_by(Item.id)
+                .limit(REBUILD_BATCH)
+            )
+        )
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+def rebuild(
+    index: SearchIndex, progress: Callable[[int], None] = lambda n: None, procs: int = 1
+) -> int:
+    """Build a fresh index beside the current one and swap it in; returns the item count.
+
+    The cursor is taken before reading, so changes made during the rebuild are
+    replayed by the next catch-up. Searches keep using the old index meanwhile.
+    """
+    cursor = db.session.scalar(select(func.max(Event.id))) or 0
+    directory = index.new_directory()
+    options: dict[str, Any] = {"limitmb": 256}
+    if procs > 1:
+        options.update(procs=procs, multisegment=True)
+    writer = whoosh_index.open_dir(str(directory)).writer(**options)
+    count = 0
+    try:
+        for ids in live_item_ids():
+            items = load_items(ids)
+            for document in build_documents([items[i] for i in ids if i in items]):
+                writer.add_document(**document)
+            count += len(ids)
+            progress(len(ids))
+            db.session.expunge_all()
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    write_cursor(directory, cursor)
+    index.swap_to(directory)
+    return count
+
+
+def check(index: SearchIndex) -> dict[str, list[int]]:
+    """Items missing from the index, indexed at an old version, or indexed but gone."""
+    database = dict(
+        db.session.execute(select(Item.id, Item.version).where(Item.deleted_at.is_(None))).all()
+    )
+    indexed: dict[int, int] = {}
+    with index.open().searcher() as searcher:
+        for fields in searcher.all_stored_fields():
+            indexed[int(fields["id"])] = int(fields["version"])
+    return {
+        "missing": sorted(set(database) - set(indexed)),
+        "stale": sorted(i for i, v in indexed.items() if i in database and database[i] != v),
+        "orphaned": sorted(set(indexed) - set(database)),
+    }
+
+
+class IndexerThread:
+    """The embedded default: a thread of the web process applies index jobs.
+
+    Woken by each commit's events (and every second, to pick up other
+    processes' commits); a lock timeout or a failure is logged and retried.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.wake = threading.Event()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="portal-indexer", daemon=True)
+
+    def start(self) -> None:
+        events.subscribe(self._notify)
+        self.thread.start()
+
+    def _notify(self, batch: list[events.CommittedEvent]) -> None:
+        self.wake.set()
+
+    def _run(self) -> None:
+        with self.app.app_context():
+            index = search_index(self.app)
+            while not self.stop.is_set():
+                self.wake.wait(1.0)
+                self.wake.clear()
+                try:
+                    catch_up(index)
+                except LockError:
+                    log.info("index writer busy; retrying")
+                except Exception:
+                    log.exception("indexing failed; retrying from the cursor")
+                finally:
+                    db.session.remove()
+
+
+def init_app(app: Flask) -> None:
+    """Open the index lazily; in `thread` mode start the indexer with the first request
+    (after any fork of the server), so it lives in the process that serves."""
+    from pathlib import Path
+
+    app.extensions["portal_search"] = SearchIndex(Path(app.instance_path) / "index")
+    if app.config["PORTAL"]["INDEXER"] != "thread":
+        return
+    started = threading.Lock()
+
+    def ensure_indexer() -> None:
+        if "portal_indexer" in app.extensions or not started.acquire(blocking=False):
+            return
+        thread = IndexerThread(app)
+        app.extensions["portal_indexer"] = thread
+        thread.start()
+
+    app.before_request(ensure_indexer)

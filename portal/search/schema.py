@@ -1,0 +1,65 @@
+"""The index schema: one document per live item, its text in the field of its language.
+
+Each language field stems with Whoosh's analyzer for that language and then
+folds accents, so `reunion`, `reunión` and `reuniones` meet. Queries run over
+the fields of all four languages, each analysing the query its own way, so a
+word is found whatever language the item is in.
+"""
+
+from __future__ import annotations
+
+import re
+
+from whoosh.analysis import CharsetFilter, LanguageAnalyzer
+from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.lang import stopwords_for_language
+from whoosh.support.charset import accent_map
+
+LANGUAGES = ("es", "en", "pt", "fr")
+
+# Bump when the schema or analysis changes: `portal reindex` is then required.
+SCHEMA_VERSION = 1
+
+
+def analyzer(language: str) -> object:
+    return LanguageAnalyzer(language) | CharsetFilter(accent_map)
+
+
+def build_schema() -> Schema:
+    fields: dict[str, object] = {
+        "id": ID(stored=True, unique=True),
+        "kind": ID(stored=True),
+        # public, ws:<id> of the owner and of every group it is shared with
+        "labels": KEYWORD(commas=True, scorable=False),
+        "workspace_id": ID(stored=True),
+        "community": ID(stored=True),
+        "country": ID(stored=True),
+        "language": ID(stored=True),
+        "year": ID(stored=True),
+        "tags": KEYWORD(commas=True, lowercase=True, stored=True),
+        "created_at": DATETIME(sortable=True, stored=True),
+        "published_at": DATETIME(sortable=True),
+        # The version indexed, for `portal reindex --check`.
+        "version": NUMERIC(stored=True),
+        # The text itself, kept for highlighting.
+        "title_text": STORED(),
+        "body_text": STORED(),
+    }
+    for language in LANGUAGES:
+        fields[f"title_{language}"] = TEXT(analyzer=analyzer(language), field_boost=3.0)
+        fields[f"content_{language}"] = TEXT(analyzer=analyzer(language))
+    return Schema(**fields)
+
+
+_STOPWORDS = {language: frozenset(stopwords_for_language(language)) for language in LANGUAGES}
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def detect_language(text: str, default: str = "es") -> str:
+    """The network's language whose common words the text uses most."""
+    words = [w.lower() for w in _WORD.findall(text[:5000])]
+    if not words:
+        return default
+    scores = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
+    best = max(scores, key=lambda lang: scores[lang])
+    return best if scores[best] > 0 else default

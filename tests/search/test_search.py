@@ -1,0 +1,248 @@
+"""Search finds what the caller may read, in four languages, and nothing else."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+
+from portal import events
+from portal.events import utcnow
+from portal.extensions import db
+from portal.workspaces.models import Item, Publication
+
+
+def _ids(response):
+    assert response.status_code == 200, response.get_json()
+    return [hit["id"] for hit in response.get_json()["items"]]
+
+
+def _memo(client, workspace_id, title, body):
+    response = client.post(f"/workspaces/{workspace_id}/memos", {"title": title, "body": body})
+    assert response.status_code == 201
+    return response.get_json()["id"]
+
+
+def _publish(app, item_id):
+    """Publish as the publication workflow will (state and event in one transaction)."""
+    with app.app_context():
+        item = db.session.get(Item, item_id)
+        item.publication = Publication.published
+        item.published_at = utcnow()
+        events.record("publication.approved", actor=None, item=item)
+        db.session.commit()
+
+
+def test_members_find_their_groups_items_and_others_do_not(as_user, item_world, sync):
+    sync()
+
+    assert _ids(as_user(item_world.member).get("/search?q=ventanilla")) == [item_world.memo_id]
+    assert _ids(as_user(item_world.viewer).get("/search?q=ventanilla")) == [item_world.memo_id]
+    assert _ids(as_user(item_world.secretariat).get("/search?q=ventanilla")) == [item_world.memo_id]
+    outsider = as_user(item_world.outsider).get("/search?q=ventanilla").get_json()
+    assert outsider["items"] == [] and outsider["total"] == 0
+    assert all(entry["count"] == 0 for f in outsider["facets"].values() for entry in f)
+
+
+def test_revoked_share_vanishes_at_once_from_hits_counts_and_facets(as_user, item_world, sync):
+    sync()
+    viewer = as_user(item_world.viewer)
+    assert viewer.get("/search?q=ventanilla").get_json()["total"] == 1
+
+    as_user(item_world.coordinator).delete(
+        f"/items/{item_world.memo_id}/shares/{item_world.view_ws_id}"
+    )
+
+    before_indexing = viewer.get("/search?q=ventanilla").get_json()
+    sync()
+    after_indexing = viewer.get("/search?q=ventanilla").get_json()
+    for result in (before_indexing, after_indexing):
+        assert result["items"] == [] and result["total"] == 0
+        assert result["facets"]["kind"] == []
+
+
+def test_deleted_item_vanishes_at_once(as_user, item_world, sync):
+    sync()
+    as_user(item_world.coordinator).delete(f"/memos/{item_world.memo_id}")
+
+    assert as_user(item_world.member).get("/search?q=ventanilla").get_json()["total"] == 0
+    sync()
+    assert as_user(item_world.secretariat).get("/search?q=ventanilla").get_json()["total"] == 0
+
+
+def test_public_search_sees_only_published_items(app, api, as_user, item_world, sync):
+    sync()
+    assert _ids(api.get("/public/search?q=ventanilla")) == []
+
+    _publish(app, item_world.memo_id)
+    sync()
+    published = api.get("/public/search?q=ventanilla").get_json()
+
+    assert [h["id"] for h in published["items"]] == [item_world.memo_id]
+    assert published["facets"]["kind"] == [{"value": "memo", "count": 1}]
+    assert "workspace_id" in published["items"][0]
+
+
+def test_highlights_mark_the_words_found(as_user, item_world, sync):
+    member = as_user(item_world.member)
+    _memo(
+        member, item_world.ws_id, "Informe", "La ventanilla única reduce los tiempos de despacho."
+    )
+    sync()
+
+    hit = member.get("/search?q=despacho").get_json()["items"][0]
+
+    assert any(re.search(r"<mark[^>]*>despacho</mark>", h) for h in hit["highlights"])
+
+
+@pytest.mark.parametrize(
+    ("language", "body", "queries"),
+    [
+        ("es", "Las reuniones de la comunidad portuaria de Cartagena", ["reunión", "reunion",
+                                                                        "reuniones", "portuarias"]),
+        ("en", "The port community meetings were held in Kingston", ["meeting", "held", "ports"]),
+        ("pt", "As canções e as reuniões da comunidade portuária de Santos", ["cancoes", "canções",
+                                                                               "reuniões"]),
+        ("fr", "Les réunions des communautés portuaires des Caraïbes", ["réunion", "reunions",
+                                                                         "communauté"]),
+    ],
+)  # fmt: skip
+def test_stemming_and_accents_in_each_language(as_user, item_world, sync, language, body, queries):
+    member = as_user(item_world.member)
+    memo_id = _memo(member, item_world.ws_id, f"Nota {language}", body)
+    sync()
+
+    for query in queries:
+        assert memo_id in _ids(member.get(f"/search?q={query}")), query
+
+
+def test_last_word_matches_as_a_prefix(as_user, item_world, sync):
+    member = as_user(item_world.member)
+    sync()
+
+    assert _ids(member.get("/search?q=ventan")) == [item_world.memo_id]
+    assert _ids(member.get("/search?q=hoja de rut")) == [item_world.memo_id]
+
+
+@pytest.mark.parametrize("query", ['"unclosed', "AND OR", "*", "(((", "NOT", "labels:public", ""])
+def test_malformed_queries_are_searched_as_words(as_user, item_world, sync, query):
+    sync()
+
+    response = as_user(item_world.outsider).get("/search", query_string={"q": query})
+
+    assert response.status_code == 200
+    assert response.get_json()["total"] == 0
+
+
+def test_workspace_filter_needs_a_readable_workspace(as_user, item_world, sync):
+    sync()
+    member = as_user(item_world.member)
+
+    assert _ids(member.get(f"/search?q=ventanilla&workspace_id={item_world.ws_id}")) == [
+        item_world.memo_id
+    ]
+    assert member.get(f"/search?q=x&workspace_id={item_world.other_ws_id}").status_code == 404
+
+
+def test_comments_are_searchable(as_user, item_world, sync):
+    as_user(item_world.editor).post(
+        f"/items/{item_world.memo_id}/comments", {"body": "Falta el anexo de tarifas"}
+    )
+    sync()
+
+    assert _ids(as_user(item_world.viewer).get("/search?q=tarifas")) == [item_world.memo_id]
+
+
+def test_missing_index_answers_503_naming_reindex(as_user, item_world, no_index):
+    response = as_user(item_world.member).get("/search?q=ventanilla")
+
+    assert response.status_code == 503
+    assert "portal reindex" in response.get_json()["error"]["message"]
+
+
+def test_public_search_is_rate_limited(app, api, index, monkeypatch):
+    app.config["PORTAL"]["PUBLIC_RATE_LIMIT"] = "3/minute"
+    try:
+        statuses = [api.get("/public/search?q=puerto").status_code for _ in range(4)]
+    finally:
+        app.config["PORTAL"]["PUBLIC_RATE_LIMIT"] = "60/minute;1000/hour"
+
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_change_is_searchable_within_two_seconds_with_the_indexer_thread(
+    app, as_user, item_world, index
+):
+    from portal.search.indexer import IndexerThread
+
+    thread = IndexerThread(app)
+    thread.start()
+    try:
+        member = as_user(item_world.member)
+        started = time.monotonic()
+        memo_id = _memo(member, item_world.ws_id, "Calado", "Dragado del canal de acceso")
+        found_after = None
+        while time.monotonic() - started < 5:
+            if memo_id in _ids(member.get("/search?q=dragado")):
+                found_after = time.monotonic() - started
+                break
+            time.sleep(0.05)
+    finally:
+        thread.stop.set()
+        thread.wake.set()
+        thread.thread.join(5)
+
+    assert found_after is not None and found_after <= 2.0
+
+
+def test_reindex_check_finds_removed_and_stale_documents(app, as_user, item_world, sync):
+    from portal.search.indexer import check, search_index
+
+    member = as_user(item_world.member)
+    other = _memo(member, item_world.ws_id, "Segundo", "texto")
+    sync()
+    with app.app_context():
+        index = search_index(app)
+        with index.writer() as writer:
+            writer.delete_by_term("id", str(other))
+        item = db.session.get(Item, item_world.memo_id)
+        item.title = "Cambiado sin evento"
+        db.session.commit()
+
+        report = check(index)
+
+    assert report["missing"] == [other]
+    assert report["stale"] == [item_world.memo_id]
+    result = app.test_cli_runner().invoke(args=["portal", "reindex", "--check"])
+    assert result.exit_code == 1 and "missing: 1" in result.output
+
+
+def test_reindex_swaps_in_a_new_index_while_searches_go_on(app, as_user, item_world, sync):
+    member = as_user(item_world.member)
+    for n in range(30):
+        _memo(member, item_world.ws_id, f"Memo {n}", "puerto seco y zona franca")
+    sync()
+    errors: list[int] = []
+    done = threading.Event()
+
+    def keep_searching():
+        client = as_user(item_world.member)
+        while not done.is_set():
+            response = client.get("/search?q=franca")
+            if response.status_code != 200 or response.get_json()["total"] != 30:
+                errors.append((response.status_code, response.get_data(as_text=True)[:200]))
+
+    searcher = threading.Thread(target=keep_searching)
+    searcher.start()
+    try:
+        result = app.test_cli_runner().invoke(args=["portal", "reindex"])
+    finally:
+        done.set()
+        searcher.join(10)
+
+    assert result.exit_code == 0, result.output
+    assert "Indexed 31 items" in result.output
+    assert errors == []
+    assert member.get("/search?q=franca").get_json()["total"] == 30
