@@ -31,7 +31,8 @@ def test_token_is_shown_once_and_stored_hashed(app, as_user, world):
 
 
 def test_bearer_token_authenticates_without_cookie_or_csrf(app, as_user, api, world):
-    token = _token(as_user, world.member)["token"]
+    created = _token(as_user, world.member)
+    token = created["token"]
     headers = {"Authorization": f"Bearer {token}"}
 
     me = api.get("/me", headers=headers)
@@ -41,7 +42,7 @@ def test_bearer_token_authenticates_without_cookie_or_csrf(app, as_user, api, wo
     assert "Set-Cookie" not in me.headers
     assert write.status_code == 200
     with app.app_context():
-        assert db.session.get(ApiToken, 1).last_used_at is not None
+        assert db.session.get(ApiToken, created["id"]).last_used_at is not None
 
 
 def test_bearer_token_wins_over_a_cookie(as_user, world):

@@ -41,8 +41,9 @@ def test_notification_about_a_workspace_one_left_disappears(app, as_user, world)
 
 def test_nobody_marks_another_users_notifications(app, as_user, world):
     _notify(app, world.member.id, world.ws_id)
+    theirs = as_user(world.member).get("/me/notifications").get_json()["items"][0]["id"]
 
-    response = as_user(world.observer).post("/me/notifications/read", {"ids": [1]})
+    response = as_user(world.observer).post("/me/notifications/read", {"ids": [theirs]})
 
     assert response.get_json() == {"marked": 0}
     assert as_user(world.member).get("/me/notifications?unread=true").get_json()["total"] == 1
