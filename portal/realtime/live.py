@@ -34,7 +34,7 @@ from ..api import iso
 from ..events import CommittedEvent, utcnow
 from ..extensions import db, socketio
 from ..workspaces.models import Item
-from .manager import PortalRedisManager
+from .manager import PortalRedisManager, channel_for
 from .presence import HEARTBEAT_SECONDS, MemoryPresence, PresenceStore, RedisPresence
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class Realtime:
 def init_app(app: Flask) -> None:
     """Bind Socket.IO to the app and hook the fan-out on committed events."""
     url = app.config["PORTAL"]["REDIS_URL"]
-    manager = PortalRedisManager(url, channel="flask-socketio") if url else None
+    manager = PortalRedisManager(url, channel=channel_for(url)) if url else None
     presence: PresenceStore = RedisPresence(url) if url else MemoryPresence()
     socketio.init_app(
         app,

@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 import socketio
 
@@ -24,6 +25,17 @@ _MARKER = CONTROL.encode()
 # Fail fast when Redis is unreachable, so an HTTP request that commits a
 # change is not held by a connect timeout; the change stands either way.
 REDIS_OPTIONS = {"socket_connect_timeout": 2, "socket_keepalive": True, "health_check_interval": 30}
+
+
+def channel_for(url: str) -> str:
+    """The Socket.IO channel of a Redis URL.
+
+    Redis pub/sub ignores the database number, so deployments (or test runs)
+    that share a Redis server on different databases get different channels.
+    Another process that emits to our clients must use the same channel.
+    """
+    database = urlparse(url).path.strip("/") or "0"
+    return f"portal-socketio-{database}"
 
 
 class PortalRedisManager(socketio.RedisManager):  # type: ignore[misc]
