@@ -291,3 +291,10 @@ def presence_user_ids(session: Any, workspace_id: int) -> set[int]:
     return set(
         session.scalars(select(Membership.user_id).where(Membership.workspace_id == workspace_id))
     )
+
+
+def presence_workspace_ids(session: Any, user_id: int) -> set[int]:
+    """The workspaces that show this user's presence (the converse of the above)."""
+    return set(
+        session.scalars(select(Membership.workspace_id).where(Membership.user_id == user_id))
+    )

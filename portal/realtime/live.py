@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "/"
 EXTENSION = "portal.realtime"
+# Presence changes of a workspace are announced at most this often (seconds):
+# when a whole group arrives at once, each member gets a few lists, not one per arrival.
+PRESENCE_INTERVAL = 0.5
 
 
 def workspace_room(workspace_id: int) -> str:
@@ -74,6 +77,8 @@ class Realtime:
         self.lock = threading.Lock()
         self.connections: dict[str, Connection] = {}
         self._heartbeat_started = False
+        self._presence_due: set[int] = set()
+        self._flusher_started = False
 
     def conn_key(self, sid: str) -> str:
         return f"{self.host_id}:{sid}"
@@ -88,6 +93,35 @@ class Realtime:
             return
         self._heartbeat_started = True
         socketio.start_background_task(self._heartbeat)
+
+    def announce_presence(self, workspace_ids: set[int]) -> None:
+        """Send these workspaces their presence soon (coalesced, see PRESENCE_INTERVAL)."""
+        if not workspace_ids:
+            return
+        with self.lock:
+            self._presence_due |= workspace_ids
+            start = not self._flusher_started
+            self._flusher_started = True
+        if start:
+            socketio.start_background_task(self._flush_presence)
+
+    def _flush_presence(self) -> None:
+        while True:
+            time.sleep(PRESENCE_INTERVAL)
+            with self.lock:
+                due, self._presence_due = self._presence_due, set()
+            if not due:
+                continue
+            try:
+                with self.app.app_context(), Session(db.engine) as session:
+                    for workspace_id in sorted(due):
+                        _emit(
+                            "presence",
+                            _presence(self, session, workspace_id),
+                            workspace_room(workspace_id),
+                        )
+            except Exception:
+                log.warning("presence announcement failed", exc_info=True)
 
     def _heartbeat(self) -> None:
         while True:
@@ -173,16 +207,10 @@ def _announce_arrival(state: Realtime, sid: str, user_id: int) -> None:
             if connection is None:
                 return
             with Session(db.engine) as session:
-                announced: set[int] = set()
                 if came_online:
-                    announced = _member_workspaces(session, user_id) & connection.workspaces
-                    for workspace_id in announced:
-                        _emit(
-                            "presence",
-                            _presence(state, session, workspace_id),
-                            workspace_room(workspace_id),
-                        )
-                for workspace_id in connection.workspaces - announced:
+                    state.announce_presence(permissions.presence_workspace_ids(session, user_id))
+                # The newcomer learns at once who is online in each of its workspaces.
+                for workspace_id in sorted(connection.workspaces):
                     _emit("presence", _presence(state, session, workspace_id), sid)
         except Exception:
             log.warning("presence on connect failed", exc_info=True)
@@ -202,26 +230,10 @@ def _on_disconnect(reason: Any = None) -> None:
         went_offline = state.presence.remove(connection.user_id, state.conn_key(sid))
         if went_offline:
             with Session(db.engine) as session:
-                for workspace_id in _member_workspaces(session, connection.user_id):
-                    _emit(
-                        "presence",
-                        _presence(state, session, workspace_id),
-                        workspace_room(workspace_id),
-                    )
+                workspaces = permissions.presence_workspace_ids(session, connection.user_id)
+            state.announce_presence(workspaces)
     except Exception:
         log.warning("presence on disconnect failed", exc_info=True)
-
-
-def _member_workspaces(session: Session, user_id: int) -> set[int]:
-    """The workspaces where this user's presence shows."""
-    user = session.get(User, user_id)
-    if user is None:
-        return set()
-    return {
-        ws
-        for ws in permissions.live_workspace_ids(session, user)
-        if user_id in permissions.presence_user_ids(session, ws)
-    }
 
 
 def _presence(state: Realtime, session: Session, workspace_id: int) -> dict[str, Any]:
@@ -350,9 +362,8 @@ def _apply_access_changes(state: Realtime, user_ids: set[int]) -> None:
 def _announce_membership(state: Realtime, session: Session, event: CommittedEvent) -> None:
     """A member who is online joined or left: the workspace's presence changed."""
     user_id = event.data.get("user_id")
-    if isinstance(user_id, int) and state.presence.online([user_id]):
-        workspace_id = event.workspace_id
-        _emit("presence", _presence(state, session, workspace_id), workspace_room(workspace_id))
+    if isinstance(user_id, int) and event.workspace_id and state.presence.online([user_id]):
+        state.announce_presence({event.workspace_id})
 
 
 def _send_notifications(session: Session, committed: list[CommittedEvent]) -> None:
