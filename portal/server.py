@@ -41,6 +41,9 @@ def serve(app: Flask, *, host: str, port: int, threads: int) -> None:
             "workers": 1,
             "worker_class": "gthread",
             "threads": threads,
+            # gthread accepts at most this many connections at once (default 1000),
+            # whatever the thread count; each open WebSocket is one of them.
+            "worker_connections": threads + 1000,
             "timeout": 120,
             "graceful_timeout": 10,
             "accesslog": "-",
