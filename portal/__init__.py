@@ -112,8 +112,9 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _init_extensions(app: Flask, settings: dict[str, Any]) -> None:
+    from . import realtime
     from .accounts import auth
-    from .extensions import csrf, db, limiter, migrate, socketio
+    from .extensions import csrf, db, limiter, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
@@ -123,12 +124,8 @@ def _init_extensions(app: Flask, settings: dict[str, Any]) -> None:
     from .search import indexer
 
     indexer.init_app(app)
-    socketio.init_app(
-        app,
-        async_mode="threading",
-        message_queue=settings["REDIS_URL"] or None,
-        cors_allowed_origins=None,
-    )
+    # Socket.IO (threading mode, Redis as message queue when configured), live fan-out.
+    realtime.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

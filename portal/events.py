@@ -178,13 +178,17 @@ def _collect(session: Session, flush_context: Any) -> None:
     # Snapshot now: after the commit the rows are expired and SQL is not allowed.
     new = [CommittedEvent.of(obj) for obj in session.new if isinstance(obj, Event)]
     if new:
-        session.info.setdefault(_PENDING, []).extend(new)
+        # Remember the (innermost) transaction that wrote them, for savepoint rollbacks.
+        transaction = session.get_nested_transaction() or session.get_transaction()
+        session.info.setdefault(_PENDING, []).extend((transaction, e) for e in new)
 
 
 @event.listens_for(Session, "after_commit")
 def _fan_out(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released; the events wait for the real commit
     session.info.pop(_LOCKED, None)
-    pending: list[CommittedEvent] = session.info.pop(_PENDING, [])
+    pending = [e for _, e in session.info.pop(_PENDING, [])]
     if not pending or not _subscribers:
         return
     pending.sort(key=lambda e: e.id)
@@ -195,8 +199,24 @@ def _fan_out(session: Session) -> None:
             log.exception("event subscriber %s failed; consumers will catch up", subscriber)
 
 
+def _inside(transaction: Any, ancestor: Any) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _discard(session: Session, previous_transaction: Any) -> None:
-    if previous_transaction.parent is None:  # the outermost transaction ended
+    """A rollback drops the events it undid: all of them, or a savepoint's own."""
+    if not previous_transaction.nested:
         session.info.pop(_PENDING, None)
         session.info.pop(_LOCKED, None)
+        return
+    pending = session.info.get(_PENDING, [])
+    session.info[_PENDING] = [
+        (transaction, e)
+        for transaction, e in pending
+        if not _inside(transaction, previous_transaction)
+    ]

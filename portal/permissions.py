@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from flask_login import AnonymousUserMixin, current_user
 from sqlalchemy import Select, and_, literal, or_, select
 
-from .accounts.models import Notification, User
+from .accounts.models import ApiToken, Notification, User
 from .api import ApiError, not_found
 from .events import Event
 from .extensions import db
@@ -388,3 +388,85 @@ def check_user_change(target: User, changes: dict[str, Any]) -> None:
         changes.get("active") is False or changes.get("is_secretariat") is False
     ):
         raise forbidden("You cannot deactivate or demote your own account.")
+
+
+# --- live updates -------------------------------------------------------------
+#
+# The realtime package names Socket.IO rooms after what these functions return.
+# They take an explicit `session`: they also run after a commit, when the
+# request's own session may not emit SQL.
+
+
+def live_workspace_ids(session: Any, user: User) -> set[int]:
+    """The workspaces whose live events a connection of `user` receives.
+
+    The same rule as reading: the secretariat every workspace, others their own.
+    """
+    if not user.active:
+        return set()
+    if user.is_secretariat:
+        return set(session.scalars(select(Workspace.id)))
+    return set(
+        session.scalars(select(Membership.workspace_id).where(Membership.user_id == user.id))
+    )
+
+
+def event_audience(session: Any, event: Any) -> set[int]:
+    """The workspaces whose members may see a committed event (`CommittedEvent`).
+
+    The event's workspace and, for an item, its owner workspace and the
+    workspaces it is shared with now (a revoked share is no longer among them),
+    as the activity feed has it. An event with neither (sign-ins, user
+    administration) goes to nobody live.
+    """
+    audience: set[int] = set()
+    if event.workspace_id is not None:
+        audience.add(event.workspace_id)
+    if event.item_id is not None:
+        owner = session.scalar(select(Item.workspace_id).where(Item.id == event.item_id))
+        if owner is not None:
+            audience.add(owner)
+        audience.update(
+            session.scalars(select(Share.workspace_id).where(Share.item_id == event.item_id))
+        )
+    return audience
+
+
+def users_whose_access_changed(session: Any, event: Any) -> set[int]:
+    """Users whose live connections must be checked again after `event`.
+
+    Memberships change the workspaces a user reads; deactivation, a password
+    change and a revoked token end connections; a new workspace is read by the
+    whole secretariat.
+    """
+    verb = event.verb
+    data = event.data or {}
+    users: set[int] = set()
+    if verb.startswith(("member.", "user.")) and isinstance(data.get("user_id"), int):
+        users.add(data["user_id"])
+    if verb == "token.revoked" and isinstance(data.get("token_id"), int):
+        owner = session.scalar(select(ApiToken.user_id).where(ApiToken.id == data["token_id"]))
+        if owner is not None:
+            users.add(owner)
+    if verb == "workspace.created":
+        users.update(
+            session.scalars(
+                select(User.id).where(User.is_secretariat.is_(True), User.active.is_(True))
+            )
+        )
+    return users
+
+
+def presence_user_ids(session: Any, workspace_id: int) -> set[int]:
+    """Whose presence a workspace shows: its members (the secretariat reads every
+    workspace but is present only where it is a member)."""
+    return set(
+        session.scalars(select(Membership.user_id).where(Membership.workspace_id == workspace_id))
+    )
+
+
+def presence_workspace_ids(session: Any, user_id: int) -> set[int]:
+    """The workspaces that show this user's presence (the converse of the above)."""
+    return set(
+        session.scalars(select(Membership.workspace_id).where(Membership.user_id == user_id))
+    )

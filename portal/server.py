@@ -13,6 +13,9 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+# Settings that only newer gunicorn versions know.
+OPTIONAL_SETTINGS = {"control_socket_disable"}
+
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, app: Flask, options: dict[str, Any]) -> None:
@@ -22,6 +25,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
     def load_config(self) -> None:
         for key, value in self.options.items():
+            if key in OPTIONAL_SETTINGS and key not in self.cfg.settings:
+                continue  # an older gunicorn without this setting
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
@@ -36,9 +41,15 @@ def serve(app: Flask, *, host: str, port: int, threads: int) -> None:
             "workers": 1,
             "worker_class": "gthread",
             "threads": threads,
+            # gthread accepts at most this many connections at once (default 1000),
+            # whatever the thread count; each open WebSocket is one of them.
+            "worker_connections": threads + 1000,
             "timeout": 120,
             "graceful_timeout": 10,
             "accesslog": "-",
             "errorlog": "-",
+            # gunicorn >= 25.1 opens a control socket at one path per user: several
+            # `portal serve` processes on one machine would take it from each other.
+            "control_socket_disable": True,
         },
     ).run()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import func, select
 
@@ -102,3 +104,44 @@ def test_event_ids_follow_commit_order_under_concurrent_writers(app):
     with app.app_context():
         rows = db.session.execute(select(Event.id, Event.verb).order_by(Event.id)).all()
     assert [verb for _, verb in rows] == ["probe.first", "probe.second"]
+
+
+@pytest.fixture
+def fanned_out(ctx: None) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def subscriber(committed: list[events.CommittedEvent]) -> None:
+        seen.extend(e.verb for e in committed)
+
+    events.subscribe(subscriber)
+    yield seen
+    events._subscribers.remove(subscriber)
+
+
+def test_a_rolled_back_savepoint_keeps_the_outer_events(fanned_out: list[str]) -> None:
+    events.record("outer.kept", actor=None)
+    db.session.flush()
+    with pytest.raises(RuntimeError), db.session.begin_nested():
+        events.record("inner.undone", actor=None)
+        db.session.flush()
+        raise RuntimeError
+    db.session.commit()
+    assert fanned_out == ["outer.kept"]
+
+
+def test_a_released_savepoint_waits_for_the_commit(fanned_out: list[str]) -> None:
+    events.record("outer.kept", actor=None)
+    with db.session.begin_nested():
+        events.record("inner.kept", actor=None)
+    assert fanned_out == []
+    db.session.commit()
+    assert fanned_out == ["outer.kept", "inner.kept"]
+
+
+def test_a_rollback_hands_out_nothing(fanned_out: list[str]) -> None:
+    events.record("undone", actor=None)
+    with db.session.begin_nested():
+        events.record("inner.undone", actor=None)
+    db.session.rollback()
+    db.session.commit()
+    assert fanned_out == []

@@ -46,15 +46,23 @@ def _load_from_session(session_id: str) -> User | None:
     return user
 
 
+def usable_token(plain: str) -> ApiToken | None:
+    """The unrevoked, unexpired token with this value of an active user, or None."""
+    record = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(plain)))
+    if record is None or not record.usable(utcnow()) or not record.user.active:
+        return None
+    return record
+
+
 @login_manager.request_loader
 def _load_from_token(req: Any) -> User | None:
     token = bearer_token()
     if token is None:
         return None
-    record = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(token)))
-    now = utcnow()
-    if record is None or not record.usable(now) or not record.user.active:
+    record = usable_token(token)
+    if record is None:
         return None
+    now = utcnow()
     if record.last_used_at is None or now - record.last_used_at > TOKEN_TOUCH_INTERVAL:
         from .service import touch_token  # the service layer owns writes
 

@@ -1,0 +1,391 @@
+"""Socket.IO connections, their rooms, and the fan-out of committed events.
+
+- A connection is accepted with the session cookie or `auth={"token": ...}`
+  and joins `user:<id>` and `ws:<id>` for each workspace the user may read
+  (`permissions.live_workspace_ids`).
+- After each commit (`events.subscribe`), the users whose access may have
+  changed (`permissions.users_whose_access_changed`) have their connections
+  checked again in every process: they join or leave workspace rooms, or are
+  disconnected (deactivated user, revoked token, ended session). Then each
+  event goes as `activity` to the rooms of `permissions.event_audience`, and
+  its notifications as `notification` to their users' rooms.
+- `presence` tells a workspace who of its members is online, when that changes.
+- Emitting never undoes a commit: failures are logged, and clients catch up
+  through the activity endpoint with the last `event_id` they saw.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app, request
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import events, permissions
+from ..accounts.auth import usable_token
+from ..accounts.models import ApiToken, Notification, User
+from ..api import iso
+from ..events import CommittedEvent, utcnow
+from ..extensions import db, socketio
+from ..workspaces.models import Item
+from .manager import PortalRedisManager, channel_for
+from .presence import HEARTBEAT_SECONDS, MemoryPresence, PresenceStore, RedisPresence
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/"
+EXTENSION = "portal.realtime"
+# Presence changes of a workspace are announced at most this often (seconds):
+# when a whole group arrives at once, each member gets a few lists, not one per arrival.
+PRESENCE_INTERVAL = 0.5
+
+
+def workspace_room(workspace_id: int) -> str:
+    return f"ws:{workspace_id}"
+
+
+def user_room(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+@dataclass
+class Connection:
+    """What this process remembers of one of its sockets."""
+
+    user_id: int
+    # The API token it was opened with, or None for the session cookie.
+    token_id: int | None
+    # The user's session epoch at connect (cookie connections end when it moves).
+    epoch: int
+    workspaces: set[int] = field(default_factory=set)
+
+
+class Realtime:
+    """The live-update state of one app in one process."""
+
+    def __init__(self, app: Flask, manager: PortalRedisManager | None, presence: PresenceStore):
+        self.app = app
+        self.manager = manager
+        self.presence = presence
+        self.host_id = manager.host_id if manager else "local"
+        self.lock = threading.Lock()
+        self.connections: dict[str, Connection] = {}
+        self._heartbeat_started = False
+        self._presence_due: set[int] = set()
+        self._flusher_started = False
+
+    def conn_key(self, sid: str) -> str:
+        return f"{self.host_id}:{sid}"
+
+    def local_connections(self, user_ids: set[int]) -> list[tuple[str, Connection]]:
+        with self.lock:
+            return [(sid, c) for sid, c in self.connections.items() if c.user_id in user_ids]
+
+    def start_heartbeat(self) -> None:
+        """Keep this process's connections alive in a shared presence store."""
+        if self._heartbeat_started or isinstance(self.presence, MemoryPresence):
+            return
+        self._heartbeat_started = True
+        socketio.start_background_task(self._heartbeat)
+
+    def announce_presence(self, workspace_ids: set[int]) -> None:
+        """Send these workspaces their presence soon (coalesced, see PRESENCE_INTERVAL)."""
+        if not workspace_ids:
+            return
+        with self.lock:
+            self._presence_due |= workspace_ids
+            start = not self._flusher_started
+            self._flusher_started = True
+        if start:
+            socketio.start_background_task(self._flush_presence)
+
+    def _flush_presence(self) -> None:
+        while True:
+            time.sleep(PRESENCE_INTERVAL)
+            with self.lock:
+                due, self._presence_due = self._presence_due, set()
+            if not due:
+                continue
+            try:
+                with self.app.app_context(), Session(db.engine) as session:
+                    for workspace_id in sorted(due):
+                        _emit(
+                            "presence",
+                            _presence(self, session, workspace_id),
+                            workspace_room(workspace_id),
+                        )
+            except Exception:
+                log.warning("presence announcement failed", exc_info=True)
+
+    def _heartbeat(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT_SECONDS)
+            with self.lock:
+                conns = [(c.user_id, self.conn_key(sid)) for sid, c in self.connections.items()]
+            try:
+                self.presence.refresh(conns)
+            except Exception:
+                log.warning("presence heartbeat failed", exc_info=True)
+
+
+def init_app(app: Flask) -> None:
+    """Bind Socket.IO to the app and hook the fan-out on committed events."""
+    url = app.config["PORTAL"]["REDIS_URL"]
+    manager = PortalRedisManager(url, channel=channel_for(url)) if url else None
+    presence: PresenceStore = RedisPresence(url) if url else MemoryPresence()
+    socketio.init_app(
+        app,
+        async_mode="threading",
+        client_manager=manager,
+        # Same origin only; a browser on another site cannot ride the cookie.
+        cors_allowed_origins=None,
+    )
+    state = Realtime(app, manager, presence)
+    app.extensions[EXTENSION] = state
+    if manager is not None:
+        manager.control_handler = lambda message: _on_control(state, message)
+    events.subscribe(_fan_out)
+
+
+def _state() -> Realtime | None:
+    return current_app.extensions.get(EXTENSION)
+
+
+# --- connections --------------------------------------------------------------
+
+
+def _authenticate(auth: Any) -> tuple[User, int | None] | None:
+    """The user and token of a connection attempt, or None to refuse it."""
+    if auth is not None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not token or len(token) > 200:
+            return None
+        record = usable_token(token)
+        return (record.user, record.id) if record is not None else None
+    if current_user.is_authenticated:
+        return current_user._get_current_object(), None
+    return None
+
+
+@socketio.on("connect")
+def _on_connect(auth: Any = None) -> None:
+    state = _state()
+    found = _authenticate(auth)
+    if state is None or found is None:
+        raise ConnectionRefusedError("unauthenticated")
+    user, token_id = found
+    sid = request.sid  # type: ignore[attr-defined]
+    workspaces = permissions.live_workspace_ids(db.session, user)
+    with state.lock:
+        state.connections[sid] = Connection(user.id, token_id, user.session_epoch, workspaces)
+    socketio.server.enter_room(sid, user_room(user.id), namespace=NAMESPACE)
+    for workspace_id in workspaces:
+        socketio.server.enter_room(sid, workspace_room(workspace_id), namespace=NAMESPACE)
+    socketio.start_background_task(_announce_arrival, state, sid, user.id)
+
+
+def _announce_arrival(state: Realtime, sid: str, user_id: int) -> None:
+    """After the connection is accepted: presence to the workspaces and to the newcomer."""
+    for _ in range(100):  # the handshake completes right after the connect handler
+        if socketio.server.manager.is_connected(sid, NAMESPACE):
+            break
+        time.sleep(0.01)
+    else:
+        return
+    with state.app.app_context():
+        try:
+            state.start_heartbeat()
+            came_online = state.presence.add(user_id, state.conn_key(sid))
+            with state.lock:
+                connection = state.connections.get(sid)
+            if connection is None:
+                return
+            with Session(db.engine) as session:
+                if came_online:
+                    state.announce_presence(permissions.presence_workspace_ids(session, user_id))
+                # The newcomer learns at once who is online in each of its workspaces.
+                for workspace_id in sorted(connection.workspaces):
+                    _emit("presence", _presence(state, session, workspace_id), sid)
+        except Exception:
+            log.warning("presence on connect failed", exc_info=True)
+
+
+@socketio.on("disconnect")
+def _on_disconnect(reason: Any = None) -> None:
+    state = _state()
+    if state is None:
+        return
+    sid = request.sid  # type: ignore[attr-defined]
+    with state.lock:
+        connection = state.connections.pop(sid, None)
+    if connection is None:
+        return
+    try:
+        went_offline = state.presence.remove(connection.user_id, state.conn_key(sid))
+        if went_offline:
+            with Session(db.engine) as session:
+                workspaces = permissions.presence_workspace_ids(session, connection.user_id)
+            state.announce_presence(workspaces)
+    except Exception:
+        log.warning("presence on disconnect failed", exc_info=True)
+
+
+def _presence(state: Realtime, session: Session, workspace_id: int) -> dict[str, Any]:
+    online = state.presence.online(permissions.presence_user_ids(session, workspace_id))
+    users = session.execute(
+        select(User.id, User.name).where(User.id.in_(online)).order_by(User.name, User.id)
+    ).all()
+    return {"workspace_id": workspace_id, "users": [{"id": i, "name": n} for i, n in users]}
+
+
+# --- access changes -----------------------------------------------------------
+
+
+def recheck(state: Realtime, user_ids: set[int]) -> None:
+    """Bring this process's connections of these users in line with the database."""
+    local = state.local_connections(user_ids)
+    if not local:
+        return
+    now = utcnow()
+    with state.app.app_context(), Session(db.engine) as session:
+        for sid, connection in local:
+            user = session.get(User, connection.user_id)
+            if not _still_valid(session, user, connection, now):
+                socketio.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+                continue
+            wanted = permissions.live_workspace_ids(session, user)
+            for workspace_id in wanted - connection.workspaces:
+                socketio.server.enter_room(sid, workspace_room(workspace_id), namespace=NAMESPACE)
+            for workspace_id in connection.workspaces - wanted:
+                socketio.server.leave_room(sid, workspace_room(workspace_id), namespace=NAMESPACE)
+            connection.workspaces = wanted
+
+
+def _still_valid(session: Session, user: User | None, connection: Connection, now: Any) -> bool:
+    if user is None or not user.active:
+        return False
+    if connection.token_id is None:
+        return user.session_epoch == connection.epoch
+    token = session.get(ApiToken, connection.token_id)
+    return token is not None and token.user_id == user.id and token.usable(now)
+
+
+def _on_control(state: Realtime, message: dict[str, Any]) -> None:
+    """A control message from another process (see manager.py)."""
+    user_ids = message.get("recheck")
+    if isinstance(user_ids, list):
+        recheck(state, {uid for uid in user_ids if isinstance(uid, int)})
+
+
+# --- fan-out ------------------------------------------------------------------
+
+
+def _emit(event: str, payload: Any, to: Any) -> None:
+    try:
+        socketio.emit(event, payload, to=to, namespace=NAMESPACE)
+    except Exception:
+        log.exception("could not emit %s; clients catch up from the activity feed", event)
+
+
+def activity_payload(session: Session, event: CommittedEvent) -> dict[str, Any]:
+    """The `activity` message of API.md."""
+    actor = session.get(User, event.actor_id) if event.actor_id is not None else None
+    item = session.get(Item, event.item_id) if event.item_id is not None else None
+    return {
+        "event_id": event.id,
+        "verb": event.verb,
+        "at": iso(event.at),
+        "actor": {"id": actor.id, "name": actor.name} if actor else None,
+        "workspace_id": event.workspace_id,
+        "item": {"id": item.id, "kind": item.kind, "title": item.title} if item else None,
+    }
+
+
+def notification_payload(notification: Notification, event: CommittedEvent) -> dict[str, Any]:
+    """The shape of GET /me/notifications items."""
+    return {
+        "id": notification.id,
+        "read_at": iso(notification.read_at),
+        "event": {
+            "id": event.id,
+            "verb": event.verb,
+            "at": iso(event.at),
+            "workspace_id": event.workspace_id,
+            "item_id": event.item_id,
+        },
+    }
+
+
+def _fan_out(committed: list[CommittedEvent]) -> None:
+    """The `events` subscriber: after a commit, change rooms, then emit."""
+    state = _state()
+    if state is None:
+        return
+    with Session(db.engine) as session:
+        changed: set[int] = set()
+        for event in committed:
+            changed |= permissions.users_whose_access_changed(session, event)
+        if changed:
+            _apply_access_changes(state, changed)
+        for event in committed:
+            try:
+                rooms = [
+                    workspace_room(ws) for ws in sorted(permissions.event_audience(session, event))
+                ]
+                if rooms:
+                    _emit("activity", activity_payload(session, event), rooms)
+                if event.verb in ("member.added", "member.removed") and event.workspace_id:
+                    _announce_membership(state, session, event)
+            except Exception:
+                log.exception("live fan-out of event %s failed", event.id)
+        _send_notifications(session, committed)
+
+
+def _apply_access_changes(state: Realtime, user_ids: set[int]) -> None:
+    try:
+        recheck(state, user_ids)
+    except Exception:
+        log.exception("could not recheck live connections of users %s", sorted(user_ids))
+    if state.manager is not None:
+        try:
+            state.manager.publish_control({"recheck": sorted(user_ids)})
+        except Exception:
+            log.exception("could not send the recheck of users %s to other processes", user_ids)
+
+
+def _announce_membership(state: Realtime, session: Session, event: CommittedEvent) -> None:
+    """A member who is online joined or left: the workspace's presence changed."""
+    user_id = event.data.get("user_id")
+    if isinstance(user_id, int) and event.workspace_id and state.presence.online([user_id]):
+        state.announce_presence({event.workspace_id})
+
+
+def _send_notifications(session: Session, committed: list[CommittedEvent]) -> None:
+    by_id = {event.id: event for event in committed}
+    try:
+        rows = session.scalars(
+            select(Notification).where(Notification.event_id.in_(by_id)).order_by(Notification.id)
+        ).all()
+        for notification in rows:
+            user = session.get(User, notification.user_id)
+            if user is None or not user.active:
+                continue
+            visible = session.scalar(
+                permissions.visible_notifications(user)
+                .where(Notification.id == notification.id)
+                .with_only_columns(Notification.id)
+            )
+            if visible is not None:
+                _emit(
+                    "notification",
+                    notification_payload(notification, by_id[notification.event_id]),
+                    user_room(user.id),
+                )
+    except Exception:
+        log.exception("could not send live notifications")

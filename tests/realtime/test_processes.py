@@ -1,0 +1,218 @@
+"""Two `portal serve` processes joined by Redis, with real python-socketio clients.
+
+A change made through the HTTP API of one process reaches the clients of the
+other, and not a non-member's; room changes (a member removed, a user
+deactivated) made in one process apply to the connections of the other; and
+with Redis gone, HTTP still works and the change stands.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import redis
+import requests
+import socketio
+from flask import Flask
+
+from ..conftest import TEST_SETTINGS, service_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """`flask --app wsgi portal serve` on a free loopback port."""
+
+    def __init__(self, app: Flask, redis_url: str, folder: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        folder.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "PORTAL_INSTANCE_PATH": str(folder),
+            "PORTAL_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "PORTAL_REDIS_URL": redis_url,
+            "PORTAL_SECRET_KEY": TEST_SETTINGS["SECRET_KEY"],
+            "PORTAL_RATELIMIT_STORAGE_URL": "memory://",
+        }
+        self.log = folder / "server.log"
+        flask = str(Path(sys.executable).with_name("flask"))
+        command = [flask, "--app", "wsgi", "portal", "serve", "--port", str(self.port)]
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [*command, "--threads", "40"], cwd=ROOT, env=env, stdout=log, stderr=log
+            )
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                if requests.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise AssertionError("server did not start:\n" + self.log.read_text()[-3000:])
+
+    def api(self, method: str, path: str, token: str, **kwargs: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"}
+        return requests.request(
+            method, self.url + "/api/v1" + path, headers=headers, timeout=10, **kwargs
+        )
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
+class Client:
+    """A real python-socketio client over WebSocket, keeping what it receives."""
+
+    def __init__(self, server: Server, token: str) -> None:
+        self.sio = socketio.Client(reconnection=False)
+        self.messages: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.sio.on("activity", lambda data: self.messages.put(("activity", data)))
+        self.sio.on("disconnect", lambda *args: self.messages.put(("disconnect", None)))
+        self.sio.connect(
+            server.url, auth={"token": token}, transports=["websocket"], wait_timeout=10
+        )
+
+    def next(self, name: str, timeout: float = 5) -> Any:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                event, data = self.messages.get(timeout=left)
+            except queue.Empty:
+                break
+            if event == name:
+                return data
+        raise AssertionError(f"no {name} within {timeout} s")
+
+    def activity_verbs(self, wait: float = 1.0) -> list[str]:
+        time.sleep(wait)
+        verbs = []
+        while not self.messages.empty():
+            event, data = self.messages.get_nowait()
+            if event == "activity":
+                verbs.append(data["verb"])
+        return verbs
+
+    def close(self) -> None:
+        if self.sio.connected:
+            self.sio.disconnect()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    url = service_url("PORTAL_TEST_REDIS_URL")
+    connection = redis.Redis.from_url(url)
+    for key in connection.scan_iter("portal:presence:*"):
+        connection.delete(key)
+    yield url
+
+
+@pytest.fixture
+def servers(app: Flask, world: SimpleNamespace, redis_url: str, tmp_path: Path) -> Iterator[Any]:
+    started = [Server(app, redis_url, tmp_path / name) for name in ("a", "b")]
+    try:
+        for server in started:
+            server.wait_ready()
+        yield started
+    finally:
+        for server in started:
+            server.stop()
+
+
+@pytest.fixture
+def clients() -> Iterator[Any]:
+    opened: list[Client] = []
+
+    def make(server: Server, token: str) -> Client:
+        client = Client(server, token)
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.close()
+
+
+def test_a_change_in_one_process_reaches_the_clients_of_the_other(
+    world: SimpleNamespace, servers: Any, clients: Any, token_of: Any
+) -> None:
+    a, b = servers
+    member_on_b = clients(b, token_of(world.member)[1])
+    observer_on_a = clients(a, token_of(world.observer)[1])
+    bystander_on_b = clients(b, token_of(world.bystander)[1])
+    outsider_on_b = clients(b, token_of(world.outsider)[1])
+    secretariat = token_of(world.secretariat)[1]
+
+    response = a.api("PATCH", f"/workspaces/{world.ws_id}", secretariat, json={"name": "Renamed"})
+    assert response.status_code == 200
+    for client in (member_on_b, observer_on_a):
+        payload = client.next("activity")
+        assert (payload["verb"], payload["workspace_id"]) == ("workspace.updated", world.ws_id)
+    assert bystander_on_b.activity_verbs() == []
+    assert outsider_on_b.activity_verbs(wait=0) == []
+
+
+def test_room_changes_in_one_process_apply_in_the_other(
+    world: SimpleNamespace, servers: Any, clients: Any, token_of: Any
+) -> None:
+    a, b = servers
+    coordinator = token_of(world.coordinator)[1]
+    secretariat = token_of(world.secretariat)[1]
+    observer_on_b = clients(b, token_of(world.observer)[1])
+    bystander_on_b = clients(b, token_of(world.bystander)[1])
+    member_on_b = clients(b, token_of(world.member)[1])
+
+    members = f"/workspaces/{world.ws_id}/members"
+    assert a.api("DELETE", f"{members}/{world.observer.id}", coordinator).status_code == 200
+    assert a.api("PUT", f"{members}/{world.bystander.id}", coordinator, json={"role": "member"}).ok
+    assert a.api("PATCH", f"/users/{world.member.id}", secretariat, json={"active": False}).ok
+    assert a.api("PATCH", f"/workspaces/{world.ws_id}", secretariat, json={"name": "Later"}).ok
+
+    assert member_on_b.next("disconnect") is None
+    assert observer_on_b.activity_verbs() == []
+    assert bystander_on_b.activity_verbs(wait=0) == ["member.added", "workspace.updated"]
+
+
+def test_without_redis_http_keeps_working(
+    app: Flask, world: SimpleNamespace, tmp_path: Path, token_of: Any
+) -> None:
+    service_url("PORTAL_TEST_REDIS_URL")
+    dead = f"redis://127.0.0.1:{free_port()}/14"
+    server = Server(app, dead, tmp_path / "dead")
+    try:
+        server.wait_ready()
+        secretariat = token_of(world.secretariat)[1]
+        started = time.monotonic()
+        response = server.api(
+            "PATCH", f"/workspaces/{world.ws_id}", secretariat, json={"name": "Kept"}
+        )
+        assert response.status_code == 200
+        assert time.monotonic() - started < 10
+        assert server.api("GET", f"/workspaces/{world.ws_id}", secretariat).json()["name"] == "Kept"
+    finally:
+        server.stop()
