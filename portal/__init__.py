@@ -132,12 +132,13 @@ def _register_blueprints(app: Flask) -> None:
     from .accounts.api import bp as accounts_api
     from .accounts.views import bp as accounts_views
     from .api import register_error_handlers
+    from .documents.api import bp as documents_api
     from .meta import bp as meta_api
     from .network.api import bp as network_api
     from .public.views import bp as public_views
     from .workspaces.api import bp as workspaces_api
 
-    for blueprint in (meta_api, accounts_api, network_api, workspaces_api):
+    for blueprint in (meta_api, accounts_api, network_api, workspaces_api, documents_api):
         app.register_blueprint(blueprint)
     app.register_blueprint(accounts_views)
     app.register_blueprint(public_views)
