@@ -220,3 +220,57 @@ def check_user_change(target: User, changes: dict[str, Any]) -> None:
         changes.get("active") is False or changes.get("is_secretariat") is False
     ):
         raise forbidden("You cannot deactivate or demote your own account.")
+
+
+# --- workspace items (documents, memos, tasks, meetings) -------------------------
+
+
+class ItemAction(enum.StrEnum):
+    read = "read"
+    # Change the item: metadata, new document versions, check-out.
+    edit = "edit"
+    # Move it to the trash, break another member's check-out.
+    delete = "delete"
+
+
+def may_on_item(user: Any, item: Item, action: ItemAction) -> bool:
+    """Observers read, members edit, coordinators delete; the secretariat does all."""
+    if not user.is_authenticated:
+        return action is ItemAction.read and item.publication == Publication.published
+    if user.is_secretariat:
+        return True
+    role = role_in(user, item.workspace_id)
+    if role is None:
+        return action is ItemAction.read and item.publication == Publication.published
+    if action is ItemAction.read:
+        return True
+    if action is ItemAction.edit:
+        return role.at_least(Role.member)
+    return role is Role.coordinator
+
+
+def load_item(item_id: int, action: ItemAction = ItemAction.read, kind: type[Item] = Item) -> Any:
+    """A live item of `kind` if the caller may read it (else 404) and act on it (else 403)."""
+    user = _user()
+    item = db.session.get(kind, item_id)
+    if item is None or item.deleted_at is not None or not may_on_item(user, item, ItemAction.read):
+        raise not_found(kind.__name__.lower() if kind is not Item else "item")
+    if not may_on_item(user, item, action):
+        raise forbidden()
+    return item
+
+
+def load_workspace_for_new_item(workspace_id: int) -> Workspace:
+    """A workspace the caller may add items to: members and up (observers 403)."""
+    workspace = load_workspace(workspace_id)
+    user = _user()
+    if not user.is_secretariat:
+        role = role_in(user, workspace.id)
+        if role is None or not role.at_least(Role.member):
+            raise forbidden("Observers cannot add items to this working group.")
+    return workspace
+
+
+def may_release_lock(user: Any, item: Item, holder_id: int | None) -> bool:
+    """The holder releases their own check-out; coordinators break anyone's."""
+    return holder_id is None or holder_id == user.id or may_on_item(user, item, ItemAction.delete)

@@ -61,9 +61,7 @@ class Document(Item):
 
     __tablename__ = "documents"
 
-    id: Mapped[int] = mapped_column(
-        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
-    )
+    id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     # BCP 47 language tag of the content (es, en, pt, fr, ...); empty if unknown.
     language: Mapped[str] = mapped_column(String(16), default="", nullable=False)
