@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import events
@@ -297,6 +297,7 @@ def purge_document(actor: User | None, document: Document) -> int:
         workspace=_workspace_ref(document),
         data={"kind": "document", "id": document.id, "title": document.title},
     )
+    db.session.execute(delete(DocumentVersion).where(DocumentVersion.document_id == document.id))
     db.session.delete(document)
     db.session.flush()
     still_used = set(

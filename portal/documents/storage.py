@@ -23,7 +23,7 @@ import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -114,8 +114,8 @@ class BlobStore(ABC):
         """Remove the blob; removing a missing blob is not an error."""
 
     @abstractmethod
-    def list_blobs(self) -> Iterator[tuple[str, int]]:
-        """Every (key, size) in the store."""
+    def list_blobs(self) -> Iterator[tuple[str, int, datetime | None]]:
+        """Every (key, size, last modified) in the store."""
 
     def presigned_url(
         self, key: str, *, filename_header: str, content_type: str, expires: timedelta
@@ -230,12 +230,14 @@ class LocalStore(BlobStore):
         with contextlib.suppress(BlobMissing):
             self._path(key).unlink(missing_ok=True)
 
-    def list_blobs(self) -> Iterator[tuple[str, int]]:
+    def list_blobs(self) -> Iterator[tuple[str, int, datetime | None]]:
         if not self.root.exists():
             return
         for path in sorted(self.root.glob("*/*")):
             if path.is_file() and path.parent.name != self.incoming.name:
-                yield f"{path.parent.name}/{path.name}", path.stat().st_size
+                info = path.stat()
+                modified = datetime.fromtimestamp(info.st_mtime, UTC)
+                yield f"{path.parent.name}/{path.name}", info.st_size, modified
 
 
 # --- S3 through the minio SDK ---------------------------------------------------
@@ -377,7 +379,7 @@ class S3Store(BlobStore):
         self.ensure_bucket()
         self._call("remove_object", self.client.remove_object, self.bucket, key)
 
-    def list_blobs(self) -> Iterator[tuple[str, int]]:
+    def list_blobs(self) -> Iterator[tuple[str, int, datetime | None]]:
         self.ensure_bucket()
         objects = self._call("list_objects", self.client.list_objects, self.bucket, recursive=True)
         iterator = iter(objects)
@@ -386,7 +388,7 @@ class S3Store(BlobStore):
                 item = self._call("list_objects", next, iterator)
             except StopIteration:
                 return
-            yield item.object_name, int(item.size or 0)
+            yield item.object_name, int(item.size or 0), item.last_modified
 
     def presigned_url(
         self, key: str, *, filename_header: str, content_type: str, expires: timedelta

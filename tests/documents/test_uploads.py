@@ -29,7 +29,7 @@ def _counts(app) -> tuple[int, int, int, int]:
 
 def _stored_keys(app, store_name: str) -> list[str]:
     with app.app_context():
-        return [key for key, _ in store_named(store_name).list_blobs()]
+        return [key for key, *_ in store_named(store_name).list_blobs()]
 
 
 def test_upload_and_download_round_trip(app, world, as_user, store):
