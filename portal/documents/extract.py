@@ -29,6 +29,9 @@ MAX_INPUT_BYTES = 50 * 1024 * 1024
 MAX_CHARS = 1_000_000
 MAX_PAGES = 500
 TIMEOUT_SECONDS = 30
+# The child's address space (RLIMIT_AS) and CPU time.
+MEMORY_MB = 768
+CPU_SECONDS = 20
 
 KINDS = {
     "application/pdf": "pdf",
@@ -85,6 +88,8 @@ def run_worker(kind: str, path: Path) -> Extracted:
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
         "PYTHONDONTWRITEBYTECODE": "1",
+        "PORTAL_EXTRACT_MEMORY_MB": str(MEMORY_MB),
+        "PORTAL_EXTRACT_CPU_SECONDS": str(CPU_SECONDS),
     }
     try:
         completed = subprocess.run(  # noqa: S603 - our interpreter and our script

@@ -112,7 +112,9 @@ def xlsx(path: str, out: Collector, max_pages: int) -> None:
     import openpyxl
 
     check_zip(path)
-    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    # A file object: openpyxl refuses paths without an .xlsx extension (our blob keys).
+    handle = open(path, "rb")  # noqa: SIM115 - closed below
+    workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     try:
         for sheet in workbook.worksheets:
             out.add(sheet.title)
@@ -122,6 +124,7 @@ def xlsx(path: str, out: Collector, max_pages: int) -> None:
                 out.add(" ".join(str(v) for v in row if v is not None))
     finally:
         workbook.close()
+        handle.close()
 
 
 def odf(path: str, out: Collector, max_pages: int) -> None:
