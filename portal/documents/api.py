@@ -219,6 +219,7 @@ def upload_document(workspace_id: int) -> Response:
     or the raw body with `X-Filename` (metadata in the query string)."""
     _check_csrf_header()
     workspace = permissions.load_workspace_for_new_item(workspace_id)
+    service.check_open(workspace.id)
     with received(request, current_store()) as upload:
         meta = upload_meta(upload.fields)
         document = service.create_document(current_user, workspace, upload, **meta.model_dump())
@@ -293,6 +294,7 @@ def upload_version(document_id: int) -> Response:
     document = _load(document_id, ItemAction.edit)
     _check_if_match(document)
     # Refuse before reading the body when another member holds the check-out.
+    service.check_open(document.workspace_id)
     service.check_not_locked(current_user, document)
     with received(request, current_store()) as upload:
         service.add_version(current_user, document, upload)

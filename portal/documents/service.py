@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 MAX_CHECKOUT = timedelta(days=7)
 
 
+def check_open(workspace_id: int) -> None:
+    """409 for a change in an archived workspace (checked before reading an upload)."""
+    _require_open(workspace_id)
+
+
 def _require_open(workspace_id: int) -> None:
     archived = db.session.scalar(select(Workspace.archived_at).where(Workspace.id == workspace_id))
     if archived is not None:
