@@ -101,6 +101,36 @@ def flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     return result.stdout
 
 
+def serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """`flask --app wsgi portal serve` (gunicorn, one worker, threads)."""
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "flask"),
+            "--app",
+            "wsgi",
+            "portal",
+            "serve",
+            "--port",
+            str(port),
+            "--threads",
+            "8",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 def wait_for(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -154,23 +184,7 @@ def main() -> None:
                 "--password-stdin",
                 stdin="benchmark-password\n",
             )
-            server = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "flask"),
-                    "--app",
-                    "wsgi",
-                    "portal",
-                    "serve",
-                    "--port",
-                    str(port),
-                    "--threads",
-                    "8",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            server = serve(env, port, scratch_path / "server.log")
             base = f"http://127.0.0.1:{port}/api/v1"
             wait_for(base + "/health")
 
@@ -227,9 +241,9 @@ def main() -> None:
                 documents.append(document["id"])
                 return seconds, baseline, peak
 
-            def portal_download() -> float:
+            def portal_download(api: str | None = None) -> float:
                 digest = hashlib.sha256()
-                url = f"{base}/documents/{documents[-1]}/download"
+                url = f"{api or base}/documents/{documents[-1]}/download"
                 started = time.perf_counter()
                 with requests.get(url, headers=auth, stream=True, timeout=600) as download:
                     download.raise_for_status()
@@ -284,13 +298,30 @@ def main() -> None:
                         times["portal download"].append(portal_download())
                     else:
                         times["direct download"].append(direct_download(n))
+
+            # The same downloads with PORTAL_S3_PRESIGNED_DOWNLOADS: a 302 to the store.
+            presigning_port = free_port()
+            presigning = serve(
+                env | {"PORTAL_S3_PRESIGNED_DOWNLOADS": "true"},
+                presigning_port,
+                scratch_path / "server.log",
+            )
+            try:
+                presigned_base = f"http://127.0.0.1:{presigning_port}/api/v1"
+                wait_for(presigned_base + "/health")
+                times["portal download, presigned 302"] = [
+                    portal_download(presigned_base) for _ in range(options.rounds)
+                ]
+            finally:
+                stop(presigning)
+        except Exception:
+            log = scratch_path / "server.log"
+            if log.exists():
+                print("server log (tail):\n" + log.read_text(errors="replace")[-3000:])
+            raise
         finally:
             if server is not None:
-                server.terminate()
-                try:
-                    server.wait(15)
-                except subprocess.TimeoutExpired:
-                    server.kill()
+                stop(server)
             weed.stop()
 
     mb = size / 1e6
@@ -298,7 +329,7 @@ def main() -> None:
 
     def rate(name: str) -> str:
         runs = ", ".join(f"{mb / t:.0f}" for t in times[name])
-        return f"{name:16} {mb / median[name]:8.1f} MB/s  (median of {len(times[name])}: {runs})"
+        return f"{name:31} {mb / median[name]:8.1f} MB/s  (median of {len(times[name])}: {runs})"
 
     print(
         f"file: {options.size_mib} MiB ({size} bytes); S3: SeaweedFS weed on loopback; "
@@ -309,7 +340,9 @@ def main() -> None:
         print(rate(name))
     up_ratio = median["direct upload"] / median["portal upload"]
     down_ratio = median["direct download"] / median["portal download"]
+    presigned_ratio = median["direct download"] / median["portal download, presigned 302"]
     print(f"ratio portal/direct: upload {up_ratio:.2f}, download {down_ratio:.2f} (target >= 0.80)")
+    print(f"ratio portal/direct, download with presigned redirect: {presigned_ratio:.2f}")
     print(
         f"server RSS growth during upload: max {max(growths):.1f} MiB over {len(growths)} uploads "
         f"(baseline {min(baselines):.1f} MiB; target <= 64 MiB)"
