@@ -254,3 +254,98 @@ def test_token_upload_needs_no_csrf(app, world):
     )
 
     assert response.status_code == 201, response.get_json()
+
+
+def test_large_upload_goes_in_several_parts_and_over_the_limit_leaves_nothing(
+    app, world, as_user, weed, settings
+):
+    """Above the 5 MiB part size the S3 upload is multipart; cut off, it is aborted."""
+    from .conftest import s3_settings
+
+    settings(**(s3_settings(weed) | {"MAX_UPLOAD_MB": 12}))
+    member = as_user(world.member)
+    data = bytes(range(256)) * (11 * 4096)  # 11 MiB
+
+    created = upload(member, world.ws_id, data, "grande.bin")
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["file"]["sha256"] == hashlib.sha256(data).hexdigest()
+    downloaded = member.get(f"/documents/{created.get_json()['id']}/download")
+    assert hashlib.sha256(downloaded.data).hexdigest() == hashlib.sha256(data).hexdigest()
+    keys = _stored_keys(app, "s3")
+
+    over = upload(member, world.ws_id, data + data[: 1024 * 1024 + 1], "demasiado.bin")
+
+    assert over.status_code == 413
+    assert _stored_keys(app, "s3") == keys
+    with app.app_context():
+        from portal.documents.storage import store_named as named
+
+        s3 = named("s3")
+        pending = list(s3.client._list_multipart_uploads(s3.bucket).uploads)
+        assert pending == []
+
+
+def test_multipart_fields_after_the_file_are_read(world, as_user):
+    boundary = "XyZ"
+    body = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="acta.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+        "contenido\r\n"
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="title"\r\n\r\n'
+        "Acta de Cartagena\r\n"
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="tags"\r\n\r\n'
+        "puerto, acta\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+
+    response = as_user(world.member).post(
+        f"/workspaces/{world.ws_id}/documents",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["title"] == "Acta de Cartagena"
+    assert response.get_json()["tags"] == ["puerto", "acta"]
+
+
+def test_malformed_multipart_is_invalid(app, world, as_user):
+    response = as_user(world.member).post(
+        f"/workspaces/{world.ws_id}/documents",
+        data=b"--XyZ\r\nno headers here",
+        content_type="multipart/form-data; boundary=XyZ",
+    )
+    assert response.status_code == 400
+    assert _counts(app)[0] == 0
+
+
+def test_sanitize_filename_edge_cases():
+    from portal.documents.upload import sanitize_filename
+
+    assert sanitize_filename("Agenda_Reunión_Cartagena.pdf") == "Agenda_Reunión_Cartagena.pdf"
+    assert sanitize_filename("C:\\Users\\ana\\acta.docx") == "acta.docx"
+    assert sanitize_filename("...") == "document"
+    assert sanitize_filename("con.txt") == "_con.txt"
+    assert sanitize_filename('a<b>:"c".txt') == "a_b___c_.txt"
+    long = sanitize_filename("ñ" * 300 + ".pdf")
+    assert long.endswith(".pdf") and len(long.encode()) <= 255
+    assert sanitize_filename("Reunio\u0301n.pdf") == "Reunión.pdf"  # NFC
+
+
+def test_x_filename_forms(world, as_user):
+    member = as_user(world.member)
+    for header in (
+        "UTF-8''Reuni%C3%B3n.txt",
+        "Reuni%C3%B3n.txt",
+        "Reunión.txt".encode().decode("latin-1"),
+    ):
+        response = member.post(
+            f"/workspaces/{world.ws_id}/documents",
+            data=b"x",
+            headers={"Content-Type": "text/plain", "X-Filename": header},
+        )
+        assert response.status_code == 201, header
+        assert response.get_json()["file"]["filename"] == "Reunión.txt"
