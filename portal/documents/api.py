@@ -18,6 +18,7 @@ from flask import Blueprint, Response, jsonify, redirect, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import and_, func, select
+from wtforms import ValidationError
 
 from .. import permissions
 from ..accounts.auth import authenticated_by_token
@@ -39,7 +40,7 @@ from ..api import (
 from ..extensions import db
 from ..permissions import ItemAction
 from . import service
-from .models import Document, DocumentVersion
+from .models import Blob, Document, DocumentVersion
 from .schemas import (
     CheckoutBody,
     DocumentListQuery,
@@ -189,8 +190,14 @@ def _check_csrf_header() -> None:
         return
     try:
         validate_csrf(request.headers.get("X-CSRF-Token") or request.headers.get("X-CSRFToken"))
-    except (CSRFError, Exception):
+    except (CSRFError, ValidationError):
         raise ApiError(403, "csrf", "The CSRF token is missing or wrong.") from None
+
+
+def _end_read_transaction() -> None:
+    """Close the transaction of the access checks before a long upload streams in,
+    so the database is not held idle in a transaction; the objects reload after."""
+    db.session.commit()
 
 
 # --- documents ------------------------------------------------------------------
@@ -220,6 +227,7 @@ def upload_document(workspace_id: int) -> Response:
     _check_csrf_header()
     workspace = permissions.load_workspace_for_new_item(workspace_id)
     service.check_open(workspace.id)
+    _end_read_transaction()
     with received(request, current_store()) as upload:
         meta = upload_meta(upload.fields)
         document = service.create_document(current_user, workspace, upload, **meta.model_dump())
@@ -233,9 +241,7 @@ upload_document.csrf_exempt = True  # type: ignore[attr-defined]  # checked by h
 @endpoint(access=permissions.signed_in)
 def get_document(document_id: int) -> Response:
     """A document's metadata, its current file and its check-out."""
-    document = _load(document_id)
-    response = _document_response(document)
-    return response
+    return _document_response(_load(document_id))
 
 
 @bp.patch("/documents/<int:document_id>")
@@ -296,6 +302,7 @@ def upload_version(document_id: int) -> Response:
     # Refuse before reading the body when another member holds the check-out.
     service.check_open(document.workspace_id)
     service.check_not_locked(current_user, document)
+    _end_read_transaction()
     with received(request, current_store()) as upload:
         service.add_version(current_user, document, upload)
     return _document_response(document, 201)
@@ -389,11 +396,7 @@ def download(document_id: int, query: DownloadQuery) -> Response:
 
 def send_version(version: DocumentVersion) -> Response:
     """Stream a version's blob to the client (callers have checked access)."""
-    blob = version.blob if "blob" in version.__dict__ else None
-    if blob is None:
-        from .models import Blob
-
-        blob = db.session.get(Blob, version.blob_id)
+    blob = db.session.get(Blob, version.blob_id)
     etag = _strong_etag(version)
     disposition = content_disposition(version.filename)
     common = {
