@@ -234,7 +234,32 @@ def upload_document(workspace_id: int) -> Response:
     return _document_response(document, 201)
 
 
+UPLOAD_BODY = {
+    "required": True,
+    "description": "The file, streamed: multipart/form-data with a `file` part and optional "
+    "`title`, `description`, `language`, `tags` (comma-separated or repeated); or the raw "
+    "bytes with the name in `X-Filename` (percent-encoded UTF-8) and metadata in the query "
+    "string. The content type is sniffed from the bytes. Limit: PORTAL_MAX_UPLOAD_MB.",
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "title": {"type": "string", "maxLength": 300},
+                    "description": {"type": "string", "maxLength": 5000},
+                    "language": {"type": "string", "maxLength": 16},
+                    "tags": {"type": "string"},
+                },
+            }
+        },
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+
 upload_document.csrf_exempt = True  # type: ignore[attr-defined]  # checked by header above
+upload_document.openapi_request_body = UPLOAD_BODY  # type: ignore[attr-defined]
 
 
 @bp.get("/documents/<int:document_id>")
@@ -309,6 +334,7 @@ def upload_version(document_id: int) -> Response:
 
 
 upload_version.csrf_exempt = True  # type: ignore[attr-defined]  # checked by header above
+upload_version.openapi_request_body = UPLOAD_BODY  # type: ignore[attr-defined]
 
 
 @bp.post("/documents/<int:document_id>/versions/<int:number>/restore")

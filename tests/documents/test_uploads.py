@@ -349,3 +349,13 @@ def test_x_filename_forms(world, as_user):
         )
         assert response.status_code == 201, header
         assert response.get_json()["file"]["filename"] == "Reunión.txt"
+
+
+def test_openapi_describes_the_upload_bodies(api):
+    from openapi_spec_validator import validate
+
+    document = api.get("/openapi.json").get_json()
+    validate(document)
+    for path in ("/workspaces/{workspace_id}/documents", "/documents/{document_id}/versions"):
+        body = document["paths"][path]["post"]["requestBody"]["content"]
+        assert set(body) == {"multipart/form-data", "application/octet-stream"}
