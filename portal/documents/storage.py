@@ -250,7 +250,8 @@ class S3Store(BlobStore):
 
     name = "s3"
     PART_SIZE = 5 * MiB
-    PARALLEL_PARTS = 2
+    # As the SDK does by default; memory is about (parallel parts + 1) x part size.
+    PARALLEL_PARTS = 3
 
     def __init__(
         self,
