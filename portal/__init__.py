@@ -132,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     from .accounts.api import bp as accounts_api
     from .accounts.views import bp as accounts_views
     from .api import register_error_handlers
+    from .documents.api import bp as documents_api
     from .meta import bp as meta_api
     from .network.api import bp as network_api
     from .public.views import bp as public_views
@@ -148,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
         items_api,
         memos_api,
         search_api,
+        documents_api,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(accounts_views)

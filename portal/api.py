@@ -356,6 +356,10 @@ def openapi_document(app: Flask) -> dict[str, Any]:
                         }
                     },
                 }
+            # Views whose body is not JSON (file uploads) describe it themselves.
+            own_body = getattr(view, "openapi_request_body", None)
+            if own_body is not None and method in {"POST", "PUT", "PATCH"}:
+                operation["requestBody"] = own_body
             paths.setdefault(_openapi_path(rule.rule), {})[method.lower()] = operation
     schemas["Error"] = {
         "type": "object",

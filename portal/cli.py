@@ -174,3 +174,36 @@ def indexer_command(interval: float) -> None:
             db.session.remove()
         if not applied:
             time.sleep(interval)
+
+
+@portal_cli.command("storage-check")
+@click.option("--repair", is_flag=True, help="Remove orphans, re-point damaged versions.")
+@click.option("--quick", is_flag=True, help="Compare sizes only; skip reading every blob.")
+@click.option(
+    "--grace-minutes",
+    default=60,
+    show_default=True,
+    type=int,
+    help="Orphans younger than this may be uploads in flight and are kept.",
+)
+def storage_check_command(repair: bool, quick: bool, grace_minutes: int) -> None:
+    """Compare blobs and rows: orphans, missing blobs, bad checksums."""
+    from datetime import timedelta
+
+    from .documents import maintenance
+
+    report = maintenance.check(
+        checksums=not quick, grace=timedelta(minutes=grace_minutes), say=click.echo
+    )
+    click.echo(
+        f"Checked {report.checked} blobs: {len(report.orphans)} orphans, "
+        f"{len(report.missing)} missing, {len(report.damaged)} damaged, "
+        f"{len(report.unused_rows)} unused rows, {len(report.unreachable)} unreachable stores."
+    )
+    if repair and report.problems:
+        maintenance.repair(report, say=click.echo)
+        if report.unrepaired:
+            raise click.ClickException(f"{len(report.unrepaired)} problems could not be repaired.")
+        click.echo(f"Repaired {len(report.repaired)} problems.")
+    elif report.problems:
+        raise click.ClickException("Problems found; run again with --repair to fix what can be.")

@@ -29,6 +29,12 @@ DEFAULTS: dict[str, Any] = {
     "S3_PRESIGNED_DOWNLOADS": False,
     "REDIS_URL": "",
     "MAX_UPLOAD_MB": 100,
+    # Refused uploads: file extensions (".exe") and sniffed MIME types, comma-separated;
+    # programs and scripts are refused whatever this says.
+    "UPLOAD_DENY": (
+        ".exe,.dll,.com,.bat,.cmd,.scr,.msi,.pif,.cpl,.ps1,.vbs,.vbe,.jse,.wsf,.jar,.apk,"
+        ".sh,.app,.hta,application/java-archive,application/x-msi"
+    ),
     "INDEXER": "thread",
     "LOGIN_RATE_LIMIT": "10/minute;100/hour",
     "PUBLIC_RATE_LIMIT": "60/minute;1000/hour",

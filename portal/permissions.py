@@ -470,3 +470,8 @@ def presence_workspace_ids(session: Any, user_id: int) -> set[int]:
     return set(
         session.scalars(select(Membership.workspace_id).where(Membership.user_id == user_id))
     )
+
+
+def may_release_lock(user: Any, item: Item, holder_id: int | None) -> bool:
+    """The holder releases their own check-out; those who manage the item break anyone's."""
+    return holder_id is None or holder_id == user.id or item_access(user, item) >= ItemAccess.manage

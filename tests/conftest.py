@@ -51,6 +51,8 @@ def _reset_schema(app: Flask) -> None:
                 conn.execute(text("PRAGMA foreign_keys=OFF"))
                 for name in names:
                     conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+                # The pooled connection is reused by the tests: enforce foreign keys again.
+                conn.execute(text("PRAGMA foreign_keys=ON"))
 
 
 TEST_SETTINGS = {

@@ -92,6 +92,39 @@ CASES: list[tuple[str, str, Any, str]] = [
 ]
 
 
+class Upload(dict):
+    """A raw-body file upload instead of a JSON body (documents)."""
+
+    def __init__(self, data: bytes, filename: str) -> None:
+        super().__init__(data=data, headers={"Content-Type": "text/plain", "X-Filename": filename})
+
+
+# Documents: observers read, members upload and edit, coordinators delete and break locks.
+CASES += [
+    ("GET", "/workspaces/{ws}/documents", None, "401 404 200 200 200 200"),
+    (
+        "POST",
+        "/workspaces/{ws}/documents",
+        Upload(b"Orden del dia", "agenda.txt"),
+        "401 404 403 201 201 201",
+    ),
+    ("GET", "/documents/{doc}", None, "401 404 200 200 200 200"),
+    ("PATCH", "/documents/{doc}", {"title": "Acta"}, "401 404 403 200 200 200"),
+    ("DELETE", "/documents/{doc}", None, "401 404 403 403 200 200"),
+    ("GET", "/documents/{doc}/versions", None, "401 404 200 200 200 200"),
+    (
+        "POST",
+        "/documents/{doc}/versions",
+        Upload(b"Orden del dia, v2", "agenda.txt"),
+        "401 404 403 201 201 201",
+    ),
+    ("GET", "/documents/{doc}/download", None, "401 404 200 200 200 200"),
+    ("POST", "/documents/{doc}/versions/1/restore", None, "401 404 403 201 201 201"),
+    ("POST", "/documents/{doc}/checkout", None, "401 404 403 200 200 200"),
+    ("DELETE", "/documents/{doc}/checkout", None, "401 404 403 200 200 200"),
+]
+
+
 def _format(path: str, app: Flask, world: SimpleNamespace) -> str:
     values = {
         "ws": world.ws_id,
@@ -101,7 +134,30 @@ def _format(path: str, app: Flask, world: SimpleNamespace) -> str:
     }
     if "{member_token}" in path:
         values["member_token"] = _member_token(app, world)
+    if "{doc}" in path:
+        values["doc"] = _document(app, world)
     return path.format(**values)
+
+
+def _document(app: Flask, world: SimpleNamespace) -> int:
+    """A document of the group under test, uploaded by its member."""
+    import io
+
+    from portal.accounts.models import User
+    from portal.documents import service
+    from portal.documents.storage import current_store
+    from portal.documents.upload import Received
+    from portal.workspaces.models import Workspace
+
+    with app.app_context():
+        store = current_store()
+        blob = store.put(io.BytesIO(b"Orden del dia"))
+        document = service.create_document(
+            db.session.get(User, world.member.id),
+            db.session.get(Workspace, world.ws_id),
+            Received(store, blob, "agenda.txt", "text/plain"),
+        )
+        return document.id
 
 
 def _event_count(app: Flask) -> int:
@@ -120,7 +176,10 @@ def test_endpoint_by_role(app, world, as_user, role, method, path, body, expecte
     client = as_user(getattr(world, role))
     before = _event_count(app)
 
-    response = client.request(method, url, json=body)
+    if isinstance(body, Upload):
+        response = client.request(method, url, **body)
+    else:
+        response = client.request(method, url, json=body)
 
     assert response.status_code == _statuses(expected)[role], response.get_json()
     if response.status_code >= 400:

@@ -130,7 +130,7 @@ def build_documents(items: list[Item]) -> list[dict[str, Any]]:
         source = _sources.get(item.kind)
         body = source[0](item, preloaded.get(item.kind)) if source else ""
         body = "\n".join([body, *comments[item.id]]).strip()
-        declared = getattr(item, "language", None)
+        declared = (getattr(item, "language", None) or "")[:2].lower()
         language = declared if declared in LANGUAGES else detect_language(f"{item.title}\n{body}")
         community, country = origin.get(item.created_by_id or 0, ("", ""))
         document: dict[str, Any] = {
@@ -154,3 +154,23 @@ def build_documents(items: list[Item]) -> list[dict[str, Any]]:
             document["published_at"] = item.published_at.replace(tzinfo=None)
         documents.append(document)
     return documents
+
+
+def _document_texts(document_ids: list[int]) -> dict[int, str]:
+    """The extracted text of each document's current version."""
+    from ..documents.models import Document, DocumentVersion
+
+    rows = db.session.execute(
+        select(DocumentVersion.document_id, DocumentVersion.text)
+        .join(Document, Document.id == DocumentVersion.document_id)
+        .where(
+            Document.id.in_(document_ids),
+            DocumentVersion.number == Document.current_version,
+        )
+    )
+    return {document_id: text or "" for document_id, text in rows}
+
+
+@item_text("document", preload=_document_texts)
+def _document_text(document: Any, texts: dict[int, str]) -> str:
+    return "\n".join(filter(None, [document.description, texts.get(document.id, "")]))

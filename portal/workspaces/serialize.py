@@ -22,15 +22,20 @@ from ..extensions import db
 from ..text import render_markdown
 from .models import Item, Meeting, Memo, Share, Task
 
-KindFields = Callable[[Any], dict[str, Any]]
-_kind_fields: dict[str, KindFields] = {}
+KindFields = Callable[[Any, Any], dict[str, Any]]
+Preload = Callable[[list[Any]], Any]
+_kind_fields: dict[str, tuple[KindFields, Preload | None]] = {}
 
 
-def kind_fields(kind: str) -> Callable[[KindFields], KindFields]:
-    """Register the function giving an item kind's own fields."""
+def kind_fields(kind: str, preload: Preload | None = None) -> Callable[[KindFields], KindFields]:
+    """Register the function giving an item kind's own fields.
+
+    It is called as `fn(item, preloaded)`, where `preloaded` is what `preload`
+    returned for the page's items of that kind (loaded once per page).
+    """
 
     def register(fn: KindFields) -> KindFields:
-        _kind_fields[kind] = fn
+        _kind_fields[kind] = (fn, preload)
         return fn
 
     return register
@@ -48,9 +53,14 @@ class ItemPage:
         self.creators: dict[int, User] = {}
         self.shares: dict[int, list[Share]] = defaultdict(list)
         self.my_workspaces: set[int] = set()
+        self.preloaded: dict[str, Any] = {}
 
     def load(self, items: Iterable[Item]) -> ItemPage:
         items = list(items)
+        for kind, (_fields, preload) in _kind_fields.items():
+            of_kind = [item for item in items if item.kind == kind]
+            if preload is not None and of_kind:
+                self.preloaded[kind] = preload(of_kind)
         ids = [item.id for item in items]
         creator_ids = {item.created_by_id for item in items if item.created_by_id}
         if creator_ids:
@@ -94,12 +104,13 @@ class ItemPage:
             "published_at": iso(item.published_at),
             "shared_with": self._visible_shares(item),
             "version": item.version,
+            "etag": etag_of(item),
         }
         if item.deleted_at is not None:
             data["deleted_at"] = iso(item.deleted_at)
-        fields = _kind_fields.get(item.kind)
-        if fields is not None:
-            data.update(fields(item))
+        registered = _kind_fields.get(item.kind)
+        if registered is not None:
+            data.update(registered[0](item, self.preloaded.get(item.kind)))
         return data
 
 
@@ -120,12 +131,12 @@ def local_time(moment: Any, timezone: str) -> str | None:
 
 
 @kind_fields("memo")
-def _memo_fields(memo: Memo) -> dict[str, Any]:
+def _memo_fields(memo: Memo, _: Any) -> dict[str, Any]:
     return {"body": memo.body, "body_html": render_markdown(memo.body)}
 
 
 @kind_fields("task")
-def _task_fields(task: Task) -> dict[str, Any]:
+def _task_fields(task: Task, _: Any) -> dict[str, Any]:
     return {
         "description": task.description,
         "description_html": render_markdown(task.description),
@@ -139,7 +150,7 @@ def _task_fields(task: Task) -> dict[str, Any]:
 
 
 @kind_fields("meeting")
-def _meeting_fields(meeting: Meeting) -> dict[str, Any]:
+def _meeting_fields(meeting: Meeting, _: Any) -> dict[str, Any]:
     return {
         "starts_at": iso(meeting.starts_at),
         "ends_at": iso(meeting.ends_at),

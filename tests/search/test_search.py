@@ -13,6 +13,8 @@ from portal.events import utcnow
 from portal.extensions import db
 from portal.workspaces.models import Item, Publication
 
+from ..documents import samples
+
 
 def _ids(response):
     assert response.status_code == 200, response.get_json()
@@ -246,3 +248,26 @@ def test_reindex_swaps_in_a_new_index_while_searches_go_on(app, as_user, item_wo
     assert "Indexed 31 items" in result.output
     assert errors == []
     assert member.get("/search?q=franca").get_json()["total"] == 30
+
+
+@pytest.mark.parametrize(
+    ("filename", "make", "word"),
+    [
+        ("agenda.pdf", lambda: samples.pdf("Comité de facilitación aduanera"), "aduanera"),
+        ("pautas.docx", lambda: samples.docx("Pautas para la sesión de transbordo"), "transbordo"),
+        ("t.xlsx", lambda: samples.xlsx([["Puerto", "TEU"], ["Buenaventura", 9]]), "buenaventura"),
+    ],
+)  # fmt: skip
+def test_text_inside_uploaded_files_is_found(as_user, item_world, sync, filename, make, word):
+    from ..documents.conftest import upload
+
+    member = as_user(item_world.member)
+    response = upload(member, item_world.ws_id, make(), filename, language="es")
+    assert response.status_code == 201, response.get_json()
+    sync()
+
+    hits = member.get(f"/search?q={word}").get_json()["items"]
+
+    assert [h["id"] for h in hits] == [response.get_json()["id"]]
+    assert hits[0]["kind"] == "document"
+    assert as_user(item_world.outsider).get(f"/search?q={word}").get_json()["total"] == 0

