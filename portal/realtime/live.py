@@ -329,8 +329,11 @@ def _fan_out(committed: list[CommittedEvent]) -> None:
         return
     with Session(db.engine) as session:
         changed: set[int] = set()
-        for event in committed:
-            changed |= permissions.users_whose_access_changed(session, event)
+        try:
+            for event in committed:
+                changed |= permissions.users_whose_access_changed(session, event)
+        except Exception:
+            log.exception("could not tell whose access changed; rechecking nobody")
         if changed:
             _apply_access_changes(state, changed)
         for event in committed:
@@ -341,7 +344,7 @@ def _fan_out(committed: list[CommittedEvent]) -> None:
                 if rooms:
                     _emit("activity", activity_payload(session, event), rooms)
                 if event.verb in ("member.added", "member.removed") and event.workspace_id:
-                    _announce_membership(state, session, event)
+                    _announce_membership(state, event)
             except Exception:
                 log.exception("live fan-out of event %s failed", event.id)
         _send_notifications(session, committed)
@@ -359,7 +362,7 @@ def _apply_access_changes(state: Realtime, user_ids: set[int]) -> None:
             log.exception("could not send the recheck of users %s to other processes", user_ids)
 
 
-def _announce_membership(state: Realtime, session: Session, event: CommittedEvent) -> None:
+def _announce_membership(state: Realtime, event: CommittedEvent) -> None:
     """A member who is online joined or left: the workspace's presence changed."""
     user_id = event.data.get("user_id")
     if isinstance(user_id, int) and event.workspace_id and state.presence.online([user_id]):
