@@ -88,8 +88,9 @@ class Realtime:
             return [(sid, c) for sid, c in self.connections.items() if c.user_id in user_ids]
 
     def start_heartbeat(self) -> None:
-        """Keep this process's connections alive in a shared presence store."""
-        if self._heartbeat_started or isinstance(self.presence, MemoryPresence):
+        """Refresh this process's connections in a shared presence store, and end
+        those whose token expired in the meantime, every HEARTBEAT_SECONDS."""
+        if self._heartbeat_started:
             return
         self._heartbeat_started = True
         socketio.start_background_task(self._heartbeat)
@@ -132,6 +133,10 @@ class Realtime:
                 self.presence.refresh(conns)
             except Exception:
                 log.warning("presence heartbeat failed", exc_info=True)
+            try:
+                sweep_token_connections(self)
+            except Exception:
+                log.warning("token sweep failed", exc_info=True)
 
 
 def init_app(app: Flask) -> None:
@@ -265,6 +270,14 @@ def recheck(state: Realtime, user_ids: set[int]) -> None:
             for workspace_id in connection.workspaces - wanted:
                 socketio.server.leave_room(sid, workspace_room(workspace_id), namespace=NAMESPACE)
             connection.workspaces = wanted
+
+
+def sweep_token_connections(state: Realtime) -> None:
+    """Check the token connections again: a token may have expired while open."""
+    with state.lock:
+        users = {c.user_id for c in state.connections.values() if c.token_id is not None}
+    if users:
+        recheck(state, users)
 
 
 def _still_valid(session: Session, user: User | None, connection: Connection, now: Any) -> bool:

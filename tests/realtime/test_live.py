@@ -305,6 +305,25 @@ def test_revoked_token_is_disconnected_and_the_cookie_stays(
     assert by_cookie.connected
 
 
+def test_a_token_that_expires_while_open_is_disconnected(
+    app: Flask, world: SimpleNamespace, connect: Any, token_of: Any
+) -> None:
+    from datetime import timedelta
+
+    from portal.accounts.models import ApiToken
+    from portal.realtime.live import EXTENSION, sweep_token_connections
+
+    token_id, plain = token_of(world.member)
+    by_token, by_cookie = connect(token=plain), connect(world.member)
+    with app.app_context():
+        token = db.session.get(ApiToken, token_id)
+        token.expires_at = events.utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        sweep_token_connections(app.extensions[EXTENSION])  # what the heartbeat does
+    assert not by_token.connected
+    assert by_cookie.connected
+
+
 def test_password_change_ends_cookie_connections(
     app: Flask, world: SimpleNamespace, connect: Any
 ) -> None:
