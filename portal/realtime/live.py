@@ -88,8 +88,9 @@ class Realtime:
             return [(sid, c) for sid, c in self.connections.items() if c.user_id in user_ids]
 
     def start_heartbeat(self) -> None:
-        """Keep this process's connections alive in a shared presence store."""
-        if self._heartbeat_started or isinstance(self.presence, MemoryPresence):
+        """Refresh this process's connections in a shared presence store, and end
+        those whose token expired in the meantime, every HEARTBEAT_SECONDS."""
+        if self._heartbeat_started:
             return
         self._heartbeat_started = True
         socketio.start_background_task(self._heartbeat)
@@ -132,6 +133,10 @@ class Realtime:
                 self.presence.refresh(conns)
             except Exception:
                 log.warning("presence heartbeat failed", exc_info=True)
+            try:
+                sweep_token_connections(self)
+            except Exception:
+                log.warning("token sweep failed", exc_info=True)
 
 
 def init_app(app: Flask) -> None:
@@ -267,6 +272,14 @@ def recheck(state: Realtime, user_ids: set[int]) -> None:
             connection.workspaces = wanted
 
 
+def sweep_token_connections(state: Realtime) -> None:
+    """Check the token connections again: a token may have expired while open."""
+    with state.lock:
+        users = {c.user_id for c in state.connections.values() if c.token_id is not None}
+    if users:
+        recheck(state, users)
+
+
 def _still_valid(session: Session, user: User | None, connection: Connection, now: Any) -> bool:
     if user is None or not user.active:
         return False
@@ -329,8 +342,11 @@ def _fan_out(committed: list[CommittedEvent]) -> None:
         return
     with Session(db.engine) as session:
         changed: set[int] = set()
-        for event in committed:
-            changed |= permissions.users_whose_access_changed(session, event)
+        try:
+            for event in committed:
+                changed |= permissions.users_whose_access_changed(session, event)
+        except Exception:
+            log.exception("could not tell whose access changed; rechecking nobody")
         if changed:
             _apply_access_changes(state, changed)
         for event in committed:
@@ -341,7 +357,7 @@ def _fan_out(committed: list[CommittedEvent]) -> None:
                 if rooms:
                     _emit("activity", activity_payload(session, event), rooms)
                 if event.verb in ("member.added", "member.removed") and event.workspace_id:
-                    _announce_membership(state, session, event)
+                    _announce_membership(state, event)
             except Exception:
                 log.exception("live fan-out of event %s failed", event.id)
         _send_notifications(session, committed)
@@ -359,7 +375,7 @@ def _apply_access_changes(state: Realtime, user_ids: set[int]) -> None:
             log.exception("could not send the recheck of users %s to other processes", user_ids)
 
 
-def _announce_membership(state: Realtime, session: Session, event: CommittedEvent) -> None:
+def _announce_membership(state: Realtime, event: CommittedEvent) -> None:
     """A member who is online joined or left: the workspace's presence changed."""
     user_id = event.data.get("user_id")
     if isinstance(user_id, int) and event.workspace_id and state.presence.online([user_id]):

@@ -93,19 +93,20 @@ class Client:
         self.sio = socketio.Client(reconnection=False)
         self.messages: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.sio.on("activity", lambda data: self.messages.put(("activity", data)))
+        self.sio.on("presence", lambda data: self.messages.put(("presence", data)))
         self.sio.on("disconnect", lambda *args: self.messages.put(("disconnect", None)))
         self.sio.connect(
             server.url, auth={"token": token}, transports=["websocket"], wait_timeout=10
         )
 
-    def next(self, name: str, timeout: float = 5) -> Any:
+    def next(self, name: str, timeout: float = 5, predicate: Any = None) -> Any:
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
                 event, data = self.messages.get(timeout=left)
             except queue.Empty:
                 break
-            if event == name:
+            if event == name and (predicate is None or predicate(data)):
                 return data
         raise AssertionError(f"no {name} within {timeout} s")
 
@@ -194,8 +195,26 @@ def test_room_changes_in_one_process_apply_in_the_other(
     assert a.api("PATCH", f"/workspaces/{world.ws_id}", secretariat, json={"name": "Later"}).ok
 
     assert member_on_b.next("disconnect") is None
+    assert bystander_on_b.next("activity")["verb"] == "member.added"
+    assert bystander_on_b.next("activity")["verb"] == "workspace.updated"
     assert observer_on_b.activity_verbs() == []
-    assert bystander_on_b.activity_verbs(wait=0) == ["member.added", "workspace.updated"]
+
+
+def test_presence_spans_processes(
+    world: SimpleNamespace, servers: Any, clients: Any, token_of: Any
+) -> None:
+    a, b = servers
+    online = lambda data: {user["id"] for user in data["users"]}
+    coordinator_on_a = clients(a, token_of(world.coordinator)[1])
+    coordinator_on_a.next("presence", predicate=lambda p: online(p) == {world.coordinator.id})
+    member_token = token_of(world.member)[1]
+    tabs = [clients(b, member_token), clients(a, member_token)]
+    joined = coordinator_on_a.next("presence", predicate=lambda p: world.member.id in online(p))
+    assert joined["workspace_id"] == world.ws_id
+    tabs[0].close()  # the tab on the other process still counts
+    tabs[1].close()
+    left = coordinator_on_a.next("presence", predicate=lambda p: world.member.id not in online(p))
+    assert online(left) == {world.coordinator.id}
 
 
 def test_without_redis_http_keeps_working(
