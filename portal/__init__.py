@@ -138,8 +138,11 @@ def _register_blueprints(app: Flask) -> None:
     from .workspaces.api import bp as workspaces_api
     from .workspaces.items_api import bp as items_api
     from .workspaces.memos_api import bp as memos_api
+    from .workspaces.tasks_api import bp as tasks_api
 
     for blueprint in (meta_api, accounts_api, network_api, workspaces_api, items_api, memos_api):
+        app.register_blueprint(blueprint)
+    for blueprint in (tasks_api,):
         app.register_blueprint(blueprint)
     app.register_blueprint(accounts_views)
     app.register_blueprint(public_views)
