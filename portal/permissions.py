@@ -432,6 +432,16 @@ def load_agenda_item(agenda_item_id: int, need: ItemAccess = ItemAccess.view) ->
     return point
 
 
+def load_meeting_to_attend(meeting_id: int) -> Meeting:
+    """Whoever reads a meeting answers whether they attend; not in the trash or an
+    archived workspace (409)."""
+    meeting = load_item(meeting_id, kind=Meeting)
+    if meeting.deleted_at is not None:
+        raise ApiError(409, "conflict", "The item is in the trash; restore it first.")
+    _require_open_workspace(meeting.workspace_id)
+    return meeting
+
+
 def calendar_reader() -> None:
     """Gate of the iCalendar routes: a valid `?token=` calendar token, or signed in.
 

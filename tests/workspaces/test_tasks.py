@@ -90,7 +90,7 @@ def test_members_of_a_sharing_group_may_be_assigned(app, pw, as_user):
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # passes once the lead's fix lands; must not break that merge
     reason="permissions.visible_notifications also demands the event's (owner) workspace "
     "be the reader's, so members of a sharing group never see notifications about shared items",
 )
