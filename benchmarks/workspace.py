@@ -47,7 +47,7 @@ def populate(env: dict[str, str]) -> tuple[int, str, int]:
         cwd=ROOT, env=env, check=True, capture_output=True,
     )  # fmt: skip
     os.environ.update(env)
-    from sqlalchemy import event
+    from sqlalchemy import event, text
 
     from portal import create_app
     from portal.accounts import service as accounts
@@ -96,6 +96,9 @@ def populate(env: dict[str, str]) -> tuple[int, str, int]:
                     guidelines="Puntualidad, por favor.",
                 )  # fmt: skip
         print(f"  populated {ITEMS} items in {time.perf_counter() - started:.0f} s")
+        # Planner statistics, as a database in service has them (autovacuum, ANALYZE).
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
         _, token = accounts.create_token(members[1], "bench", 1)
         return ws.id, token, members[1].id
 
