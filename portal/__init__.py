@@ -138,8 +138,11 @@ def _register_blueprints(app: Flask) -> None:
     from .public.views import bp as public_views
     from .search.api import bp as search_api
     from .workspaces.api import bp as workspaces_api
+    from .workspaces.calendar_api import bp as calendar_api
     from .workspaces.items_api import bp as items_api
+    from .workspaces.meetings_api import bp as meetings_api
     from .workspaces.memos_api import bp as memos_api
+    from .workspaces.tasks_api import bp as tasks_api
 
     for blueprint in (
         meta_api,
@@ -151,6 +154,8 @@ def _register_blueprints(app: Flask) -> None:
         search_api,
         documents_api,
     ):
+        app.register_blueprint(blueprint)
+    for blueprint in (tasks_api, meetings_api, calendar_api):
         app.register_blueprint(blueprint)
     app.register_blueprint(accounts_views)
     app.register_blueprint(public_views)

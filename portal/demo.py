@@ -6,6 +6,9 @@ every demo user signs in with `DEMO_PASSWORD` (printed in README).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import exists, select
 
 from .accounts import service as accounts
@@ -14,7 +17,17 @@ from .extensions import db
 from .network import service as network
 from .network.models import Community, MemberState
 from .workspaces import service as workspaces
-from .workspaces.models import Role
+from .workspaces.models import (
+    AttendanceResponse,
+    MeetingStatus,
+    Memo,
+    OutcomeKind,
+    Role,
+    SharePermission,
+    TaskPriority,
+    TaskStatus,
+    Workspace,
+)
 
 DEMO_PASSWORD = "portal-demo-2026"  # noqa: S105 - published demonstration credential
 
@@ -145,9 +158,198 @@ def load_demo() -> dict[str, int] | None:
             secretariat = user
         for index, role in roles.items():
             workspaces.set_membership(secretariat, groups[index], user, role)  # type: ignore[arg-type]
+    people = {
+        email: db.session.scalar(select(User).where(User.email == email)) for email, *_ in USERS
+    }
+    items = load_demo_items(groups, people)
     return {
         "member states": len(MEMBER_STATES),
         "communities": len(COMMUNITIES),
         "working groups": len(WORKSPACES),
         "users": len(USERS),
+        "items": items,
     }
+
+
+# --- the working groups' memos, tasks and meetings ------------------------------
+
+# (group index, author email, title, body)
+MEMOS = [
+    (
+        0,
+        "coordinator@portnet.example",
+        "Hoja de ruta de interoperabilidad PCS 2027",
+        "## Objetivo\n\nConectar los *Port Community Systems* de Cartagena, Valparaíso y "
+        "Santos mediante mensajes **UN/EDIFACT** y APIs REST.\n\n"
+        "1. Inventario de mensajes (BAPLIE, COPARN, IFTMIN)\n"
+        "2. Piloto de intercambio de avisos de arribo\n"
+        "3. Gobernanza de datos compartida",
+    ),
+    (
+        0,
+        "observer@portnet.example",
+        "Notas sobre a Janela Única de Santos",
+        "A **Janela Única Portuária** reduziu o tempo de liberação em 30 %. "
+        "Recomendamos estudar o modelo de integração com a Receita Federal.",
+    ),
+    (
+        1,
+        "trade@portnet.example",
+        "Resumen del Acuerdo sobre Facilitación del Comercio (OMC)",
+        "Artículos clave para las comunidades portuarias: **7.1** (tramitación previa a la "
+        "llegada), **10.4** (ventanilla única) y **10.9** (admisión temporal).",
+    ),
+    (
+        2,
+        "green@portnet.example",
+        "Shore power: lessons from Kingston",
+        "Kingston commissioned **onshore power supply** for two berths. Key lessons:\n\n"
+        "- grid capacity studies take longer than the works;\n"
+        "- tariffs must make OPS cheaper than auxiliary engines.",
+    ),
+]
+
+# (group index, author, title, description, status, priority, due in days, assignees)
+TASKS = [
+    (0, "coordinator@portnet.example", "Inventariar los mensajes EDIFACT en uso",
+     "Listar versiones y socios por puerto.", TaskStatus.doing, TaskPriority.high, 14,
+     ["member@portnet.example"]),
+    (0, "member@portnet.example", "Redactar el acuerdo de intercambio de datos",
+     "Borrador para revisión jurídica.", TaskStatus.todo, TaskPriority.normal, 30,
+     ["member@portnet.example", "coordinator@portnet.example"]),
+    (0, "coordinator@portnet.example", "Publicar el glosario de términos PCS", "",
+     TaskStatus.done, TaskPriority.low, -7, ["coordinator@portnet.example"]),
+    (1, "trade@portnet.example", "Mapear los tiempos de despacho en Manzanillo y Callao",
+     "Medición de tiempos según la metodología TRS de la OMA.", TaskStatus.todo,
+     TaskPriority.urgent, -3, ["callao@portnet.example"]),
+    (1, "callao@portnet.example", "Levantar requisitos de la ventanilla única del Callao", "",
+     TaskStatus.doing, TaskPriority.normal, 21, ["callao@portnet.example"]),
+    (2, "green@portnet.example", "Collect emissions baselines per port",
+     "Scope 1 and 2, 2025 data.", TaskStatus.todo, TaskPriority.high, 45,
+     ["member@portnet.example", "callao@portnet.example"]),
+]  # fmt: skip
+
+# (group index, organiser, title, days ahead, local hour, minutes, timezone, location,
+#  online link, guidelines, agenda [(title, minutes, presenter)], backlog [titles])
+MEETINGS = [
+    (0, "coordinator@portnet.example", "Reunión mensual del grupo PCS", 9, 10, 90,
+     "America/Bogota", "Sociedad Portuaria de Cartagena, sala 3", "https://meet.example/pcs",
+     "- Lea los documentos **antes** de la reunión.\n- 5 minutos por intervención.\n"
+     "- Las decisiones se toman por consenso.",
+     [("Estado del inventario EDIFACT", 20, "member@portnet.example"),
+      ("Piloto de avisos de arribo", 30, "coordinator@portnet.example"),
+      ("Varios", 10, None)],
+     ["Estudio de costos de la plataforma común"]),
+    (1, "trade@portnet.example", "Taller de ventanillas únicas", 16, 9, 120,
+     "America/Lima", "", "https://meet.example/vuce",
+     "Sessão em espanhol e português, com tradução simultânea.",
+     [("Experiencia del Callao", 40, "callao@portnet.example"),
+      ("Experiência de Santos (Janela Única)", 40, None)],
+     []),
+    (2, "green@portnet.example", "Decarbonisation working session", 23, 15, 60,
+     "America/Jamaica", "", "https://meet.example/green", "Camera on, please.",
+     [("Shore power roadmap", 30, "green@portnet.example"),
+      ("Emissions reporting template", 20, "member@portnet.example")],
+     ["Green corridors with European ports"]),
+]  # fmt: skip
+
+
+def load_demo_items(groups: list[Workspace], people: dict[str, User]) -> int:
+    """Memos, tasks and meetings of the demonstration groups, through the services."""
+    from .workspaces import items_service, meetings_service, memos_service, tasks_service
+
+    count = 0
+    for index, author, title, body in MEMOS:
+        memos_service.create_memo(people[author], groups[index], title=title, body=body)
+        count += 1
+    today = datetime.now(UTC).date()
+    for index, author, title, description, status, priority, due, assignees in TASKS:
+        tasks_service.create_task(
+            people[author],
+            groups[index],
+            title=title,
+            description=description,
+            status=status,
+            priority=priority,
+            due_date=today + timedelta(days=due),
+            assignees=[people[a] for a in assignees],
+        )
+        count += 1
+    for (index, organiser, title, days, hour, minutes, zone, location, link, guidelines,
+         agenda, backlog) in MEETINGS:  # fmt: skip
+        starts = datetime.combine(today + timedelta(days=days), time(hour), ZoneInfo(zone))
+        meeting = meetings_service.create_meeting(
+            people[organiser],
+            groups[index],
+            title=title,
+            starts_at=starts,
+            ends_at=starts + timedelta(minutes=minutes),
+            timezone=zone,
+            location=location,
+            online_url=link,
+            guidelines=guidelines,
+        )
+        for point, duration, presenter in agenda:
+            meetings_service.add_agenda_item(
+                people[organiser],
+                meeting,
+                title=point,
+                duration_minutes=duration,
+                presenter_id=people[presenter].id if presenter else None,
+            )
+        for point in backlog:
+            meetings_service.add_agenda_item(
+                people[organiser], meeting, title=point, scheduled=False
+            )
+        count += 1
+    # A meeting already held, with minutes and outcomes, in the PCS group.
+    coordinator = people["coordinator@portnet.example"]
+    member = people["member@portnet.example"]
+    starts = datetime.combine(today - timedelta(days=20), time(10), ZoneInfo("America/Santiago"))
+    held = meetings_service.create_meeting(
+        coordinator,
+        groups[0],
+        title="Reunión de arranque del grupo PCS",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=1),
+        timezone="America/Santiago",
+        location="Puerto de Valparaíso",
+    )
+    point = meetings_service.add_agenda_item(
+        coordinator, held, title="Alcance del grupo", duration_minutes=30
+    )
+    meetings_service.set_attendance(member, held, AttendanceResponse.yes)
+    meetings_service.update_meeting(coordinator, held, {"status": MeetingStatus.in_progress})
+    meetings_service.add_outcome(
+        coordinator, held, point, kind=OutcomeKind.decision,
+        text="El grupo trabajará primero en los avisos de arribo.",
+    )  # fmt: skip
+    meetings_service.add_outcome(
+        coordinator,
+        held,
+        point,
+        kind=OutcomeKind.task,
+        text="Preparar la propuesta de piloto.",
+        task={"title": "Propuesta de piloto de avisos de arribo", "due_date": None},
+        assignees=[member],
+    )
+    meetings_service.update_meeting(
+        coordinator,
+        held,
+        {
+            "status": MeetingStatus.held,
+            "minutes": "## Acta\n\n1. Se acordó el alcance del grupo.\n"
+            "2. Camila Rojas preparará la propuesta de piloto.",
+        },
+    )
+    # The trade group shares its WTO summary with the PCS group.
+    trade_memo = db.session.scalar(
+        select(Memo).where(
+            Memo.title.like("Resumen del Acuerdo%"), Memo.workspace_id == groups[1].id
+        )
+    )
+    if trade_memo is not None:
+        items_service.share(
+            people["trade@portnet.example"], trade_memo, groups[0], SharePermission.view
+        )
+    return count + 1

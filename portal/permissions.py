@@ -15,16 +15,19 @@ from __future__ import annotations
 import enum
 from typing import Any, TypeVar
 
+from flask import g, request
 from flask_login import AnonymousUserMixin, current_user
 from sqlalchemy import Select, and_, literal, or_, select
 
-from .accounts.models import ApiToken, Notification, User
+from .accounts.models import ApiToken, CalendarToken, Notification, User
 from .api import ApiError, not_found
 from .events import Event
 from .extensions import db
 from .network.models import Community
 from .workspaces.models import (
+    AgendaItem,
     Item,
+    Meeting,
     Membership,
     Publication,
     Role,
@@ -475,3 +478,110 @@ def presence_workspace_ids(session: Any, user_id: int) -> set[int]:
 def may_release_lock(user: Any, item: Item, holder_id: int | None) -> bool:
     """The holder releases their own check-out; those who manage the item break anyone's."""
     return holder_id is None or holder_id == user.id or item_access(user, item) >= ItemAccess.manage
+
+
+# --- planning: tasks, meetings, agendas, calendar feeds ------------------------
+
+
+def check_readers(user_ids: list[int], item: Item, field: str = "assignee_ids") -> list[User]:
+    """The active users named, each able to read `item` (else 400 naming `field`).
+
+    Task assignees and agenda presenters are people who can read what they are given;
+    an unknown id and one who may not read the item get the same answer.
+    """
+    ids = list(dict.fromkeys(user_ids))
+    if not ids:
+        return []
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids), User.active))}
+    refused = [uid for uid in ids if uid not in users or not can_assign(uid, item)]
+    if refused:
+        raise ApiError(
+            400,
+            "invalid",
+            "Everyone named must be able to read the item.",
+            fields={field: "Cannot read this item: " + ", ".join(map(str, refused)) + "."},
+        )
+    return [users[uid] for uid in ids]
+
+
+def check_agenda_document(document_id: int, meeting: Meeting) -> int:
+    """An agenda point presents a live document found in the meeting's workspace (else 400)."""
+    found = db.session.scalar(
+        select(Item.id).where(
+            Item.id == document_id,
+            Item.kind == "document",
+            Item.id.in_(workspace_item_ids(meeting.workspace_id)),
+        )
+    )
+    if found is None:
+        raise ApiError(
+            400,
+            "invalid",
+            "Present a document of the meeting's working group.",
+            fields={"document_id": "No such document in this working group."},
+        )
+    return found
+
+
+def load_agenda_item(agenda_item_id: int, need: ItemAccess = ItemAccess.view) -> AgendaItem:
+    """An agenda point, decided on as its meeting (404 if the meeting is unreadable)."""
+    point = db.session.get(AgendaItem, agenda_item_id)
+    if point is None:
+        raise not_found("agenda item")
+    try:
+        load_item(point.meeting_id, need, kind=Meeting)
+    except ApiError as error:
+        if error.status == 404:
+            raise not_found("agenda item") from None
+        raise
+    return point
+
+
+def load_meeting_to_attend(meeting_id: int) -> Meeting:
+    """Whoever reads a meeting answers whether they attend; not in the trash or an
+    archived workspace (409)."""
+    meeting = load_item(meeting_id, kind=Meeting)
+    if meeting.deleted_at is not None:
+        raise ApiError(409, "conflict", "The item is in the trash; restore it first.")
+    _require_open_workspace(meeting.workspace_id)
+    return meeting
+
+
+def calendar_reader() -> None:
+    """Gate of the iCalendar routes: a valid `?token=` calendar token, or signed in.
+
+    A calendar token reads calendars and nothing else; when the URL carries one,
+    it decides (a revoked or unknown token is refused even with a session).
+    """
+    token = request.args.get("token")
+    if token is None:
+        signed_in()
+        g.calendar_reader = _user()
+        return
+    record = db.session.scalar(
+        select(CalendarToken).where(CalendarToken.token_hash == ApiToken.hash(token))
+    )
+    if record is None or record.revoked_at is not None or not record.user.active:
+        raise ApiError(401, "unauthenticated", "The calendar link is invalid or revoked.")
+    g.calendar_reader = record.user
+
+
+def reader() -> Any:
+    """Who reads a calendar route: the token's user or the signed-in one."""
+    return g.get("calendar_reader") or _user()
+
+
+def load_calendar_workspace(workspace_id: int) -> Workspace:
+    workspace = db.session.get(Workspace, workspace_id)
+    if workspace is None or not can_read_workspace(reader(), workspace):
+        raise not_found("workspace")
+    return workspace
+
+
+def load_calendar_meeting(meeting_id: int) -> Meeting:
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None or item_access(reader(), meeting) is ItemAccess.none:
+        raise not_found("meeting")
+    if meeting.deleted_at is not None:
+        raise not_found("meeting")
+    return meeting

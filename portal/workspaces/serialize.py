@@ -7,6 +7,7 @@ at once, and each kind's extra rows by the loader it registers.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -126,20 +127,36 @@ def item_response(user: Any, item: Item, status: int = 200, **extra: Any) -> Res
     return response
 
 
+# Rendering Markdown costs milliseconds per text and lists show the same texts again
+# and again: short texts keep their HTML (a pure function of the text) in a bounded cache.
+_CACHED_TEXT_CHARS = 8_000
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_html(source: str) -> str:
+    return render_markdown(source)
+
+
+def html_of(source: str) -> str:
+    if not source:
+        return ""
+    return _cached_html(source) if len(source) <= _CACHED_TEXT_CHARS else render_markdown(source)
+
+
 def local_time(moment: Any, timezone: str) -> str | None:
     return moment.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds") if moment else None
 
 
 @kind_fields("memo")
 def _memo_fields(memo: Memo, _: Any) -> dict[str, Any]:
-    return {"body": memo.body, "body_html": render_markdown(memo.body)}
+    return {"body": memo.body, "body_html": html_of(memo.body)}
 
 
 @kind_fields("task")
 def _task_fields(task: Task, _: Any) -> dict[str, Any]:
     return {
         "description": task.description,
-        "description_html": render_markdown(task.description),
+        "description_html": html_of(task.description),
         "status": str(task.status),
         "priority": str(task.priority),
         "due_date": task.due_date.isoformat() if task.due_date else None,
@@ -160,8 +177,8 @@ def _meeting_fields(meeting: Meeting, _: Any) -> dict[str, Any]:
         "location": meeting.location,
         "online_url": meeting.online_url,
         "guidelines": meeting.guidelines,
-        "guidelines_html": render_markdown(meeting.guidelines),
+        "guidelines_html": html_of(meeting.guidelines),
         "minutes": meeting.minutes,
-        "minutes_html": render_markdown(meeting.minutes),
+        "minutes_html": html_of(meeting.minutes),
         "status": str(meeting.status),
     }
