@@ -41,9 +41,34 @@ def check_if_match(item: Item) -> None:
 
 
 def item_list(statement: Any, query: Any) -> dict[str, Any]:
-    """A page of items of any kinds in a fixed number of queries."""
+    """A page of items of one kind in a fixed number of queries."""
     page = ItemPage(current_user)
     return paginate(statement, query, page.json, prepare=page.load)
+
+
+class _MixedPage:
+    """A page of item ids turned into items of every kind, in one more query."""
+
+    def __init__(self) -> None:
+        self.page = ItemPage(current_user)
+        self.items: dict[int, Item] = {}
+
+    def load(self, ids: list[int]) -> None:
+        self.items = {
+            i.id: i for i in db.session.scalars(select(AnyItem).where(AnyItem.id.in_(ids)))
+        }
+        self.page.load(self.items.values())
+
+    def json(self, item_id: int) -> dict[str, Any]:
+        return self.page.json(self.items[item_id])
+
+
+def mixed_item_list(id_statement: Any, query: Any) -> dict[str, Any]:
+    """A page of items of mixed kinds: ordered and counted on the items table alone
+    (sorting the whole polymorphic join cost ~100 ms at 10,000 items), then the
+    page's rows loaded with their kinds' columns."""
+    page = _MixedPage()
+    return paginate(id_statement, query, page.json, prepare=page.load)
 
 
 @bp.get("/workspaces/<int:workspace_id>/items")
@@ -51,16 +76,14 @@ def item_list(statement: Any, query: Any) -> dict[str, Any]:
 def list_items(workspace_id: int, query: ItemQuery) -> dict[str, Any]:
     """Everything the workspace owns or has been shared, newest first."""
     workspace = permissions.load_workspace(workspace_id)
-    statement = (
-        select(AnyItem)
-        .where(AnyItem.id.in_(permissions.workspace_item_ids(workspace.id)))
-        .order_by(AnyItem.created_at.desc(), AnyItem.id.desc())
+    statement = permissions.workspace_item_ids(workspace.id).order_by(
+        Item.created_at.desc(), Item.id.desc()
     )
     if query.kind:
-        statement = statement.where(AnyItem.kind == query.kind)
+        statement = statement.where(Item.kind == query.kind)
     if query.q:
-        statement = statement.where(func.lower(AnyItem.title).like(f"%{query.q.lower()}%"))
-    return item_list(statement, query)
+        statement = statement.where(func.lower(Item.title).like(f"%{query.q.lower()}%"))
+    return mixed_item_list(statement, query)
 
 
 # --- sharing ------------------------------------------------------------------
@@ -206,17 +229,17 @@ def trash(query: ItemQuery) -> dict[str, Any]:
     """Deleted items of the workspaces the caller coordinates, restorable until purged."""
     cutoff = utcnow() - timedelta(days=setting("TRASH_DAYS"))
     statement = (
-        select(AnyItem)
+        select(Item.id)
         .where(
-            AnyItem.deleted_at.is_not(None),
-            AnyItem.deleted_at > cutoff,
-            AnyItem.workspace_id.in_(permissions.trash_workspace_ids(current_user)),
+            Item.deleted_at.is_not(None),
+            Item.deleted_at > cutoff,
+            Item.workspace_id.in_(permissions.trash_workspace_ids(current_user)),
         )
-        .order_by(AnyItem.deleted_at.desc())
+        .order_by(Item.deleted_at.desc(), Item.id.desc())
     )
     if query.kind:
-        statement = statement.where(AnyItem.kind == query.kind)
-    return item_list(statement, query)
+        statement = statement.where(Item.kind == query.kind)
+    return mixed_item_list(statement, query)
 
 
 @bp.post("/items/<int:item_id>/restore")
