@@ -83,8 +83,9 @@ class SearchIndex:
         self._index: Index | None = None
         self._opened: Path | None = None
         self._local = threading.local()
-        # Answers of public searches (see query.run_cached).
-        self.public_results = ResultCache()
+        # Answers of public searches (see query.run_cached); entries are keyed by the
+        # index and event state, so the time to live only bounds memory use.
+        self.public_results = ResultCache(size=512, ttl=300.0)
 
     # --- location ---------------------------------------------------------------
 
