@@ -13,7 +13,7 @@ from .. import permissions
 from ..api import API_PREFIX, Query, endpoint, setting
 from ..extensions import limiter
 from .indexer import search_index
-from .query import SearchRequest, recheck, run
+from .query import SearchRequest, recheck, run, run_cached
 
 bp = Blueprint("search_api", __name__, url_prefix=API_PREFIX)
 
@@ -40,8 +40,11 @@ class PublicSearchQuery(SearchQuery):
     year: Annotated[str, StringConstraints(pattern=r"^\d{4}$")] | None = None
 
 
-def _answer(request: SearchRequest, readable_ids: Any, query: SearchQuery) -> dict[str, Any]:
-    found = run(search_index(current_app), request)
+def _answer(
+    request: SearchRequest, readable_ids: Any, query: SearchQuery, cached: bool = False
+) -> dict[str, Any]:
+    index = search_index(current_app)
+    found = run_cached(index, request) if cached else run(index, request)
     return {
         "items": recheck(found["hits"], readable_ids),
         "page": query.page,
@@ -91,4 +94,4 @@ def public_search(query: PublicSearchQuery) -> dict[str, Any]:
         },
         labels=["public"],
     )
-    return _answer(request, permissions.published_item_ids(), query)
+    return _answer(request, permissions.published_item_ids(), query, cached=True)

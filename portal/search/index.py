@@ -13,7 +13,8 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,41 @@ class SearchUnavailable(ApiError):
         )
 
 
+class ResultCache:
+    """Recent search answers, kept `ttl` seconds, at most `size` of them (least recently
+    used first out). Keys must name the state an answer was computed from (the index
+    folder and generation, the last event), so any commit makes old entries unreachable."""
+
+    def __init__(self, size: int = 512, ttl: float = 30.0) -> None:
+        self.size = size
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+
+    def get(self, key: Hashable) -> Any | None:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[0] < now:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic() + self.ttl, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 class SearchIndex:
     """One index folder, opened lazily and reopened when `reindex` swaps it."""
 
@@ -47,6 +83,9 @@ class SearchIndex:
         self._index: Index | None = None
         self._opened: Path | None = None
         self._local = threading.local()
+        # Answers of public searches (see query.run_cached); entries are keyed by the
+        # index and event state, so the time to live only bounds memory use.
+        self.public_results = ResultCache(size=512, ttl=300.0)
 
     # --- location ---------------------------------------------------------------
 

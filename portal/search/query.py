@@ -9,22 +9,26 @@ so a hit, a count or a facet never reveals an item the caller may not read.
 
 from __future__ import annotations
 
+import html
 import re
+import threading
 import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from whoosh import qparser, sorting
+from whoosh.analysis.tokenizers import default_pattern
 from whoosh.collectors import FilterCollector, TimeLimit, TimeLimitCollector
-from whoosh.highlight import ContextFragmenter, HtmlFormatter
+from whoosh.idsets import BitSet
 from whoosh.lang import stopwords_for_language
 from whoosh.query import And, NullQuery, Or, Query, Term
 
 from ..extensions import db
 from .index import SearchIndex
 from .indexer import pending_item_ids
-from .schema import LANGUAGES
+from .schema import LANGUAGES, build_schema
 
 FIELDS = [f"title_{lang}" for lang in LANGUAGES] + [f"content_{lang}" for lang in LANGUAGES]
 FACETS = ("kind", "community", "country", "language", "year")
@@ -48,8 +52,6 @@ class SearchRequest:
 
 
 def _parser() -> qparser.MultifieldParser:
-    from .schema import build_schema
-
     parser = qparser.MultifieldParser(FIELDS, build_schema())
     # Plain words, phrases, groups and AND/OR/NOT only: no field names (no
     # reaching into labels), wildcards, ranges or `*:*`.
@@ -136,6 +138,81 @@ def build_query(text: str, reader: Any) -> Query | None:
     return And([head, tail]) if head is not None else tail
 
 
+# --- highlights ------------------------------------------------------------------------
+# Whoosh's highlighter runs every hit's text through the field's analyzer (tokenizer,
+# stemmer, accent folding: ~2 ms for 300 words). Here the text is split with the same
+# tokenizer pattern (one C regex pass) and each distinct word is analysed once per
+# process and remembered, so a page of 20 hits costs a few dictionary look-ups a word.
+
+_SCHEMA = build_schema()
+_TERMS: dict[tuple[str, str], str | None] = {}
+_TERMS_LOCK = threading.Lock()
+_TERMS_MAX = 200_000
+FRAGMENT_CHARS = 240
+FRAGMENT_SURROUND = 60
+
+
+def _index_term(fieldname: str, word: str) -> str | None:
+    key = (fieldname, word)
+    try:
+        return _TERMS[key]
+    except KeyError:
+        pass
+    analyzer = _SCHEMA[fieldname].analyzer
+    term = next((t.text for t in analyzer(word, mode="index", removestops=False)), None)
+    with _TERMS_LOCK:
+        if len(_TERMS) >= _TERMS_MAX:
+            _TERMS.clear()
+        _TERMS[key] = term
+    return term
+
+
+def highlight(text: str, fieldname: str, words: frozenset[str], top: int) -> str:
+    """Up to `top` fragments of `text` around the words that match `words` (index terms
+    of `fieldname`), HTML-escaped, matches in <mark>, joined by an ellipsis."""
+    if not text or not words:
+        return ""
+    spans = [
+        (m.start(), m.end())
+        for m in default_pattern.finditer(text)
+        if _index_term(fieldname, m.group()) in words
+    ]
+    if not spans:
+        return ""
+    groups: list[list[tuple[int, int]]] = []
+    for span in spans:
+        if groups and span[1] - groups[-1][0][0] <= FRAGMENT_CHARS - 2 * FRAGMENT_SURROUND:
+            groups[-1].append(span)
+        else:
+            groups.append([span])
+    best = sorted(sorted(groups, key=len, reverse=True)[:top], key=lambda g: g[0][0])
+    fragments = []
+    for group in best:
+        start = max(0, group[0][0] - FRAGMENT_SURROUND)
+        end = min(len(text), group[-1][1] + FRAGMENT_SURROUND)
+        if start > 0:
+            space = text.find(" ", start, group[0][0])
+            start = space + 1 if space >= 0 else start
+        if end < len(text):
+            space = text.rfind(" ", group[-1][1], end)
+            end = space if space >= 0 else end
+        parts, position = [], start
+        for first, last in group:
+            parts.append(html.escape(text[position:first]))
+            parts.append(f'<mark class="match">{html.escape(text[first:last])}</mark>')
+            position = last
+        parts.append(html.escape(text[position:end]))
+        fragments.append("".join(parts).strip())
+    return " … ".join(fragments)
+
+
+def _query_words(query: Query) -> dict[str, frozenset[str]]:
+    words: dict[str, set[str]] = defaultdict(set)
+    for fieldname, text in query.all_terms(phrases=True):
+        words[fieldname].add(text.decode() if isinstance(text, bytes) else text)
+    return {fieldname: frozenset(found) for fieldname, found in words.items()}
+
+
 def _filter(request: SearchRequest) -> Query | None:
     parts: list[Query] = []
     if request.labels is not None:
@@ -146,6 +223,25 @@ def _filter(request: SearchRequest) -> Query | None:
     if not parts:
         return None
     return And(parts) if len(parts) > 1 else parts[0]
+
+
+FILTER_CACHE_SIZE = 256
+
+
+def _filter_docs(searcher: Any, filter_query: Query) -> BitSet:
+    """The documents a filter lets through, kept on the searcher while it lives.
+
+    Whoosh recomputes a filter's document set on every search (~100 ms for
+    `labels:public` over 100,000 documents); the searcher is replaced when the
+    index changes, so the set kept with it is never stale."""
+    cache: dict[Query, BitSet] = searcher.__dict__.setdefault("_portal_filter_docs", {})
+    docs = cache.get(filter_query)
+    if docs is None:
+        if len(cache) >= FILTER_CACHE_SIZE:
+            cache.clear()
+        docs = BitSet(searcher.docs_for_query(filter_query), size=searcher.doc_count_all())
+        cache[filter_query] = docs
+    return docs
 
 
 def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
@@ -171,22 +267,27 @@ def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
         timelimit=TIME_LIMIT_SECONDS,
         use_alarm=False,  # SIGALRM works only in the main thread; requests run in others
     )
-    collector = FilterCollector(timed, filter_query, mask) if filter_query or mask else timed
+    allow = _filter_docs(searcher, filter_query) if filter_query is not None else None
+    if allow is not None and not allow:
+        # Nothing passes the filter. (An empty set must not reach FilterCollector: it
+        # tests `if allow and ...`, so an empty set would let every document through.)
+        return empty
+    collector = FilterCollector(timed, allow, mask) if filter_query or mask else timed
     partial = False
     try:
         searcher.search_with_collector(query, collector)
     except TimeLimit:
         partial = True
     results = collector.results()
-    results.fragmenter = ContextFragmenter(maxchars=240, surround=60)
-    results.formatter = HtmlFormatter(tagname="mark", between=" … ")
+    words = _query_words(query)
     start = (request.page - 1) * request.per_page
     hits = []
     for hit in results[start : start + request.per_page]:
         language = hit["language"] if hit["language"] in LANGUAGES else "es"
+        title_field, content_field = f"title_{language}", f"content_{language}"
         fragments = [
-            hit.highlights(f"title_{language}", text=hit["title_text"], top=1),
-            hit.highlights(f"content_{language}", text=hit["body_text"], top=2),
+            highlight(hit["title_text"], title_field, words.get(title_field, frozenset()), 1),
+            highlight(hit["body_text"], content_field, words.get(content_field, frozenset()), 2),
         ]
         hits.append(
             {
@@ -215,15 +316,46 @@ def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
     return {"hits": hits, "total": total, "facets": facet_counts, "partial": partial}
 
 
+def _state(index: SearchIndex) -> tuple[Any, ...]:
+    """What an answer depends on besides the request: the index folder and generation,
+    the indexer's cursor and the last event committed (every change records one)."""
+    from ..events import Event
+
+    last_event = db.session.scalar(select(func.max(Event.id))) or 0
+    return (str(index.directory()), index.open().latest_generation(), index.cursor(), last_event)
+
+
+def _request_key(request: SearchRequest) -> tuple[Any, ...]:
+    return (
+        " ".join(request.text.split())[:500],
+        request.page,
+        request.per_page,
+        request.newest_first,
+        tuple(sorted((k, v) for k, v in request.filters.items() if v)),
+        None if request.labels is None else tuple(sorted(request.labels)),
+    )
+
+
+def run_cached(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
+    """`run`, answered from the index's cache of recent answers when neither the index
+    nor the database has changed since (for public search: the same few queries come
+    again and again). The hits still go through `recheck` afterwards."""
+    key = (_request_key(request), _state(index))
+    found = index.public_results.get(key)
+    if found is None:
+        found = run(index, request)
+        index.public_results.put(key, found)
+    return {**found, "hits": list(found["hits"])}
+
+
 def recheck(hits: list[dict[str, Any]], readable_ids: Any) -> list[dict[str, Any]]:
     """Keep the hits the database still lets the caller read (the index may lag)."""
     if not hits:
         return hits
     from ..workspaces.models import Item
 
-    allowed = set(
-        db.session.scalars(
-            select(Item.id).where(Item.id.in_([h["id"] for h in hits]), Item.id.in_(readable_ids))
-        )
-    )
+    # The page's ids narrow the readable-ids query itself (a select of Item.id): the
+    # database then looks up 20 rows by key instead of building the whole readable set
+    # (~55 ms for 20,000 published items on SQLite).
+    allowed = set(db.session.scalars(readable_ids.where(Item.id.in_([h["id"] for h in hits]))))
     return [h for h in hits if h["id"] in allowed]

@@ -271,3 +271,32 @@ def test_text_inside_uploaded_files_is_found(as_user, item_world, sync, filename
     assert [h["id"] for h in hits] == [response.get_json()["id"]]
     assert hits[0]["kind"] == "document"
     assert as_user(item_world.outsider).get(f"/search?q={word}").get_json()["total"] == 0
+
+
+def test_cached_public_answer_follows_publish_and_unpublish(app, api, as_user, item_world, sync):
+    _publish(app, item_world.memo_id)
+    sync()
+    assert _ids(api.get("/public/search?q=ventanilla")) == [item_world.memo_id]
+    assert _ids(api.get("/public/search?q=ventanilla")) == [item_world.memo_id]  # cached
+
+    with app.app_context():  # unpublished: gone at once, before the index follows
+        item = db.session.get(Item, item_world.memo_id)
+        item.publication = Publication.private
+        item.published_at = None
+        events.record("publication.withdrawn", actor=None, item=item)
+        db.session.commit()
+    assert _ids(api.get("/public/search?q=ventanilla")) == []
+    sync()
+    answer = api.get("/public/search?q=ventanilla").get_json()
+    assert answer["items"] == [] and answer["total"] == 0 and answer["facets"]["kind"] == []
+
+
+def test_highlights_escape_the_text_and_mark_stemmed_and_folded_words():
+    from portal.search.query import highlight
+
+    text = "Reuniones <b>del</b> comité: la reunión de puertos & muelles."
+    marked = highlight(text, "content_es", frozenset({"reunion"}), top=2)
+
+    assert "<b>" not in marked and "&lt;b&gt;" in marked
+    assert re.findall(r"<mark[^>]*>([^<]+)</mark>", marked) == ["Reuniones", "reunión"]
+    assert highlight(text, "content_es", frozenset({"ausente"}), top=2) == ""
