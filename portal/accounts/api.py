@@ -91,8 +91,10 @@ def token_json(token: ApiToken) -> dict[str, Any]:
     }
 
 
-def notification_json(notification: Notification) -> dict[str, Any]:
-    event = notification.event
+def notification_json(notification: Notification, event: Any = None) -> dict[str, Any]:
+    """A notification as listed and as sent live; `event` is the row or its committed
+    snapshot (the live path has no session to load it)."""
+    event = event if event is not None else notification.event
     return {
         "id": notification.id,
         "read_at": iso(notification.read_at),

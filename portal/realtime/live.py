@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import events, permissions
+from ..accounts.api import notification_json
 from ..accounts.auth import usable_token
 from ..accounts.models import ApiToken, Notification, User
 from ..api import iso
@@ -320,21 +321,6 @@ def activity_payload(session: Session, event: CommittedEvent) -> dict[str, Any]:
     }
 
 
-def notification_payload(notification: Notification, event: CommittedEvent) -> dict[str, Any]:
-    """The shape of GET /me/notifications items."""
-    return {
-        "id": notification.id,
-        "read_at": iso(notification.read_at),
-        "event": {
-            "id": event.id,
-            "verb": event.verb,
-            "at": iso(event.at),
-            "workspace_id": event.workspace_id,
-            "item_id": event.item_id,
-        },
-    }
-
-
 def _fan_out(committed: list[CommittedEvent]) -> None:
     """The `events` subscriber: after a commit, change rooms, then emit."""
     state = _state()
@@ -400,7 +386,7 @@ def _send_notifications(session: Session, committed: list[CommittedEvent]) -> No
             if visible is not None:
                 _emit(
                     "notification",
-                    notification_payload(notification, by_id[notification.event_id]),
+                    notification_json(notification, by_id[notification.event_id]),
                     user_room(user.id),
                 )
     except Exception:
