@@ -19,6 +19,7 @@ from ..accounts.models import User
 from ..api import conflict, invalid, iso
 from ..events import utcnow
 from ..extensions import db
+from ..workspaces import items_service
 from ..workspaces.models import Workspace
 from . import extract
 from .models import Blob, Document, DocumentVersion, version_facts
@@ -252,36 +253,20 @@ def update_document(actor: User, document: Document, changes: dict[str, Any]) ->
 
 
 def delete_document(actor: User, document: Document) -> Document:
-    """Move the document to the trash (restorable); its blobs stay until it is purged."""
+    """Move the document to the trash (restorable), releasing any check-out; its blobs
+    stay until it is purged."""
     _require_open(document.workspace_id)
-    document.deleted_at = utcnow()
     document.checked_out_by_id = None
     document.checked_out_until = None
-    events.record(
-        "item.deleted",
-        actor=actor,
-        item=document,
-        workspace=_workspace_ref(document),
-        data={"kind": "document", "title": document.title},
-    )
-    _commit()
+    items_service.move_to_trash(actor, document)
     return document
 
 
 def restore_document(actor: User, document: Document) -> Document:
     """Take the document out of the trash."""
     _require_open(document.workspace_id)
-    if document.deleted_at is None:
-        return document
-    document.deleted_at = None
-    events.record(
-        "item.restored",
-        actor=actor,
-        item=document,
-        workspace=_workspace_ref(document),
-        data={"kind": "document", "title": document.title},
-    )
-    _commit()
+    if document.deleted_at is not None:
+        items_service.restore(actor, document)
     return document
 
 
