@@ -185,7 +185,6 @@ def add_version(actor: User, document: Document, upload: Received) -> DocumentVe
         "document.version_added",
         actor=actor,
         item=document,
-        workspace=_workspace_ref(document),
         data={
             "version": version.number,
             "filename": version.filename,
@@ -226,7 +225,6 @@ def restore_version(actor: User, document: Document, number: int) -> DocumentVer
         "document.version_restored",
         actor=actor,
         item=document,
-        workspace=_workspace_ref(document),
         data={"version": new_number, "restored_from": old.number},
     )
     _commit()
@@ -245,7 +243,6 @@ def update_document(actor: User, document: Document, changes: dict[str, Any]) ->
         "item.updated",
         actor=actor,
         item=document,
-        workspace=_workspace_ref(document),
         data={"kind": "document", "fields": changed},
     )
     _commit()
@@ -284,7 +281,6 @@ def purge_document(actor: User | None, document: Document) -> int:
     events.record(
         "item.purged",
         actor=actor,
-        workspace=_workspace_ref(document),
         data={"kind": "document", "id": document.id, "title": document.title},
     )
     db.session.execute(delete(DocumentVersion).where(DocumentVersion.document_id == document.id))
@@ -322,7 +318,6 @@ def check_out(actor: User, document: Document, hours: int) -> Document:
         "document.checked_out",
         actor=actor,
         item=document,
-        workspace=_workspace_ref(document),
         data={"until": iso(document.checked_out_until)},
     )
     _commit()
@@ -342,19 +337,7 @@ def release(actor: User, document: Document) -> Document:
             verb,
             actor=actor,
             item=document,
-            workspace=_workspace_ref(document),
             data={"holder_id": holder_id},
         )
     _commit()
     return document
-
-
-class _WorkspaceRef:
-    """Just the id `events.record` needs, without loading the workspace."""
-
-    def __init__(self, workspace_id: int) -> None:
-        self.id = workspace_id
-
-
-def _workspace_ref(document: Document) -> _WorkspaceRef:
-    return _WorkspaceRef(document.workspace_id)
