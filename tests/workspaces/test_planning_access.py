@@ -10,7 +10,10 @@ import pytest
 from portal.extensions import db
 
 from .planning_world import make_planning_world
-from .test_item_access import ITEM_ROLES, _event_count
+from .test_item_access import ITEM_ROLES, check_role_case
+
+# Words of the planning world's items that no 404 may contain.
+HIDDEN_WORDS = ("importación", "Ventanilla", "Estado del piloto", "Tarifas")
 
 # (method, path, body, expected statuses by role)
 PLANNING_CASES: list[tuple[str, str, Any, str]] = [
@@ -74,16 +77,6 @@ PLANNING_CASES: list[tuple[str, str, Any, str]] = [
 ]
 
 
-def _fill(value: Any, ids: dict[str, int]) -> Any:
-    if isinstance(value, dict):
-        return {k: _fill(v, ids) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fill(v, ids) for v in value]
-    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
-        return ids[value[1:-1]]
-    return value
-
-
 @pytest.fixture
 def planning_world(app):
     with app.app_context():
@@ -109,19 +102,14 @@ def planning_ids(world) -> dict[str, int]:
 def test_planning_endpoint_by_role(
     app, planning_world, as_user, role, method, path, body, expected
 ):
-    ids = planning_ids(planning_world)
-    before = _event_count(app)
-
-    response = as_user(getattr(planning_world, role)).request(
-        method, path.format(**ids), json=_fill(body, ids)
+    check_role_case(
+        app,
+        as_user(getattr(planning_world, role)),
+        role,
+        method,
+        path,
+        body,
+        expected,
+        planning_ids(planning_world),
+        HIDDEN_WORDS,
     )
-
-    statuses = dict(zip(ITEM_ROLES, (int(s) for s in expected.split()), strict=True))
-    assert response.status_code == statuses[role], response.get_json()
-    if response.status_code >= 400:
-        assert set(response.get_json()["error"]) <= {"code", "message", "fields", "current"}
-        assert _event_count(app) == before, "a refused request changed something"
-    if response.status_code == 404:
-        text = response.get_data(as_text=True)
-        assert "importación" not in text and "Ventanilla" not in text
-        assert "Estado del piloto" not in text and "Tarifas" not in text
