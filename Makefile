@@ -5,7 +5,10 @@ FLASK = $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint bench clean
+# The interface's message catalogs, compiled to .mo files (not committed) by the install step.
+CATALOGS := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
+
+.PHONY: run test lint bench clean install
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,19 +16,24 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $@
 
-run: $(VENV)/.installed
+%.mo: %.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile --statistics -i $< -o $@
+
+install: $(VENV)/.installed $(CATALOGS:.po=.mo)
+
+run: install
 	$(FLASK) portal init
 	$(FLASK) portal demo
 	$(FLASK) portal serve --host $(HOST) --port $(PORT)
 
-lint: $(VENV)/.installed
+lint: install
 	$(VENV)/bin/ruff check .
 
 test: lint
 	$(VENV)/bin/pytest
 
-bench: $(VENV)/.installed
+bench: install
 	@for b in benchmarks/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache portal/translations/*/LC_MESSAGES/*.mo

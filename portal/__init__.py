@@ -112,7 +112,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _init_extensions(app: Flask, settings: dict[str, Any]) -> None:
-    from . import realtime
+    from . import i18n, realtime
     from .accounts import auth
     from .extensions import csrf, db, limiter, migrate
 
@@ -121,6 +121,7 @@ def _init_extensions(app: Flask, settings: dict[str, Any]) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     auth.init_app(app)
+    i18n.init_app(app)
     from .search import indexer
 
     indexer.init_app(app)
@@ -135,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     from .documents.api import bp as documents_api
     from .meta import bp as meta_api
     from .network.api import bp as network_api
+    from .pages import register_error_pages
     from .public.views import bp as public_views
     from .search.api import bp as search_api
     from .workspaces.api import bp as workspaces_api
@@ -160,6 +162,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_views)
     app.register_blueprint(public_views)
     register_error_handlers(app)
+    register_error_pages(app)
 
 
 def _security_headers(response: Response) -> Response:

@@ -20,6 +20,7 @@ from sqlalchemy import inspect, text
 
 from portal import create_app
 from portal.extensions import db, limiter
+from portal.i18n import compile_catalogs
 from portal.search.indexer import search_index
 
 from .factories import make_world
@@ -67,6 +68,7 @@ TEST_SETTINGS = {
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     instance = tmp_path_factory.mktemp("instance")
+    compile_catalogs()  # what `make` does, for a checkout where only pytest runs
     database_url = os.environ.get("PORTAL_TEST_DATABASE_URL") or f"sqlite:///{instance}/test.db"
     app = create_app(
         {"INSTANCE_PATH": str(instance), "DATABASE_URL": database_url, **TEST_SETTINGS}

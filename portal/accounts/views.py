@@ -5,12 +5,15 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from .. import permissions
+from ..pages import page
 from . import service
 from .api import login_limits
 
@@ -18,8 +21,8 @@ bp = Blueprint("accounts", __name__)
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    email = EmailField(lazy_gettext("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(), Length(max=256)])
 
 
 def _safe_next(target: str | None) -> str:
@@ -34,6 +37,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @login_limits
+@page(access=permissions.anyone)
 def login_page() -> str | Response:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(_safe_next(request.args.get("next")))
@@ -45,12 +49,13 @@ def login_page() -> str | Response:
             service.sign_in(user, form.password.data or "")
             return redirect(_safe_next(request.args.get("next")))
         g.login_failed = True
-        error = "Wrong email or password."
+        error = gettext("Wrong email or password.")
     status = 401 if error else (400 if request.method == "POST" else 200)
     return render_template("accounts/login.html", form=form, error=error), status
 
 
 @bp.post("/logout")
+@page(access=permissions.anyone)
 def logout_page() -> Response:
     form = FlaskForm()
     if current_user.is_authenticated and form.validate_on_submit():

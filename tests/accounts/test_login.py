@@ -190,4 +190,5 @@ def test_html_sign_in_with_wrong_password_shows_the_error(app, person):
     )
 
     assert response.status_code == 401
-    assert "Wrong email or password." in response.get_data(as_text=True)
+    # In Spanish, the interface's default language.
+    assert "Correo electrónico o contraseña incorrectos." in response.get_data(as_text=True)
