@@ -12,7 +12,7 @@ def test_home_invites_visitors_to_sign_in(app, world):
     assert response.status_code == 200
     assert 'href="/login"' in html
     assert "Sistemas de Comunidad Portuaria" not in html
-    assert '<main id="main">' in html
+    assert '<main id="main"' in html
 
 
 def test_home_shows_a_member_their_working_groups_only(app, world):
@@ -23,7 +23,7 @@ def test_home_shows_a_member_their_working_groups_only(app, world):
 
     assert "Grupo Reservado de Aduanas" in html
     assert "Sistemas de Comunidad Portuaria" not in html
-    assert "Latest changes" not in html
+    assert "Últimos cambios" not in html
 
 
 def test_home_shows_the_secretariat_the_latest_changes(app, world):
@@ -32,7 +32,7 @@ def test_home_shows_the_secretariat_the_latest_changes(app, world):
 
     html = client.get("/").get_data(as_text=True)
 
-    assert "Latest changes in the network" in html
+    assert "Últimos cambios en la red" in html
     assert "member.added" in html
 
 
