@@ -8,11 +8,7 @@ with Redis gone, HTTP still works and the change stands.
 
 from __future__ import annotations
 
-import os
 import queue
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,69 +17,20 @@ from typing import Any
 
 import pytest
 import redis
-import requests
 import socketio
 from flask import Flask
 
-from ..conftest import TEST_SETTINGS, service_url
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from ..conftest import service_url
+from ..servers import PortalServer, free_port
 
 
-class Server:
-    """`flask --app wsgi portal serve` on a free loopback port."""
+class Server(PortalServer):
+    """A `portal serve` on the tests' database, joined to the others by Redis."""
 
     def __init__(self, app: Flask, redis_url: str, folder: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        folder.mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "PORTAL_INSTANCE_PATH": str(folder),
-            "PORTAL_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "PORTAL_REDIS_URL": redis_url,
-            "PORTAL_SECRET_KEY": TEST_SETTINGS["SECRET_KEY"],
-            "PORTAL_RATELIMIT_STORAGE_URL": "memory://",
-        }
-        self.log = folder / "server.log"
-        flask = str(Path(sys.executable).with_name("flask"))
-        command = [flask, "--app", "wsgi", "portal", "serve", "--port", str(self.port)]
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [*command, "--threads", "40"], cwd=ROOT, env=env, stdout=log, stderr=log
-            )
-
-    def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                if requests.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                time.sleep(0.2)
-        raise AssertionError("server did not start:\n" + self.log.read_text()[-3000:])
-
-    def api(self, method: str, path: str, token: str, **kwargs: Any) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token}"}
-        return requests.request(
-            method, self.url + "/api/v1" + path, headers=headers, timeout=10, **kwargs
+        super().__init__(
+            folder, app.config["SQLALCHEMY_DATABASE_URI"], env={"PORTAL_REDIS_URL": redis_url}
         )
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
 
 
 class Client:

@@ -1,0 +1,159 @@
+"""Browser tests: the system Chromium driven by Playwright against a real `portal serve`.
+
+The site is one `portal serve` process (gunicorn, the indexer thread) on a free
+loopback port, with its own instance folder: SQLite, the local blob store and
+the search index. Its data is made through the real services, in this process
+for the network and its people, and through the server's HTTP API for what a
+coordinator and the secretariat do (upload, submit, approve).
+
+No browser is downloaded: Playwright launches /usr/bin/chromium. Without it
+(or without Playwright) the tests are skipped, and fail under
+PORTAL_REQUIRE_SERVICES=1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from flask_migrate import upgrade
+
+from portal import create_app
+from portal.extensions import db
+from portal.search.indexer import search_index
+
+from ..conftest import REQUIRE_SERVICES, TEST_SETTINGS
+from ..servers import ROOT, PortalServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def _missing(message: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(message + " and PORTAL_REQUIRE_SERVICES=1")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """The system Chromium, headless."""
+    if not CHROMIUM.exists():
+        _missing(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield chromium
+        chromium.close()
+
+
+def make_network() -> SimpleNamespace:
+    """Member states, communities and people, through the services (tests/factories)."""
+    from portal.accounts import service as accounts
+    from portal.network import service as network
+    from portal.workspaces import service as workspaces
+    from portal.workspaces.models import Role
+
+    from ..factories import make_user, user_ref
+
+    network.create_member_state(None, "CO", "Colombia")
+    network.create_member_state(None, "PA", "Panamá")
+    cartagena = network.create_community(
+        None,
+        name="Comunidad Logística de Cartagena",
+        port="Cartagena",
+        member_state="CO",
+        description="Operadores, navieras y autoridades del puerto de Cartagena.",
+        website="https://cartagena.example",
+    )
+    colon = network.create_community(
+        None, name="Comunidad Portuaria de Colón", port="Colón", member_state="PA"
+    )
+    secretariat = make_user(secretariat=True, name="Secretaría Técnica")
+    coordinator = make_user(name="Ana Coordinadora", community_id=cartagena.id)
+    colleague = make_user(name="Luis Coordinador", community_id=colon.id)
+    group = workspaces.create_workspace(secretariat, name="Estudios portuarios")
+    workspaces.set_membership(secretariat, group, coordinator, Role.coordinator)
+    workspaces.set_membership(secretariat, group, colleague, Role.coordinator)
+    tokens = {
+        name: accounts.create_token(person, "browser tests", 1)[1]
+        for name, person in (
+            ("secretariat", secretariat),
+            ("coordinator", coordinator),
+            ("colleague", colleague),
+        )
+    }
+    return SimpleNamespace(
+        workspace_id=group.id,
+        cartagena=cartagena.slug,
+        colon=colon.slug,
+        coordinator=user_ref(coordinator),
+        tokens=SimpleNamespace(**tokens),
+    )
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    """A running portal with the network and its publications; `site.url`, `site.data`."""
+    folder = tmp_path_factory.mktemp("browser-site")
+    database_url = f"sqlite:///{folder}/portal.db"
+    setup = create_app(
+        {
+            "INSTANCE_PATH": str(folder),
+            "DATABASE_URL": database_url,
+            **TEST_SETTINGS,
+        }
+    )
+    with setup.app_context():
+        upgrade(directory=setup.extensions["migrate"].directory)
+        search_index(setup).create_if_missing(cursor=0)
+        data = make_network()
+        db.session.remove()
+        db.engine.dispose()
+    server = PortalServer(
+        folder,
+        database_url,
+        env={"PORTAL_INDEXER": "thread", "PORTAL_STORAGE": "local", "PORTAL_REDIS_URL": ""},
+        threads=8,
+    )
+    try:
+        server.wait_ready()
+        yield SimpleNamespace(url=server.url, server=server, data=data)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def visit(browser: Any, site: SimpleNamespace) -> Iterator[Any]:
+    """`visit(path, javascript=True, language="es")` -> a Playwright page at `site.url + path`."""
+    contexts = []
+
+    def open_page(path: str = "/", *, javascript: bool = True, language: str = "es") -> Any:
+        context = browser.new_context(
+            java_script_enabled=javascript,
+            locale=language,
+            extra_http_headers={"Accept-Language": language},
+            accept_downloads=True,
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(site.url + path)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """A full-page screenshot in tests/artifacts/ (git-ignored), for review."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
