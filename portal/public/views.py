@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
 
 from .. import permissions
 from ..events import Event
 from ..extensions import db
 from ..network.models import Community, MemberState
 from ..workspaces.models import Membership, Workspace
+from . import service
 
 bp = Blueprint("public", __name__)
 
@@ -70,3 +72,13 @@ def directory() -> str:
     for community in communities:
         by_state.setdefault(community.member_state.name, []).append(community)
     return render_template("public/directory.html", by_state=sorted(by_state.items()))
+
+
+@bp.get("/publications/<int:item_id>")
+@bp.get("/publications/<int:item_id>/<slug>")
+def item_page(item_id: int, slug: str = "") -> str | Response:
+    """A published item's page; any other slug redirects to the canonical URL."""
+    copy = service.load_published(item_id)
+    if slug != copy.slug:
+        return redirect(url_for("public.item_page", item_id=item_id, slug=copy.slug), 301)
+    return render_template("public/item.html", item=copy)
