@@ -137,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     from .meta import bp as meta_api
     from .network.api import bp as network_api
     from .pages import register_error_pages
+    from .public.api import bp as public_api
     from .public.views import bp as public_views
     from .search.api import bp as search_api
     from .workspaces.api import bp as workspaces_api
@@ -157,7 +158,7 @@ def _register_blueprints(app: Flask) -> None:
         documents_api,
     ):
         app.register_blueprint(blueprint)
-    for blueprint in (tasks_api, meetings_api, calendar_api):
+    for blueprint in (tasks_api, meetings_api, calendar_api, public_api):
         app.register_blueprint(blueprint)
     app.register_blueprint(accounts_views)
     app.register_blueprint(public_views)

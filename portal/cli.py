@@ -27,7 +27,7 @@ def init_command() -> None:
     from .search.indexer import rebuild, search_index
 
     index = search_index(current_app)
-    if not index.exists():
+    if not index.is_current():
         count = rebuild(index)
         click.echo(f"Built the search index ({count} items).")
 

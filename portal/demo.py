@@ -19,6 +19,7 @@ from .network.models import Community, MemberState
 from .workspaces import service as workspaces
 from .workspaces.models import (
     AttendanceResponse,
+    Meeting,
     MeetingStatus,
     Memo,
     OutcomeKind,
@@ -352,4 +353,34 @@ def load_demo_items(groups: list[Workspace], people: dict[str, User]) -> int:
         items_service.share(
             people["trade@portnet.example"], trade_memo, groups[0], SharePermission.view
         )
+    publish_demo_items(groups, people, held)
     return count + 1
+
+
+# (title of a memo, its group's coordinator) the secretariat has published, and one
+# still awaiting review, so the public pages and the secretariat's queue show something.
+PUBLISHED = [
+    ("Resumen del Acuerdo sobre Facilitación del Comercio (OMC)", "trade@portnet.example"),
+    ("Shore power: lessons from Kingston", "green@portnet.example"),
+]
+AWAITING_REVIEW = ("Hoja de ruta de interoperabilidad PCS 2027", "coordinator@portnet.example")
+
+
+def publish_demo_items(groups: list[Workspace], people: dict[str, User], held: Meeting) -> None:
+    from .public import service as publishing
+
+    secretariat = people["secretariat@portnet.example"]
+    memos = {
+        memo.title: memo
+        for memo in db.session.scalars(
+            select(Memo).where(Memo.workspace_id.in_([g.id for g in groups]))
+        )
+    }
+    coordinator = people["coordinator@portnet.example"]
+    publishing.submit(coordinator, held, "Acta de la reunión de arranque.")
+    publishing.approve(secretariat, held)
+    for title, submitter in PUBLISHED:
+        publishing.submit(people[submitter], memos[title], "")
+        publishing.approve(secretariat, memos[title])
+    title, submitter = AWAITING_REVIEW
+    publishing.submit(people[submitter], memos[title], "Para el boletín de la red.")

@@ -173,7 +173,7 @@ class ItemAccess(enum.IntEnum):
     """What a user may do with an item; each level includes the ones below."""
 
     none = 0
-    view = 1  # read it (observers; anyone once published)
+    view = 1  # read it (observers of the owner group and of groups it is shared with)
     comment = 2  # members of a group it is shared with for view
     edit = 3  # members of the owner group, members of a group it is shared with for edit
     manage = 4  # coordinators of the owner group, the secretariat: delete, share, restore
@@ -184,7 +184,11 @@ _ROLE_ACCESS = {Role.observer: ItemAccess.view, Role.member: ItemAccess.edit,
 
 
 def item_access(user: Any, item: Item) -> ItemAccess:
-    """The user's access to an item, from the owner group, the shares and publication."""
+    """The user's access to an item, from the owner group and the shares.
+
+    Publication grants nothing here: the public reads the approved copy
+    (`public_item`), never the item and its drafts.
+    """
     if user.is_authenticated and user.is_secretariat:
         return ItemAccess.manage
     access = ItemAccess.none
@@ -208,8 +212,6 @@ def item_access(user: Any, item: Item) -> ItemAccess:
     if item.deleted_at is not None:
         # The trash is for those who may restore.
         return access if access is ItemAccess.manage else ItemAccess.none
-    if item.publication is Publication.published:
-        access = max(access, ItemAccess.view)
     return access
 
 
@@ -238,6 +240,16 @@ def load_item(
     return item
 
 
+def load_for_publication(item_id: int, action: str) -> Item:
+    """The item for a step of the publishing workflow: `submit` is for whoever manages
+    it (the owner group's coordinators, the secretariat); `approve`, `reject` and
+    `unpublish` are the secretariat's alone."""
+    item = load_item(item_id, ItemAccess.manage)
+    if action != "submit" and not _user().is_secretariat:
+        raise forbidden("Only the technical secretariat approves, rejects or unpublishes.")
+    return item
+
+
 def _require_open_workspace(workspace_id: int) -> None:
     if db.session.scalar(select(Workspace.archived_at).where(Workspace.id == workspace_id)):
         raise ApiError(409, "conflict", "The workspace is archived; restore it first.")
@@ -253,31 +265,37 @@ def shared_item_ids(workspace_ids: Any) -> Select[tuple[int]]:
 
 
 def readable_item_ids(user: Any) -> Select[tuple[int]]:
-    """Ids of the live items the user may read: their groups', shared, published."""
+    """Ids of the live items the user may read in the workspaces: their groups', shared."""
     statement = select(Item.id).where(Item.deleted_at.is_(None))
     if user.is_authenticated and user.is_secretariat:
         return statement
-    published = Item.publication == Publication.published
     if not user.is_authenticated:
-        return statement.where(published)
+        return statement.where(literal(False))
     mine = readable_workspace_ids(user)
-    return statement.where(
-        or_(Item.workspace_id.in_(mine), Item.id.in_(shared_item_ids(mine)), published)
-    )
+    return statement.where(or_(Item.workspace_id.in_(mine), Item.id.in_(shared_item_ids(mine))))
 
 
 def published_item_ids() -> Select[tuple[int]]:
-    """Ids of what the public may read."""
+    """Ids of the items whose approved copy the public may read: published, not in the trash."""
     return select(Item.id).where(
         Item.deleted_at.is_(None), Item.publication == Publication.published
     )
 
 
+def public_item(item_id: int) -> Item:
+    """The item if its public copy may be read by anyone, else 404."""
+    item = db.session.scalar(published_item_ids().add_columns(Item).where(Item.id == item_id))
+    if item is None:
+        raise not_found("item")
+    return item
+
+
 def search_labels(user: Any) -> list[str] | None:
-    """The index labels whose documents the user may read; None: all (the secretariat)."""
+    """The index labels of the workspace documents the user may read; None: all (the
+    secretariat). Public copies are another scope of the index (public search)."""
     if user.is_secretariat:
         return None
-    return ["public", *(f"ws:{w}" for w in db.session.scalars(readable_workspace_ids(user)))]
+    return [f"ws:{w}" for w in db.session.scalars(readable_workspace_ids(user))]
 
 
 def workspace_item_ids(workspace_id: int) -> Select[tuple[int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from typing import Any
@@ -55,3 +56,14 @@ def render_markdown(source: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
+
+
+_BLOCK_END = re.compile(r"</(p|h[1-6]|li|blockquote|pre|tr|td|th)>|<br\s*/?>|<hr\s*/?>")
+
+
+def markdown_text(source: str) -> str:
+    """The words of Markdown without its markup (`**Acordado**` -> `Acordado`), one
+    line per block: what search indexes, highlights and summaries show."""
+    rendered = _BLOCK_END.sub("\n", _markdown.render(source or ""))
+    text = html.unescape(nh3.clean(rendered, tags=set()))
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())

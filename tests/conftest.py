@@ -183,3 +183,39 @@ def item_world(app: Flask) -> SimpleNamespace:
         world = make_item_world()
         db.session.remove()
         return world
+
+
+@pytest.fixture
+def index(app: Flask) -> Iterator[Any]:
+    """A fresh, empty search index for the test (the database is emptied between tests)."""
+    from portal.search.indexer import search_index
+
+    handle = search_index(app)
+    handle.swap_to(handle.new_directory())
+    yield handle
+
+
+@pytest.fixture
+def sync(app: Flask, index: Any):
+    """`sync()` applies the pending events to the index, as the indexer would."""
+    from portal.search.indexer import catch_up
+
+    def apply() -> int:
+        with app.app_context():
+            return catch_up(index)
+
+    return apply
+
+
+@pytest.fixture
+def publish(as_user):
+    """`publish(world, item_id)`: the coordinator submits, the secretariat approves."""
+
+    def run(world: Any, item_id: int) -> None:
+        publication = f"/items/{item_id}/publication"
+        submitted = as_user(world.coordinator).post(publication, {"action": "submit"})
+        assert submitted.status_code == 200, submitted.get_json()
+        approved = as_user(world.secretariat).post(publication, {"action": "approve"})
+        assert approved.status_code == 200, approved.get_json()
+
+    return run

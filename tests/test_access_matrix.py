@@ -192,12 +192,13 @@ def test_endpoint_by_role(app, world, as_user, role, method, path, body, expecte
 
 
 def test_every_api_route_is_in_a_role_matrix(app):
+    from .public.test_publication_access import PUBLICATION_CASES
     from .workspaces.test_item_access import ITEM_CASES
     from .workspaces.test_planning_access import PLANNING_CASES
 
     adapter = app.url_map.bind("localhost")
     covered = set()
-    for method, path, _, _ in CASES + ITEM_CASES + PLANNING_CASES:
+    for method, path, _, _ in CASES + ITEM_CASES + PLANNING_CASES + PUBLICATION_CASES:
         sample = re.sub(r"\{\w+\}", "1", path).split("?")[0]
         endpoint, _ = adapter.match(API_PREFIX + sample, method=method)
         covered.add((endpoint, method))

@@ -88,3 +88,6 @@ def test_demo_loads_the_network_once(app, ctx, api):
         "/auth/login", {"email": "secretariat@portnet.example", "password": DEMO_PASSWORD}
     )
     assert login.status_code == 200 and login.get_json()["is_secretariat"] is True
+    feed = api.get("/public/feed.atom").get_data(as_text=True)
+    assert feed.count("<entry>") == 3 and "Shore power" in feed
+    assert api.get("/publication-requests").get_json()["total"] == 1

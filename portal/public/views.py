@@ -3,7 +3,7 @@ directory, robots.txt and sitemap.xml. Views read and render; they never write."
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -14,6 +14,7 @@ from ..extensions import db
 from ..network.models import Community, MemberState
 from ..pages import page
 from ..workspaces.models import Membership, Workspace
+from . import service
 
 bp = Blueprint("public", __name__)
 
@@ -92,6 +93,17 @@ def directory() -> str:
         state = community.member_state
         by_state.setdefault((state.name, state.code), []).append(community)
     return render_template("public/directory.html", by_state=sorted(by_state.items()))
+
+
+@bp.get("/publications/<int:item_id>")
+@bp.get("/publications/<int:item_id>/<slug>")
+@page(access=permissions.anyone)
+def item_page(item_id: int, slug: str = "") -> str | Response:
+    """A published item's page; any other slug redirects to the canonical URL."""
+    copy = service.load_published(item_id)
+    if slug != copy.slug:
+        return redirect(url_for("public.item_page", item_id=item_id, slug=copy.slug), 301)
+    return render_template("public/item.html", item=copy)
 
 
 @bp.get("/robots.txt")

@@ -1,5 +1,5 @@
-"""JSON routes of search: staff search over what they may read, public search over
-what the network published. Both go through `query.run`."""
+"""JSON route of staff search over what the caller may read in the workspaces. Public
+search (portal/public/api.py) goes through the same `query.run`."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from flask_login import current_user
 from pydantic import Field, StringConstraints
 
 from .. import permissions
-from ..api import API_PREFIX, Query, endpoint, setting
-from ..extensions import limiter
+from ..api import API_PREFIX, Query, endpoint
 from .indexer import search_index
-from .query import SearchRequest, recheck, run, run_cached
+from .query import SearchRequest, recheck, run
 
 bp = Blueprint("search_api", __name__, url_prefix=API_PREFIX)
 
@@ -33,18 +32,8 @@ class StaffSearchQuery(SearchQuery):
     workspace_id: int | None = None
 
 
-class PublicSearchQuery(SearchQuery):
-    community: Annotated[str, StringConstraints(max_length=80)] | None = None
-    country: Annotated[str, StringConstraints(max_length=2, to_upper=True)] | None = None
-    language: Literal["es", "en", "pt", "fr"] | None = None
-    year: Annotated[str, StringConstraints(pattern=r"^\d{4}$")] | None = None
-
-
-def _answer(
-    request: SearchRequest, readable_ids: Any, query: SearchQuery, cached: bool = False
-) -> dict[str, Any]:
-    index = search_index(current_app)
-    found = run_cached(index, request) if cached else run(index, request)
+def _answer(request: SearchRequest, readable_ids: Any, query: SearchQuery) -> dict[str, Any]:
+    found = run(search_index(current_app), request)
     return {
         "items": recheck(found["hits"], readable_ids),
         "page": query.page,
@@ -73,25 +62,3 @@ def search(query: StaffSearchQuery) -> dict[str, Any]:
         labels=labels,
     )
     return _answer(request, permissions.readable_item_ids(current_user), query)
-
-
-@bp.get("/public/search")
-@limiter.limit(lambda: setting("PUBLIC_RATE_LIMIT"))
-@endpoint(access=permissions.anyone, query=PublicSearchQuery)
-def public_search(query: PublicSearchQuery) -> dict[str, Any]:
-    """Search what the network has published, with facet counts."""
-    request = SearchRequest(
-        text=query.q,
-        page=query.page,
-        per_page=query.per_page,
-        newest_first=query.sort == "newest",
-        filters={
-            "kind": query.kind or "",
-            "community": query.community or "",
-            "country": query.country or "",
-            "language": query.language or "",
-            "year": query.year or "",
-        },
-        labels=["public"],
-    )
-    return _answer(request, permissions.published_item_ids(), query, cached=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -18,17 +19,17 @@ from sqlalchemy.orm import with_polymorphic
 from ..accounts.models import User
 from ..extensions import db
 from ..network.models import Community
+from ..text import markdown_text
 from ..workspaces.models import (
     AgendaItem,
     Comment,
     Item,
     Meeting,
     Memo,
-    Publication,
     Share,
     Task,
 )
-from .schema import LANGUAGES, detect_language
+from .schema import LANGUAGES, WORKSPACE_PREFIX, detect_language
 
 TextOf = Callable[[Any, Any], str]
 Preload = Callable[[list[int]], Any]
@@ -51,12 +52,12 @@ def item_text(kind: str, preload: Preload | None = None) -> Callable[[TextOf], T
 
 @item_text("memo")
 def _memo_text(memo: Memo, _: Any) -> str:
-    return memo.body
+    return markdown_text(memo.body)
 
 
 @item_text("task")
 def _task_text(task: Task, _: Any) -> str:
-    return task.description
+    return markdown_text(task.description)
 
 
 def _agenda_texts(meeting_ids: list[int]) -> dict[int, str]:
@@ -66,21 +67,81 @@ def _agenda_texts(meeting_ids: list[int]) -> dict[int, str]:
         .where(AgendaItem.meeting_id.in_(meeting_ids))
         .order_by(AgendaItem.meeting_id, AgendaItem.position)
     ):
-        texts[meeting_id].append(f"{title}\n{notes}")
+        texts[meeting_id].append(f"{title}\n{markdown_text(notes)}")
     return {meeting_id: "\n".join(parts) for meeting_id, parts in texts.items()}
 
 
 @item_text("meeting", preload=_agenda_texts)
 def _meeting_text(meeting: Meeting, agenda: dict[int, str]) -> str:
-    parts = [meeting.location, meeting.guidelines, agenda.get(meeting.id, ""), meeting.minutes]
+    parts = [
+        meeting.location,
+        markdown_text(meeting.guidelines),
+        agenda.get(meeting.id, ""),
+        markdown_text(meeting.minutes),
+    ]
     return "\n".join(filter(None, parts))
 
 
 def labels_of(item: Item, shared_with: Iterable[int]) -> list[str]:
-    labels = [f"ws:{item.workspace_id}", *(f"ws:{w}" for w in shared_with)]
-    if item.publication is Publication.published:
-        labels.append("public")
-    return labels
+    return [f"ws:{item.workspace_id}", *(f"ws:{w}" for w in shared_with)]
+
+
+def index_document(
+    *,
+    key: str,
+    item_id: int,
+    prefix: str,
+    labels: list[str],
+    kind: str,
+    title: str,
+    body: str,
+    language: str,
+    facets: dict[str, str],
+    created_at: datetime,
+    published_at: datetime | None,
+    version: int,
+) -> dict[str, Any]:
+    """One index document, in either scope (`prefix`): its text goes to the fields of
+    its language; `language` is one of LANGUAGES or detected from the text."""
+    if language not in LANGUAGES:
+        language = detect_language(f"{title}\n{body}")
+    document: dict[str, Any] = {
+        "id": key,
+        "item_id": str(item_id),
+        "kind": kind,
+        "labels": ",".join(labels),
+        "language": language,
+        "created_at": created_at.replace(tzinfo=None),
+        "version": version,
+        "title_text": title,
+        "body_text": body[:200_000],
+        f"{prefix}title_{language}": title,
+        f"{prefix}content_{language}": body,
+        **facets,
+    }
+    if published_at is not None:
+        document["published_at"] = published_at.replace(tzinfo=None)
+    return document
+
+
+# The index's other scope: public copies, which the `public` package builds
+# (`fn(item_ids)` gives the documents of those that have one) and counts for
+# `portal reindex --check` (`versions()`: key -> version of every copy).
+CopyDocuments = Callable[[list[int]], list[dict[str, Any]]]
+CopyVersions = Callable[[], dict[str, int]]
+_copies: list[tuple[CopyDocuments, CopyVersions]] = []
+
+
+def public_copies(documents: CopyDocuments, versions: CopyVersions) -> None:
+    _copies.append((documents, versions))
+
+
+def copy_documents(item_ids: list[int]) -> list[dict[str, Any]]:
+    return [document for fn, _ in _copies for document in fn(item_ids)]
+
+
+def copy_versions() -> dict[str, int]:
+    return {key: version for _, fn in _copies for key, version in fn().items()}
 
 
 AnyItem = with_polymorphic(Item, "*")
@@ -110,7 +171,7 @@ def build_documents(items: list[Item]) -> list[dict[str, Any]]:
         for item_id, body in db.session.execute(
             select(Comment.item_id, Comment.body).where(Comment.item_id.in_(ids))
         ):
-            comments[item_id].append(body)
+            comments[item_id].append(markdown_text(body))
     creator_ids = {item.created_by_id for item in items if item.created_by_id}
     origin: dict[int, tuple[str, str]] = {}
     if creator_ids:
@@ -129,30 +190,29 @@ def build_documents(items: list[Item]) -> list[dict[str, Any]]:
     for item in items:
         source = _sources.get(item.kind)
         body = source[0](item, preloaded.get(item.kind)) if source else ""
-        body = "\n".join([body, *comments[item.id]]).strip()
-        declared = (getattr(item, "language", None) or "")[:2].lower()
-        language = declared if declared in LANGUAGES else detect_language(f"{item.title}\n{body}")
         community, country = origin.get(item.created_by_id or 0, ("", ""))
-        document: dict[str, Any] = {
-            "id": str(item.id),
-            "kind": item.kind,
-            "labels": ",".join(labels_of(item, shares[item.id])),
-            "workspace_id": str(item.workspace_id),
-            "community": community,
-            "country": country,
-            "language": language,
-            "year": str((item.published_at or item.created_at).year),
-            "tags": ",".join(getattr(item, "tags", None) or []),
-            "created_at": item.created_at.replace(tzinfo=None),
-            "version": item.version,
-            "title_text": item.title,
-            "body_text": body[:200_000],
-            f"title_{language}": item.title,
-            f"content_{language}": body,
-        }
-        if item.published_at is not None:
-            document["published_at"] = item.published_at.replace(tzinfo=None)
-        documents.append(document)
+        documents.append(
+            index_document(
+                key=str(item.id),
+                item_id=item.id,
+                prefix=WORKSPACE_PREFIX,
+                labels=labels_of(item, shares[item.id]),
+                kind=item.kind,
+                title=item.title,
+                body="\n".join([body, *comments[item.id]]).strip(),
+                language=(getattr(item, "language", None) or "")[:2].lower(),
+                facets={
+                    "workspace_id": str(item.workspace_id),
+                    "community": community,
+                    "country": country,
+                    "year": str(item.created_at.year),
+                    "tags": ",".join(getattr(item, "tags", None) or []),
+                },
+                created_at=item.created_at,
+                published_at=item.published_at,
+                version=item.version,
+            )
+        )
     return documents
 
 

@@ -96,6 +96,11 @@ class SearchIndex:
         directory = self.directory()
         return directory.is_dir() and whoosh_index.exists_in(str(directory))
 
+    def is_current(self) -> bool:
+        """Whether the index exists and has the fields this code writes and searches
+        (an index built by an older release needs `portal reindex`)."""
+        return self.exists() and _same_fields(whoosh_index.open_dir(str(self.directory())))
+
     def new_directory(self) -> Path:
         """An empty index folder beside the link, named for when it was built."""
         self.link.parent.mkdir(parents=True, exist_ok=True)
@@ -139,9 +144,12 @@ class SearchIndex:
                 if not self.exists():
                     raise SearchUnavailable("missing")
                 try:
-                    self._index = whoosh_index.open_dir(str(directory))
+                    opened = whoosh_index.open_dir(str(directory))
                 except Exception as error:
                     raise SearchUnavailable("damaged") from error
+                if not _same_fields(opened):
+                    raise SearchUnavailable("out of date")
+                self._index = opened
                 self._opened = directory
             return self._index
 
@@ -182,6 +190,10 @@ class SearchIndex:
 
     def set_cursor(self, value: int) -> None:
         write_cursor(self.directory(), value)
+
+
+def _same_fields(index: Index) -> bool:
+    return set(index.schema.names()) == set(build_schema().names())
 
 
 def read_cursor(directory: Path) -> int:

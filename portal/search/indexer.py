@@ -24,7 +24,7 @@ from .. import events
 from ..events import Event
 from ..extensions import db
 from ..workspaces.models import Item
-from .content import build_documents, load_items
+from .content import build_documents, copy_documents, copy_versions, load_items
 from .index import SearchIndex, write_cursor
 
 log = logging.getLogger(__name__)
@@ -45,14 +45,20 @@ def _affected_item(event_item_id: int | None, data: dict[str, Any]) -> int | Non
     return value if isinstance(value, int) else None
 
 
-def write_items(index: SearchIndex, item_ids: set[int]) -> None:
+def documents_of(item_ids: list[int]) -> list[dict[str, Any]]:
+    """The index documents of these items: the live ones' and their public copies."""
     items = load_items(item_ids)
-    documents = build_documents(list(items.values()))
+    return build_documents([items[i] for i in item_ids if i in items]) + copy_documents(item_ids)
+
+
+def write_items(index: SearchIndex, item_ids: set[int]) -> None:
+    """Rewrite every document of these items (in both scopes), dropping those gone."""
+    documents = documents_of(sorted(item_ids))
     with index.writer() as writer:
-        for gone in item_ids - items.keys():
-            writer.delete_by_term("id", str(gone))
+        for item_id in item_ids:
+            writer.delete_by_term("item_id", str(item_id))
         for document in documents:
-            writer.update_document(**document)
+            writer.add_document(**document)
 
 
 def catch_up(index: SearchIndex) -> int:
@@ -119,8 +125,7 @@ def rebuild(
     count = 0
     try:
         for ids in live_item_ids():
-            items = load_items(ids)
-            for document in build_documents([items[i] for i in ids if i in items]):
+            for document in documents_of(ids):
                 writer.add_document(**document)
             count += len(ids)
             progress(len(ids))
@@ -135,19 +140,27 @@ def rebuild(
     return count
 
 
-def check(index: SearchIndex) -> dict[str, list[int]]:
-    """Items missing from the index, indexed at an old version, or indexed but gone."""
-    database = dict(
-        db.session.execute(select(Item.id, Item.version).where(Item.deleted_at.is_(None))).all()
-    )
-    indexed: dict[int, int] = {}
+def check(index: SearchIndex) -> dict[str, list[str]]:
+    """Index documents missing, indexed at an old version, or indexed but gone: workspace
+    documents by item id, public copies as `public:<item id>`."""
+    database = {
+        str(item_id): version
+        for item_id, version in db.session.execute(
+            select(Item.id, Item.version).where(Item.deleted_at.is_(None))
+        )
+    } | copy_versions()
+    indexed: dict[str, int] = {}
     with index.open().searcher() as searcher:
         for fields in searcher.all_stored_fields():
-            indexed[int(fields["id"])] = int(fields["version"])
+            indexed[fields["id"]] = int(fields["version"])
+
+    def in_order(keys: Any) -> list[str]:
+        return sorted(keys, key=lambda key: (key.startswith("public:"), int(key.split(":")[-1])))
+
     return {
-        "missing": sorted(set(database) - set(indexed)),
-        "stale": sorted(i for i, v in indexed.items() if i in database and database[i] != v),
-        "orphaned": sorted(set(indexed) - set(database)),
+        "missing": in_order(database.keys() - indexed.keys()),
+        "stale": in_order(k for k, v in indexed.items() if k in database and database[k] != v),
+        "orphaned": in_order(indexed.keys() - database.keys()),
     }
 
 

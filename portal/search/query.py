@@ -1,7 +1,8 @@
 """One query path for restricted and public search.
 
-The caller's permission labels filter the index (`public` for visitors; the
-workspaces they read, plus `public`, for staff; nothing for the secretariat),
+Public search reads the public copies (their own fields, label `public`); staff
+search reads the workspace documents, filtered by the caller's labels (the
+workspaces they read; nothing for the secretariat),
 items with changes the index has not applied yet are masked out, and the hits
 of the page are checked against the database once more before they are shown,
 so a hit, a count or a facet never reveals an item the caller may not read.
@@ -28,9 +29,14 @@ from whoosh.query import And, NullQuery, Or, Query, Term
 from ..extensions import db
 from .index import SearchIndex
 from .indexer import pending_item_ids
-from .schema import LANGUAGES, build_schema
+from .schema import LANGUAGES, PUBLIC_PREFIX, WORKSPACE_PREFIX, build_schema
 
-FIELDS = [f"title_{lang}" for lang in LANGUAGES] + [f"content_{lang}" for lang in LANGUAGES]
+
+def fields_of(prefix: str) -> list[str]:
+    """The text fields of one scope of the index (schema.WORKSPACE_PREFIX or PUBLIC_PREFIX)."""
+    return [f"{prefix}{name}_{lang}" for name in ("title", "content") for lang in LANGUAGES]
+
+
 FACETS = ("kind", "community", "country", "language", "year")
 TIME_LIMIT_SECONDS = 1.5
 PREFIX_MIN_LENGTH = 3
@@ -49,10 +55,16 @@ class SearchRequest:
     filters: dict[str, str] = field(default_factory=dict)
     # None: no label filter (the secretariat); else the labels the caller holds.
     labels: list[str] | None = None
+    # Search the public copies (public search) rather than the workspace documents.
+    public: bool = False
+
+    @property
+    def prefix(self) -> str:
+        return PUBLIC_PREFIX if self.public else WORKSPACE_PREFIX
 
 
-def _parser() -> qparser.MultifieldParser:
-    parser = qparser.MultifieldParser(FIELDS, build_schema())
+def _parser(fields: list[str]) -> qparser.MultifieldParser:
+    parser = qparser.MultifieldParser(fields, build_schema())
     # Plain words, phrases, groups and AND/OR/NOT only: no field names (no
     # reaching into labels), wildcards, ranges or `*:*`.
     for plugin in (
@@ -67,20 +79,20 @@ def _parser() -> qparser.MultifieldParser:
     return parser
 
 
-_PARSER = _parser()
+_PARSERS = {prefix: _parser(fields_of(prefix)) for prefix in (WORKSPACE_PREFIX, PUBLIC_PREFIX)}
 
 
 def _plain(text: str) -> str:
     return " ".join(word.lower() for word in _WORD.findall(text))
 
 
-def _parse(text: str) -> Query | None:
+def _parse(text: str, prefix: str) -> Query | None:
     """The parsed query, or the same words as plain words if the syntax is broken."""
     for candidate in (text, _plain(text)):
         if not candidate.strip():
             continue
         try:
-            query = _PARSER.parse(candidate)
+            query = _PARSERS[prefix].parse(candidate)
         except Exception:  # noqa: S112 - any syntax the parser chokes on: try plain words
             continue
         if query is not NullQuery and not _has_errors(query):
@@ -114,23 +126,24 @@ def _without_stopwords(text: str) -> str:
     return (" ".join(kept) + trailing) if kept else text
 
 
-def build_query(text: str, reader: Any) -> Query | None:
-    """The user's text as a query; a last word still being typed also matches as a prefix."""
+def build_query(text: str, reader: Any, prefix: str = WORKSPACE_PREFIX) -> Query | None:
+    """The user's text as a query over one scope's fields; a last word still being typed
+    also matches as a prefix."""
     text = _without_stopwords(text.strip()[:500])
     words = _WORD.findall(text)
     typing = bool(words) and text.endswith(words[-1]) and len(words[-1]) >= PREFIX_MIN_LENGTH
     if not typing:
-        return _parse(text)
+        return _parse(text, prefix)
     last = words[-1]
-    head = _parse(text[: len(text) - len(last)])
+    head = _parse(text[: len(text) - len(last)], prefix)
     expansions: list[Query] = []
     folded = _fold(last)
-    for name in FIELDS:
+    for name in fields_of(prefix):
         for n, term in enumerate(reader.expand_prefix(name, folded)):
             if n >= PREFIX_MAX_TERMS:
                 break
             expansions.append(Term(name, term.decode() if isinstance(term, bytes) else term))
-    exact = _parse(last)
+    exact = _parse(last, prefix)
     tail_parts = [q for q in (exact, Or(expansions) if expansions else None) if q is not None]
     if not tail_parts:
         return head
@@ -247,7 +260,7 @@ def _filter_docs(searcher: Any, filter_query: Query) -> BitSet:
 def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
     """Search the index: hits of the page, total, facet counts, whether time ran out."""
     searcher = index.searcher()
-    query = build_query(request.text, searcher.reader())
+    query = build_query(request.text, searcher.reader(), request.prefix)
     empty = {"hits": [], "total": 0, "facets": {name: [] for name in FACETS}, "partial": False}
     if query is None:
         return empty
@@ -255,7 +268,7 @@ def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
     if filter_query is NullQuery:
         return empty
     stale = pending_item_ids(index)
-    mask = Or([Term("id", str(i)) for i in stale]) if stale else None
+    mask = Or([Term("item_id", str(i)) for i in stale]) if stale else None
     facets = sorting.Facets()
     for name in FACETS:
         facets.add_field(name, maptype=sorting.Count)
@@ -284,24 +297,24 @@ def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
     hits = []
     for hit in results[start : start + request.per_page]:
         language = hit["language"] if hit["language"] in LANGUAGES else "es"
-        title_field, content_field = f"title_{language}", f"content_{language}"
+        title_field = f"{request.prefix}title_{language}"
+        content_field = f"{request.prefix}content_{language}"
         fragments = [
             highlight(hit["title_text"], title_field, words.get(title_field, frozenset()), 1),
             highlight(hit["body_text"], content_field, words.get(content_field, frozenset()), 2),
         ]
-        hits.append(
-            {
-                "id": int(hit["id"]),
-                "kind": hit["kind"],
-                "title": hit["title_text"],
-                "workspace_id": int(hit["workspace_id"]),
-                "community": hit.get("community") or None,
-                "country": hit.get("country") or None,
-                "language": hit["language"],
-                "score": round(hit.score or 0.0, 4),
-                "highlights": [f for f in fragments if f],
-            }
-        )
+        found: dict[str, Any] = {"id": int(hit["item_id"]), "kind": hit["kind"]}
+        if not request.public:  # the public does not see the group behind a copy
+            found["workspace_id"] = int(hit["workspace_id"])
+        found |= {
+            "title": hit["title_text"],
+            "community": hit.get("community") or None,
+            "country": hit.get("country") or None,
+            "language": hit["language"],
+            "score": round(hit.score or 0.0, 4),
+            "highlights": [f for f in fragments if f],
+        }
+        hits.append(found)
     facet_counts = {
         name: sorted(
             ({"value": value, "count": count} for value, count in results.groups(name).items()
@@ -333,6 +346,7 @@ def _request_key(request: SearchRequest) -> tuple[Any, ...]:
         request.newest_first,
         tuple(sorted((k, v) for k, v in request.filters.items() if v)),
         None if request.labels is None else tuple(sorted(request.labels)),
+        request.public,
     )
 
 

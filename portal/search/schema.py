@@ -1,9 +1,11 @@
-"""The index schema: one document per live item, its text in the field of its language.
+"""The index schema: one document per live item, its text in the field of its language,
+and one more per published item: its public copy, in the `public_` fields.
 
 Each language field stems with Whoosh's analyzer for that language and then
 folds accents, so `reunion`, `reunión` and `reuniones` meet. Queries run over
 the fields of all four languages, each analysing the query its own way, so a
-word is found whatever language the item is in.
+word is found whatever language the item is in. Public search reads only the
+`public_` fields, so it scans the postings of published copies alone.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from whoosh.support.charset import accent_map
 LANGUAGES = ("es", "en", "pt", "fr")
 
 # Bump when the schema or analysis changes: `portal reindex` is then required.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# The two scopes of the index: the items staff work on, the copies the public reads.
+WORKSPACE_PREFIX = ""
+PUBLIC_PREFIX = "public_"
 
 
 def analyzer(language: str) -> object:
@@ -27,7 +33,9 @@ def analyzer(language: str) -> object:
 
 def build_schema() -> Schema:
     fields: dict[str, object] = {
+        # "<item id>" for a workspace document, "public:<item id>" for a public copy.
         "id": ID(stored=True, unique=True),
+        "item_id": ID(stored=True),
         "kind": ID(stored=True),
         # public, ws:<id> of the owner and of every group it is shared with
         "labels": KEYWORD(commas=True, scorable=False),
@@ -45,9 +53,10 @@ def build_schema() -> Schema:
         "title_text": STORED(),
         "body_text": STORED(),
     }
-    for language in LANGUAGES:
-        fields[f"title_{language}"] = TEXT(analyzer=analyzer(language), field_boost=3.0)
-        fields[f"content_{language}"] = TEXT(analyzer=analyzer(language))
+    for prefix in (WORKSPACE_PREFIX, PUBLIC_PREFIX):
+        for language in LANGUAGES:
+            fields[f"{prefix}title_{language}"] = TEXT(analyzer=analyzer(language), field_boost=3.0)
+            fields[f"{prefix}content_{language}"] = TEXT(analyzer=analyzer(language))
     return Schema(**fields)
 
 

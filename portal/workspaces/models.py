@@ -51,7 +51,7 @@ class Publication(enum.StrEnum):
     rejected = "rejected"
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
+def text_enum(cls: type[enum.Enum], name: str) -> Enum:
     # Stored as text with a CHECK constraint, so adding a value needs no ALTER TYPE.
     return Enum(
         cls,
@@ -90,7 +90,7 @@ class Membership(db.Model):  # type: ignore[name-defined]
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    role: Mapped[Role] = mapped_column(_enum(Role, "membership_role"))
+    role: Mapped[Role] = mapped_column(text_enum(Role, "membership_role"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(lazy="joined")
@@ -128,7 +128,7 @@ class Item(db.Model):  # type: ignore[name-defined]
     # Set when moved to the trash; purged after the retention period.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     publication: Mapped[Publication] = mapped_column(
-        _enum(Publication, "item_publication"), default=Publication.private
+        text_enum(Publication, "item_publication"), default=Publication.private
     )
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -159,7 +159,9 @@ class Share(db.Model):  # type: ignore[name-defined]
     workspace_id: Mapped[int] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    permission: Mapped[SharePermission] = mapped_column(_enum(SharePermission, "share_permission"))
+    permission: Mapped[SharePermission] = mapped_column(
+        text_enum(SharePermission, "share_permission")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
@@ -245,10 +247,10 @@ class Task(Item):
     id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[TaskStatus] = mapped_column(
-        _enum(TaskStatus, "task_status"), default=TaskStatus.todo, index=True
+        text_enum(TaskStatus, "task_status"), default=TaskStatus.todo, index=True
     )
     priority: Mapped[TaskPriority] = mapped_column(
-        _enum(TaskPriority, "task_priority"), default=TaskPriority.normal
+        text_enum(TaskPriority, "task_priority"), default=TaskPriority.normal
     )
     due_date: Mapped[date | None] = mapped_column(Date, index=True)
     # Set when the status becomes done, cleared when it leaves done.
@@ -288,7 +290,7 @@ class Meeting(Item):
     # Markdown, with revisions like memos.
     minutes: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[MeetingStatus] = mapped_column(
-        _enum(MeetingStatus, "meeting_status"), default=MeetingStatus.planned
+        text_enum(MeetingStatus, "meeting_status"), default=MeetingStatus.planned
     )
 
     __mapper_args__ = {"polymorphic_identity": "meeting"}
@@ -330,7 +332,7 @@ class Outcome(db.Model):  # type: ignore[name-defined]
     agenda_item_id: Mapped[int] = mapped_column(
         ForeignKey("agenda_items.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[OutcomeKind] = mapped_column(_enum(OutcomeKind, "outcome_kind"))
+    kind: Mapped[OutcomeKind] = mapped_column(text_enum(OutcomeKind, "outcome_kind"))
     text: Mapped[str] = mapped_column(Text)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -353,7 +355,7 @@ class Attendance(db.Model):  # type: ignore[name-defined]
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     response: Mapped[AttendanceResponse] = mapped_column(
-        _enum(AttendanceResponse, "attendance_response")
+        text_enum(AttendanceResponse, "attendance_response")
     )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

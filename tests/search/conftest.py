@@ -5,28 +5,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from portal.search.index import SearchIndex
-from portal.search.indexer import catch_up, search_index
-
-
-@pytest.fixture
-def index(app: Flask) -> Iterator[SearchIndex]:
-    """A fresh, empty index for the test (the database is emptied between tests)."""
-    handle = search_index(app)
-    directory = handle.new_directory()
-    handle.swap_to(directory)
-    yield handle
-
-
-@pytest.fixture
-def sync(app: Flask, index: SearchIndex):
-    """`sync()` applies the pending events to the index, as the indexer would."""
-
-    def apply() -> int:
-        with app.app_context():
-            return catch_up(index)
-
-    return apply
+from portal.search.indexer import search_index
 
 
 @pytest.fixture

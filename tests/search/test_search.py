@@ -8,10 +8,8 @@ import time
 
 import pytest
 
-from portal import events
-from portal.events import utcnow
 from portal.extensions import db
-from portal.workspaces.models import Item, Publication
+from portal.workspaces.models import Item
 
 from ..documents import samples
 
@@ -25,16 +23,6 @@ def _memo(client, workspace_id, title, body):
     response = client.post(f"/workspaces/{workspace_id}/memos", {"title": title, "body": body})
     assert response.status_code == 201
     return response.get_json()["id"]
-
-
-def _publish(app, item_id):
-    """Publish as the publication workflow will (state and event in one transaction)."""
-    with app.app_context():
-        item = db.session.get(Item, item_id)
-        item.publication = Publication.published
-        item.published_at = utcnow()
-        events.record("publication.approved", actor=None, item=item)
-        db.session.commit()
 
 
 def test_members_find_their_groups_items_and_others_do_not(as_user, item_world, sync):
@@ -74,17 +62,17 @@ def test_deleted_item_vanishes_at_once(as_user, item_world, sync):
     assert as_user(item_world.secretariat).get("/search?q=ventanilla").get_json()["total"] == 0
 
 
-def test_public_search_sees_only_published_items(app, api, as_user, item_world, sync):
+def test_public_search_sees_only_published_items(api, item_world, sync, publish):
     sync()
     assert _ids(api.get("/public/search?q=ventanilla")) == []
 
-    _publish(app, item_world.memo_id)
+    publish(item_world, item_world.memo_id)
     sync()
     published = api.get("/public/search?q=ventanilla").get_json()
 
     assert [h["id"] for h in published["items"]] == [item_world.memo_id]
     assert published["facets"]["kind"] == [{"value": "memo", "count": 1}]
-    assert "workspace_id" in published["items"][0]
+    assert "workspace_id" not in published["items"][0]
 
 
 def test_highlights_mark_the_words_found(as_user, item_world, sync):
@@ -199,26 +187,29 @@ def test_change_is_searchable_within_two_seconds_with_the_indexer_thread(
     assert found_after is not None and found_after <= 2.0
 
 
-def test_reindex_check_finds_removed_and_stale_documents(app, as_user, item_world, sync):
+def test_reindex_check_finds_removed_and_stale_documents(app, as_user, item_world, sync, publish):
     from portal.search.indexer import check, search_index
 
     member = as_user(item_world.member)
     other = _memo(member, item_world.ws_id, "Segundo", "texto")
+    publish(item_world, other)
     sync()
     with app.app_context():
         index = search_index(app)
         with index.writer() as writer:
             writer.delete_by_term("id", str(other))
+            writer.delete_by_term("id", f"public:{other}")
         item = db.session.get(Item, item_world.memo_id)
         item.title = "Cambiado sin evento"
         db.session.commit()
 
         report = check(index)
 
-    assert report["missing"] == [other]
-    assert report["stale"] == [item_world.memo_id]
+    assert report["missing"] == [str(other), f"public:{other}"]
+    assert report["stale"] == [str(item_world.memo_id)]
+    assert report["orphaned"] == []
     result = app.test_cli_runner().invoke(args=["portal", "reindex", "--check"])
-    assert result.exit_code == 1 and "missing: 1" in result.output
+    assert result.exit_code == 1 and "missing: 2" in result.output
 
 
 def test_reindex_swaps_in_a_new_index_while_searches_go_on(app, as_user, item_world, sync):
@@ -273,18 +264,19 @@ def test_text_inside_uploaded_files_is_found(as_user, item_world, sync, filename
     assert as_user(item_world.outsider).get(f"/search?q={word}").get_json()["total"] == 0
 
 
-def test_cached_public_answer_follows_publish_and_unpublish(app, api, as_user, item_world, sync):
-    _publish(app, item_world.memo_id)
+def test_cached_public_answer_follows_publish_and_unpublish(
+    api, as_user, item_world, sync, publish
+):
+    publish(item_world, item_world.memo_id)
     sync()
     assert _ids(api.get("/public/search?q=ventanilla")) == [item_world.memo_id]
     assert _ids(api.get("/public/search?q=ventanilla")) == [item_world.memo_id]  # cached
 
-    with app.app_context():  # unpublished: gone at once, before the index follows
-        item = db.session.get(Item, item_world.memo_id)
-        item.publication = Publication.private
-        item.published_at = None
-        events.record("publication.withdrawn", actor=None, item=item)
-        db.session.commit()
+    unpublish = {"action": "unpublish", "note": "Superseded"}
+    response = as_user(item_world.secretariat).post(
+        f"/items/{item_world.memo_id}/publication", unpublish
+    )
+    assert response.status_code == 200  # gone at once, before the index follows
     assert _ids(api.get("/public/search?q=ventanilla")) == []
     sync()
     answer = api.get("/public/search?q=ventanilla").get_json()

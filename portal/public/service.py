@@ -1,0 +1,357 @@
+"""The publishing workflow and what the public reads.
+
+A coordinator submits an item of their group; the secretariat approves it (a
+`PublishedItem` copy is made from the item as it is then) or rejects it with a
+reason; the secretariat may unpublish it. A published item can be submitted
+again to publish its later changes; the public keeps the approved copy until
+then. Every step records an event and notifies who is concerned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from .. import permissions
+from ..accounts.models import User
+from ..accounts.service import notify
+from ..api import ApiError
+from ..documents.models import Document, DocumentVersion
+from ..events import utcnow
+from ..extensions import db
+from ..search import content
+from ..search.indexer import search_index
+from ..search.query import SearchRequest, recheck, run_cached
+from ..search.schema import LANGUAGES, PUBLIC_PREFIX, detect_language
+from ..text import markdown_text, slugify
+from ..workspaces.items_service import record_item_event
+from ..workspaces.models import AgendaItem, Item, Meeting, Memo, Publication, Task
+from .models import PublicationRequest, PublishedItem, RequestStatus
+
+SUMMARY_CHARS = 300
+
+
+def conflict(message: str) -> ApiError:
+    return ApiError(409, "conflict", message)
+
+
+def pending_request(item: Item) -> PublicationRequest | None:
+    return db.session.scalar(
+        select(PublicationRequest).where(
+            PublicationRequest.item_id == item.id,
+            PublicationRequest.status == RequestStatus.pending,
+        )
+    )
+
+
+def _secretariat_ids() -> list[int]:
+    return list(
+        db.session.scalars(select(User.id).where(User.is_secretariat, User.active.is_(True)))
+    )
+
+
+def submit(actor: User, item: Item, note: str) -> PublicationRequest:
+    """Ask the secretariat to publish the item (or, once published, its latest changes)."""
+    if pending_request(item) is not None:
+        raise conflict("The item is already awaiting the secretariat's review.")
+    if isinstance(item, Document) and item.current_version < 1:
+        raise conflict("Upload the document's file before submitting it.")
+    request = PublicationRequest(
+        item_id=item.id,
+        item_version=item.version,
+        submitted_by_id=actor.id,
+        submitted_at=utcnow(),
+        note=note,
+    )
+    db.session.add(request)
+    if item.publication is not Publication.published:
+        item.publication = Publication.submitted
+    db.session.flush()
+    event = record_item_event(
+        "publication.submitted", actor, item, request_id=request.id, note=note
+    )
+    notify(event, _secretariat_ids(), actor=actor)
+    db.session.commit()
+    return request
+
+
+def _decide(actor: User, item: Item, status: RequestStatus, reason: str = "") -> PublicationRequest:
+    request = pending_request(item)
+    if request is None:
+        raise conflict("Nothing about this item is awaiting review.")
+    request.status = status
+    request.decided_by_id = actor.id
+    request.decided_at = utcnow()
+    request.reason = reason
+    return request
+
+
+def approve(actor: User, item: Item, note: str = "") -> PublishedItem:
+    """Publish the item as it is now: make (or refresh) its public copy."""
+    request = _decide(actor, item, RequestStatus.approved)
+    facts = public_copy_of(item, request) | {"approved_at": utcnow(), "approved_by_id": actor.id}
+    copy = db.session.get(PublishedItem, item.id)
+    if copy is None:
+        copy = PublishedItem(item_id=item.id, published_at=facts["approved_at"])
+        db.session.add(copy)
+    for name, value in facts.items():
+        setattr(copy, name, value)
+    item.publication = Publication.published
+    item.published_at = copy.published_at
+    event = record_item_event("publication.approved", actor, item, request_id=request.id, note=note)
+    notify(event, [request.submitted_by_id or 0], actor=actor)
+    db.session.commit()
+    return copy
+
+
+def reject(actor: User, item: Item, reason: str) -> PublicationRequest:
+    """Refuse the request; a published item keeps its approved copy."""
+    request = _decide(actor, item, RequestStatus.rejected, reason)
+    if item.publication is Publication.submitted:
+        item.publication = Publication.rejected
+    event = record_item_event(
+        "publication.rejected", actor, item, request_id=request.id, reason=reason
+    )
+    notify(event, [request.submitted_by_id or 0], actor=actor)
+    db.session.commit()
+    return request
+
+
+def unpublish(actor: User, item: Item, note: str) -> None:
+    """Withdraw the public copy at once; the item stays in its workspace."""
+    if item.publication is not Publication.published:
+        raise conflict("The item is not published.")
+    pending = pending_request(item)
+    if pending is not None:
+        pending.status = RequestStatus.withdrawn
+        pending.decided_by_id = actor.id
+        pending.decided_at = utcnow()
+    submitters = set(
+        db.session.scalars(
+            select(PublicationRequest.submitted_by_id).where(
+                PublicationRequest.item_id == item.id,
+                PublicationRequest.status == RequestStatus.approved,
+            )
+        )
+    )
+    db.session.execute(PublishedItem.__table__.delete().where(PublishedItem.item_id == item.id))
+    item.publication = Publication.private
+    item.published_at = None
+    event = record_item_event("publication.unpublished", actor, item, note=note)
+    notify(event, {i for i in submitters if i} | {item.created_by_id or 0}, actor=actor)
+    db.session.commit()
+
+
+# --- the public copy ------------------------------------------------------------------
+
+
+def _summary(markdown: str) -> str:
+    """The first words of the text, for lists, feeds and the page description."""
+    text = " ".join(markdown_text(markdown).split())
+    if len(text) <= SUMMARY_CHARS:
+        return text
+    return text[: SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _memo_copy(memo: Memo) -> dict[str, Any]:
+    return {"body": memo.body}
+
+
+def _task_copy(task: Task) -> dict[str, Any]:
+    return {
+        "body": task.description,
+        "details": {
+            "status": str(task.status),
+            "due_date": task.due_date.isoformat() if task.due_date else None,
+        },
+    }
+
+
+def _meeting_copy(meeting: Meeting) -> dict[str, Any]:
+    agenda = db.session.scalars(
+        select(AgendaItem.title)
+        .where(AgendaItem.meeting_id == meeting.id, AgendaItem.scheduled.is_(True))
+        .order_by(AgendaItem.position)
+    )
+    return {
+        # The minutes once held; the guidelines before.
+        "body": meeting.minutes or meeting.guidelines,
+        "details": {
+            "starts_at": meeting.starts_at.isoformat(),
+            "ends_at": meeting.ends_at.isoformat(),
+            "timezone": meeting.timezone,
+            "location": meeting.location,
+            "status": str(meeting.status),
+            "agenda": list(agenda),
+        },
+    }
+
+
+def _document_copy(document: Document) -> dict[str, Any]:
+    version = db.session.scalar(
+        select(DocumentVersion).where(
+            DocumentVersion.document_id == document.id,
+            DocumentVersion.number == document.current_version,
+        )
+    )
+    return {
+        "body": document.description,
+        "tags": list(document.tags or []),
+        "document_version_id": version.id if version is not None else None,
+        "details": {"version": document.current_version},
+    }
+
+
+_COPIERS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "memo": _memo_copy,
+    "task": _task_copy,
+    "meeting": _meeting_copy,
+    "document": _document_copy,
+}
+
+
+def public_copy_of(item: Item, request: PublicationRequest) -> dict[str, Any]:
+    """The columns of an item's public copy, from the item as it is now."""
+    facts = {"tags": [], "details": {}, "document_version_id": None}
+    facts |= _COPIERS[item.kind](item)
+    author_id = item.created_by_id or request.submitted_by_id
+    author = db.session.get(User, author_id) if author_id else None
+    community = author.community if author is not None else None
+    declared = (getattr(item, "language", "") or "")[:2].lower()
+    return facts | {
+        "kind": item.kind,
+        "slug": slugify(item.title, max_length=100),
+        "title": item.title,
+        "summary": _summary(facts["body"]),
+        "language": declared
+        if declared in LANGUAGES
+        else detect_language(f"{item.title}\n{facts['body']}"),
+        "community_id": community.id if community is not None else None,
+        "member_state_code": community.member_state_code if community is not None else None,
+        "item_version": item.version,
+    }
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _with_relations() -> Any:
+    return select(PublishedItem).options(
+        selectinload(PublishedItem.community),
+        selectinload(PublishedItem.member_state),
+        selectinload(PublishedItem.document_version),
+    )
+
+
+def _visible() -> Any:
+    return _with_relations().where(PublishedItem.item_id.in_(permissions.published_item_ids()))
+
+
+def load_published(item_id: int) -> PublishedItem:
+    """The public copy of a published item; 404 for anything else."""
+    permissions.public_item(item_id)
+    copy = db.session.scalar(_with_relations().where(PublishedItem.item_id == item_id))
+    if copy is None:
+        raise ApiError(404, "not_found", "No such item.")
+    return copy
+
+
+def newest(limit: int = 20) -> list[PublishedItem]:
+    """The latest publications, newest first (first publication, then last approval)."""
+    return list(
+        db.session.scalars(
+            _visible()
+            .order_by(PublishedItem.published_at.desc(), PublishedItem.item_id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def count_published() -> int:
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(permissions.published_item_ids().subquery())
+        )
+        or 0
+    )
+
+
+def search(
+    text: str,
+    *,
+    filters: dict[str, str],
+    newest_first: bool,
+    page: int,
+    per_page: int,
+) -> dict[str, Any]:
+    """Public search: the public copies, their facets and highlights, re-checked against
+    the database (an unpublished item never shows, even if the index lags)."""
+    from flask import current_app
+
+    request = SearchRequest(
+        text=text,
+        page=page,
+        per_page=per_page,
+        newest_first=newest_first,
+        filters=filters,
+        labels=["public"],
+        public=True,
+    )
+    found = run_cached(search_index(current_app), request)
+    return {
+        "items": recheck(found["hits"], permissions.published_item_ids()),
+        "page": page,
+        "per_page": per_page,
+        "total": found["total"],
+        "facets": found["facets"],
+        "partial": found["partial"],
+    }
+
+
+# --- the index's public scope ------------------------------------------------------------
+
+
+def _copy_documents(item_ids: list[int]) -> list[dict[str, Any]]:
+    copies = db.session.scalars(_visible().where(PublishedItem.item_id.in_(item_ids)))
+    documents = []
+    for copy in copies:
+        text = copy.document_version.text if copy.document_version is not None else ""
+        documents.append(
+            content.index_document(
+                key=f"public:{copy.item_id}",
+                item_id=copy.item_id,
+                prefix=PUBLIC_PREFIX,
+                labels=["public"],
+                kind=copy.kind,
+                title=copy.title,
+                body="\n".join(filter(None, [markdown_text(copy.body), text])),
+                language=copy.language,
+                facets={
+                    "community": copy.community.slug if copy.community else "",
+                    "country": copy.member_state_code or "",
+                    "year": str(copy.published_at.year),
+                    "tags": ",".join(copy.tags or []),
+                },
+                created_at=copy.published_at,
+                published_at=copy.published_at,
+                version=copy.item_version,
+            )
+        )
+    return documents
+
+
+def _copy_versions() -> dict[str, int]:
+    return {
+        f"public:{item_id}": version
+        for item_id, version in db.session.execute(
+            select(PublishedItem.item_id, PublishedItem.item_version).where(
+                PublishedItem.item_id.in_(permissions.published_item_ids())
+            )
+        )
+    }
+
+
+content.public_copies(_copy_documents, _copy_versions)
