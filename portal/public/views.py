@@ -1,28 +1,91 @@
-"""Public pages: home (also the signed-in dashboard), publications search, the network
-directory, robots.txt and sitemap.xml. Views read and render; they never write."""
+"""Public pages: home (also the signed-in dashboard), the publications search and an
+item's page, the network directory, robots.txt and sitemap.xml. Views parse, read
+through `public.service` and render; they never write."""
 
 from __future__ import annotations
 
+import math
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+import nh3
+from babel import Locale
+from babel.dates import format_date as babel_date
+from babel.dates import format_time as babel_time
 from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext
 from flask_login import current_user
+from markupsafe import Markup
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .. import permissions
+from ..api import setting
 from ..events import Event
-from ..extensions import db
+from ..extensions import db, limiter
+from ..i18n import current_language
 from ..network.models import Community, MemberState
 from ..pages import page
 from ..workspaces.models import Membership, Workspace
 from . import service
+from .api import PublicSearchQuery, public_page_url, run_public_search
+from .models import PublishedItem
 
 bp = Blueprint("public", __name__)
 
+
+def strxfrm(name: str) -> str:
+    """A sort key that puts "Panamá" between "Panama" and "Paraguay" whatever the locale."""
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+
+
 # The pages every sitemap lists besides the publications.
 STATIC_PAGES = ("public.home", "public.search", "public.directory")
+NEWEST_ON_HOME = 6
+PER_PAGE = 10
+# A sitemap holds at most 50,000 addresses.
+SITEMAP_LIMIT = 50_000 - len(STATIC_PAGES)
+SEARCH_FIELDS = ("q", "kind", "community", "country", "language", "year", "sort", "page")
+FACET_NAMES = ("kind", "community", "country", "language", "year")
+KIND_NAMES = {
+    "document": lazy_gettext("Document"),
+    "memo": lazy_gettext("Memo"),
+    "task": lazy_gettext("Task"),
+    "meeting": lazy_gettext("Meeting"),
+}
+FACET_TITLES = {
+    "kind": lazy_gettext("Type"),
+    "community": lazy_gettext("Community"),
+    "country": lazy_gettext("Member state"),
+    "language": lazy_gettext("Language of the text"),
+    "year": lazy_gettext("Year"),
+}
 
 
-def _network_at_a_glance() -> dict[str, object]:
+def highlight_html(fragment: str) -> Markup:
+    """A search highlight as markup: the search code escapes the text and wraps matches in
+    <mark class="match"> (or <b class="match">); anything else is dropped all the same."""
+    return Markup(  # noqa: S704  # cleaned to two tags and one attribute just above
+        nh3.clean(fragment, tags={"mark", "b"}, attributes={"mark": {"class"}, "b": {"class"}})
+    )
+
+
+def language_name(code: str) -> str:
+    """A language's name in the language of the page (`es` -> "inglés" for `en`)."""
+    name = Locale.parse(current_language()).languages.get(code, code)
+    return name[:1].upper() + name[1:]
+
+
+@bp.app_template_global()
+def country_name(code: str, fallback: str = "") -> str:
+    """A member state's name in the language of the page (CLDR's, from its ISO code),
+    else the name the secretariat gave it."""
+    return Locale.parse(current_language()).territories.get(code) or fallback or code
+
+
+def _network_at_a_glance() -> dict[str, Any]:
     """Counts of the network and its member states with their active communities."""
     communities = permissions.visible_communities(permissions.Anonymous()).subquery()
     per_state = db.session.execute(
@@ -34,8 +97,43 @@ def _network_at_a_glance() -> dict[str, object]:
     return {
         "communities": sum(count for _code, _name, count in per_state),
         "member_states": len(per_state),
-        "states": [{"code": code, "name": name, "communities": n} for code, name, n in per_state],
+        "publications": service.count_published(),
+        "states": sorted(
+            (
+                {"code": code, "name": country_name(code, name), "communities": n}
+                for code, name, n in per_state
+            ),
+            key=lambda state: strxfrm(state["name"]),
+        ),
     }
+
+
+bp.add_app_template_global(public_page_url, "publication_url")
+
+
+@bp.app_template_filter()
+def meeting_time(starts_at: str, timezone: str | None) -> str:
+    """A meeting's start, stored in UTC, shown in the meeting's own timezone."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    moment = datetime.fromisoformat(starts_at)
+    try:
+        zone = ZoneInfo(timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    locale = current_language()
+    local = moment.astimezone(zone)
+    return "{}, {} ({})".format(
+        babel_date(local, "long", locale=locale),
+        babel_time(local, "short", locale=locale),
+        zone.key,
+    )
+
+
+@bp.app_template_global()
+def kind_name(kind: str) -> str:
+    return str(KIND_NAMES.get(kind, kind))
 
 
 @bp.get("/")
@@ -69,15 +167,122 @@ def home() -> str:
     return render_template(
         "public/home.html",
         network=_network_at_a_glance(),
+        newest=service.newest(NEWEST_ON_HOME),
         workspaces=workspaces,
         recent=recent,
     )
 
 
+def _search_query() -> PublicSearchQuery:
+    """The query string as a search, leniently: a value that does not validate (a
+    mistyped page number, an unknown kind) is dropped rather than refused."""
+    args: dict[str, Any] = {
+        key: value for key, value in request.args.items() if key in SEARCH_FIELDS and value
+    }
+    for _attempt in range(len(args) + 1):
+        try:
+            return PublicSearchQuery.model_validate({**args, "per_page": PER_PAGE})
+        except ValidationError as error:
+            for problem in error.errors(include_url=False):
+                args.pop(str(problem["loc"][0]) if problem["loc"] else "", None)
+    return PublicSearchQuery(per_page=PER_PAGE)
+
+
+def _facet_labels(
+    facets: dict[str, list[dict[str, Any]]], query: PublicSearchQuery
+) -> dict[str, Callable[[str], str]]:
+    """Display names of the facet values (and of the active filters)."""
+    slugs = {entry["value"] for entry in facets.get("community", [])} | {query.community or ""}
+    codes = {entry["value"] for entry in facets.get("country", [])} | {query.country or ""}
+    communities: dict[str, str] = dict(
+        db.session.execute(
+            select(Community.slug, Community.name).where(Community.slug.in_(slugs))
+        ).all()
+    )
+    states: dict[str, str] = dict(
+        db.session.execute(
+            select(MemberState.code, MemberState.name).where(MemberState.code.in_(codes))
+        ).all()
+    )
+    return {
+        "kind": lambda value: kind_name(value),
+        "community": lambda value: communities.get(value, value),
+        "country": lambda value: country_name(value, states.get(value, value)),
+        "language": language_name,
+        "year": lambda value: value,
+    }
+
+
 @bp.get("/search")
+@limiter.limit(lambda: setting("PUBLIC_RATE_LIMIT"))
 @page(access=permissions.anyone)
 def search() -> str:
-    return render_template("public/search.html", q=request.args.get("q", "")[:500])
+    query = _search_query()
+    current = {name: getattr(query, name) for name in ("q", *FACET_NAMES) if getattr(query, name)}
+    if query.sort != "relevance":
+        current["sort"] = query.sort
+
+    def search_url(**changes: Any) -> str:
+        """This search with `changes` (None removes a parameter); back to page 1."""
+        params = {**current, **changes}
+        return url_for("public.search", **{key: value for key, value in params.items() if value})
+
+    results, copies, pages, newest = None, {}, 0, []
+    if query.q:
+        results = run_public_search(query)
+        ids = [hit["id"] for hit in results["items"]]
+        copies = {
+            copy.item_id: copy
+            for copy in db.session.scalars(
+                select(PublishedItem)
+                .options(
+                    selectinload(PublishedItem.community),
+                    selectinload(PublishedItem.member_state),
+                )
+                .where(PublishedItem.item_id.in_(ids))
+            )
+        }
+        pages = min(math.ceil(results["total"] / PER_PAGE), 50)
+    else:
+        newest = service.newest(PER_PAGE)
+    labels = _facet_labels(results["facets"] if results else {}, query)
+    return render_template(
+        "public/search.html",
+        query=query,
+        q=query.q,
+        current=current,
+        results=results,
+        copies=copies,
+        pages=pages,
+        newest=newest,
+        search_url=search_url,
+        keep=[(name, value) for name, value in current.items() if name != "q"],
+        active=[name for name in FACET_NAMES if name in current],
+        labels=labels,
+        facet_names=FACET_NAMES,
+        facet_titles=FACET_TITLES,
+        highlight_html=highlight_html,
+        first_number=(query.page - 1) * PER_PAGE + 1,
+    )
+
+
+@bp.get("/publications/<int:item_id>")
+@bp.get("/publications/<int:item_id>/", endpoint="item_page_slash")
+@bp.get("/publications/<int:item_id>/<slug>")
+@page(access=permissions.anyone)
+def item_page(item_id: int, slug: str = "") -> str | Response:
+    """A published item's page; a missing or wrong slug redirects to the canonical URL."""
+    copy = service.load_published(item_id)
+    if slug != copy.slug:
+        return redirect(public_page_url(copy), 301)
+    return render_template(
+        "public/item.html",
+        item=copy,
+        language_name=language_name,
+        download_url=url_for("public_api.public_download", document_id=copy.item_id)
+        if copy.document_version is not None
+        else None,
+    )
 
 
 @bp.get("/directory")
@@ -91,19 +296,10 @@ def directory() -> str:
     by_state: dict[tuple[str, str], list[Community]] = {}
     for community in communities:
         state = community.member_state
-        by_state.setdefault((state.name, state.code), []).append(community)
-    return render_template("public/directory.html", by_state=sorted(by_state.items()))
-
-
-@bp.get("/publications/<int:item_id>")
-@bp.get("/publications/<int:item_id>/<slug>")
-@page(access=permissions.anyone)
-def item_page(item_id: int, slug: str = "") -> str | Response:
-    """A published item's page; any other slug redirects to the canonical URL."""
-    copy = service.load_published(item_id)
-    if slug != copy.slug:
-        return redirect(url_for("public.item_page", item_id=item_id, slug=copy.slug), 301)
-    return render_template("public/item.html", item=copy)
+        name = country_name(state.code, state.name)
+        by_state.setdefault((name, state.code), []).append(community)
+    ordered = sorted(by_state.items(), key=lambda entry: strxfrm(entry[0][0]))
+    return render_template("public/directory.html", by_state=ordered)
 
 
 @bp.get("/robots.txt")
@@ -115,7 +311,7 @@ def robots() -> Response:
         "Allow: /api/v1/public/",
         "Disallow: /api/",
         "Disallow: /login",
-        # Faceted result pages are endless variations of the same hits.
+        # Result pages are endless variations of the same hits; the sitemap lists the items.
         "Disallow: /search?",
         f"Sitemap: {url_for('public.sitemap', _external=True)}",
     ]
@@ -126,5 +322,18 @@ def robots() -> Response:
 @page(access=permissions.anyone)
 def sitemap() -> Response:
     urls = [{"loc": url_for(name, _external=True), "lastmod": None} for name in STATIC_PAGES]
+    published = db.session.execute(
+        select(PublishedItem.item_id, PublishedItem.slug, PublishedItem.approved_at)
+        .where(PublishedItem.item_id.in_(permissions.published_item_ids()))
+        .order_by(PublishedItem.published_at.desc(), PublishedItem.item_id.desc())
+        .limit(SITEMAP_LIMIT)
+    )
+    urls += [
+        {
+            "loc": url_for("public.item_page", item_id=item_id, slug=slug, _external=True),
+            "lastmod": approved_at.date().isoformat(),
+        }
+        for item_id, slug, approved_at in published
+    ]
     body = render_template("public/sitemap.xml", urls=urls)
     return Response(body, mimetype="application/xml")
