@@ -13,6 +13,7 @@ import nh3
 from babel import Locale
 from babel.dates import format_date as babel_date
 from babel.dates import format_time as babel_time
+from babel.units import format_unit
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext
 from flask_login import current_user
@@ -83,6 +84,20 @@ def country_name(code: str, fallback: str = "") -> str:
     """A member state's name in the language of the page (CLDR's, from its ISO code),
     else the name the secretariat gave it."""
     return Locale.parse(current_language()).territories.get(code) or fallback or code
+
+
+@bp.app_template_filter()
+def file_size(size: int) -> str:
+    """A file's size in the page's language: "673 bytes", "1,2 MB"."""
+    units = (("byte", 1), ("kilobyte", 1000), ("megabyte", 1000**2), ("gigabyte", 1000**3))
+    unit, scale = next((u for u in reversed(units) if size >= u[1]), units[0])
+    value = size / scale
+    return format_unit(
+        value if scale == 1 else round(value, 1),
+        f"digital-{unit}",
+        length="short",
+        locale=current_language(),
+    )
 
 
 def _network_at_a_glance() -> dict[str, Any]:
