@@ -98,6 +98,58 @@ def make_network() -> SimpleNamespace:
     )
 
 
+# A word that only the PDFs' text holds (not their titles).
+PDF_WORD = "intermodalidad"
+
+
+def publish_documents(server: PortalServer, data: SimpleNamespace) -> None:
+    """What people do, through the server's API: each coordinator uploads a PDF and
+    submits it, the secretariat approves; a third PDF stays private."""
+    from ..documents import samples
+
+    def call(token: str, method: str, path: str, **kwargs: Any) -> Any:
+        response = server.api(method, path, token, **kwargs)
+        assert response.status_code in {200, 201}, (path, response.text)
+        return response.json()
+
+    documents = [
+        ("coordinator", "Estudio de tiempos de despacho", "Estudio_Cartagena.pdf", True),
+        ("colleague", "Informe anual de Colón", "Informe_Colon.pdf", True),
+        ("coordinator", "Borrador interno", "Borrador.pdf", False),
+    ]
+    data.pdfs = {}
+    for who, title, filename, public in documents:
+        token = getattr(data.tokens, who)
+        content = samples.pdf(f"Plan de {PDF_WORD} del puerto: {title}")
+        document = call(
+            token,
+            "POST",
+            f"/workspaces/{data.workspace_id}/documents",
+            files={"file": (filename, content, "application/pdf")},
+            data={"title": title, "language": "es", "tags": "puertos, logística"},
+        )
+        data.pdfs[title] = SimpleNamespace(id=document["id"], content=content, filename=filename)
+        if public:
+            publication = f"/items/{document['id']}/publication"
+            call(token, "POST", publication, json={"action": "submit", "note": "Para publicar"})
+            call(data.tokens.secretariat, "POST", publication, json={"action": "approve"})
+
+
+def wait_until_searchable(server: PortalServer, word: str, count: int, timeout: float = 30) -> None:
+    """The indexer thread applies the events in the background: wait for it."""
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = requests.get(f"{server.url}/api/v1/public/search?q={word}", timeout=5).json()
+        if answer.get("total") == count:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the index never showed {count} hits for {word!r}: {answer}")
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     """A running portal with the network and its publications; `site.url`, `site.data`."""
@@ -124,6 +176,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     )
     try:
         server.wait_ready()
+        publish_documents(server, data)
+        wait_until_searchable(server, PDF_WORD, 2)
         yield SimpleNamespace(url=server.url, server=server, data=data)
     finally:
         server.stop()

@@ -56,4 +56,3 @@ def test_the_home_page(visit):
 
     assert page.get_by_role("heading", name="La red de un vistazo").is_visible()
     assert page.get_by_role("searchbox", name="Buscar en las publicaciones").is_visible()
-    screenshot(page, "home")
