@@ -157,3 +157,24 @@ def test_search_paginates_with_plain_links(app, site, monkeypatch):
     assert '<span aria-current="page">1</span>' in first
     assert 'href="/search?q=(conclusiones+OR+estudio)" rel="prev"' in second
     assert '<ol class="hits" start="2">' in second
+
+
+def test_pages_with_publications_keep_the_accessibility_and_header_rules(app, site):
+    from .test_accessibility import parse
+
+    client = app.test_client()
+    paths = [
+        "/",
+        f"/search?q={PDF_WORD}&country=CO",
+        f"/publications/{site.document_id}/estudio-de-tiempos-portuarios",
+        f"/publications/{site.published_memo_id}/conclusiones-de-la-reunion",
+    ]
+    for path in paths:
+        response = client.get(path)
+        page = parse(response.get_data(as_text=True))
+        tags = [tag for tag, _ in page.tags]
+        assert tags.count("main") == 1 and tags.count("h1") == 1, path
+        assert not any("style" in attrs for _tag, attrs in page.tags), path
+        assert page.inline_scripts == 0, path
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
