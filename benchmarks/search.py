@@ -178,6 +178,7 @@ def populate(env: dict[str, str], count: int, vocabularies: dict[str, Vocabulary
     from portal.accounts.models import User
     from portal.extensions import db
     from portal.network.models import Community, MemberState
+    from portal.public.models import PublishedItem
     from portal.workspaces.models import Item, Meeting, Memo, Share, Task, Workspace
 
     rng = random.Random(20261128)
@@ -213,20 +214,22 @@ def populate(env: dict[str, str], count: int, vocabularies: dict[str, Vocabulary
         batch = 2000
         started = time.monotonic()
         for first in range(1, count + 1, batch):
-            items, memos, tasks, meetings, shares = [], [], [], [], []
+            items, memos, tasks, meetings, shares, copies = [], [], [], [], [], []
             for item_id in range(first, min(first + batch, count + 1)):
                 language = rng.choices(LANGS, weights=(45, 25, 20, 10))[0]
                 vocabulary = vocabularies[language]
                 kind = rng.choices(("memo", "task", "meeting"), weights=(50, 30, 20))[0]
                 created = base + timedelta(seconds=rng.random() * span)
                 published = rng.random() < 0.2
+                title = vocabulary.text(rng, 6).rstrip(".")[:300]
+                author = rng.randint(1, len(COMMUNITIES))
                 items.append(
                     {
                         "id": item_id,
                         "kind": kind,
                         "workspace_id": rng.randint(1, WORKSPACES),
-                        "title": vocabulary.text(rng, 6).rstrip(".")[:300],
-                        "created_by_id": rng.randint(1, len(COMMUNITIES)),
+                        "title": title,
+                        "created_by_id": author,
                         "created_at": created,
                         "updated_at": created,
                         "publication": "published" if published else "private",
@@ -235,6 +238,15 @@ def populate(env: dict[str, str], count: int, vocabularies: dict[str, Vocabulary
                     }
                 )
                 body = vocabulary.text(rng, rng.randint(200, 300))
+                if published:  # the approved public copy, as the workflow makes it
+                    copies.append(
+                        {"item_id": item_id, "kind": kind, "slug": f"item-{item_id}",
+                         "title": title, "summary": body[:200], "body": body,
+                         "language": language, "tags": [], "community_id": author,
+                         "member_state_code": COMMUNITIES[author - 1][1], "details": {},
+                         "item_version": 1, "published_at": created + timedelta(days=3),
+                         "approved_at": created + timedelta(days=3)}
+                    )  # fmt: skip
                 if kind == "memo":
                     memos.append({"id": item_id, "body": body})
                 elif kind == "task":
@@ -251,7 +263,10 @@ def populate(env: dict[str, str], count: int, vocabularies: dict[str, Vocabulary
                          "permission": "view", "created_at": created}
                     )  # fmt: skip
             db.session.execute(insert(Item), items)
-            for model, rows in ((Memo, memos), (Task, tasks), (Meeting, meetings), (Share, shares)):
+            for model, rows in (
+                (Memo, memos), (Task, tasks), (Meeting, meetings), (Share, shares),
+                (PublishedItem, copies),
+            ):  # fmt: skip
                 if rows:
                     db.session.execute(insert(model.__table__), rows)
             db.session.commit()
@@ -349,6 +364,7 @@ def raw_latencies(instance: Path, chosen: list[dict[str, str]]) -> list[float]:
     from whoosh.query import And, Term
 
     from portal.search.query import build_query
+    from portal.search.schema import PUBLIC_PREFIX
 
     ix = whoosh_index.open_dir(str((instance / "index").resolve()))
     latencies = []
@@ -363,7 +379,7 @@ def raw_latencies(instance: Path, chosen: list[dict[str, str]]) -> list[float]:
                 sorting.FieldFacet("created_at", reverse=True)
                 if params.get("sort") == "newest" else None
             )  # fmt: skip
-            query = build_query(params["q"], searcher.reader())
+            query = build_query(params["q"], searcher.reader(), PUBLIC_PREFIX)
             if query is not None:
                 results = searcher.search(
                     query, filter=And(parts), limit=page * 20, sortedby=sortedby

@@ -16,6 +16,10 @@ from gunicorn.app.base import BaseApplication
 # Settings that only newer gunicorn versions know.
 OPTIONAL_SETTINGS = {"control_socket_disable"}
 
+# gunicorn's default access line without the query string: it carries calendar feed
+# tokens (`?token=`) and what visitors search for, neither of which belongs in a log.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
+
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, app: Flask, options: dict[str, Any]) -> None:
@@ -47,6 +51,7 @@ def serve(app: Flask, *, host: str, port: int, threads: int) -> None:
             "timeout": 120,
             "graceful_timeout": 10,
             "accesslog": "-",
+            "access_log_format": ACCESS_LOG_FORMAT,
             "errorlog": "-",
             # gunicorn >= 25.1 opens a control socket at one path per user: several
             # `portal serve` processes on one machine would take it from each other.

@@ -9,9 +9,11 @@ from xml.etree import ElementTree
 from flask import Blueprint, Response, url_for
 from flask_login import current_user
 from pydantic import StringConstraints, model_validator
+from sqlalchemy import select
 
 from .. import permissions
-from ..api import API_PREFIX, Body, PageQuery, endpoint, iso, not_found, setting
+from ..accounts.models import User
+from ..api import API_PREFIX, Body, PageQuery, endpoint, iso, not_found, paginate, setting
 from ..documents.api import send_version
 from ..extensions import db, limiter
 from ..search.api import SearchQuery
@@ -38,11 +40,9 @@ class PublicationBody(Body):
         return self
 
 
-def request_json(
-    request: PublicationRequest, users: dict[int, Any] | None = None
-) -> dict[str, Any]:
+def request_json(request: PublicationRequest, users: dict[int, User]) -> dict[str, Any]:
     def person(user_id: int | None) -> dict[str, Any] | None:
-        user = (users or {}).get(user_id) if user_id else None
+        user = users.get(user_id) if user_id else None
         return {"id": user.id, "name": user.name} if user is not None else None
 
     return {
@@ -58,20 +58,19 @@ def request_json(
     }
 
 
-def _people(requests: list[PublicationRequest]) -> dict[int, Any]:
-    from ..accounts.models import User
-
+def _people(requests: list[PublicationRequest]) -> dict[int, User]:
+    """The submitters and deciders of these requests, in one query."""
     ids = {i for r in requests for i in (r.submitted_by_id, r.decided_by_id) if i}
     if not ids:
         return {}
-    return {user.id: user for user in db.session.query(User).filter(User.id.in_(ids))}
+    return {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
 
 
 def publication_json(item: Item) -> dict[str, Any]:
     """An item's publication state and the history of its requests, newest first."""
     requests = list(
         db.session.scalars(
-            db.select(PublicationRequest)
+            select(PublicationRequest)
             .where(PublicationRequest.item_id == item.id)
             .order_by(PublicationRequest.id.desc())
             .limit(50)
@@ -120,24 +119,26 @@ class RequestListQuery(PageQuery):
 @bp.get("/publication-requests")
 @endpoint(access=permissions.secretariat, query=RequestListQuery)
 def list_requests(query: RequestListQuery) -> dict[str, Any]:
-    """The secretariat's queue: requests in one status, oldest pending first."""
-    from ..api import paginate
-
+    """The secretariat's queue: requests in one status; pending ones oldest first (the
+    order to review them in), decided ones newest first."""
+    order = (
+        (PublicationRequest.submitted_at, PublicationRequest.id)
+        if query.status == "pending"
+        else (PublicationRequest.id.desc(),)
+    )
     statement = (
-        db.select(PublicationRequest)
+        select(PublicationRequest)
         .join(Item, Item.id == PublicationRequest.item_id)
         .where(PublicationRequest.status == RequestStatus(query.status), Item.deleted_at.is_(None))
-        .order_by(PublicationRequest.submitted_at, PublicationRequest.id)
+        .order_by(*order)
     )
-    if query.status != "pending":
-        statement = statement.order_by(None).order_by(PublicationRequest.id.desc())
     items: dict[int, Item] = {}
-    users: dict[int, Any] = {}
+    users: dict[int, User] = {}
 
     def prepare(requests: list[PublicationRequest]) -> None:
         ids = [r.item_id for r in requests]
         items.update(
-            (item.id, item) for item in db.session.scalars(db.select(Item).where(Item.id.in_(ids)))
+            (item.id, item) for item in db.session.scalars(select(Item).where(Item.id.in_(ids)))
         )
         users.update(_people(requests))
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..documents.models import DocumentVersion
 from ..events import UTCDateTime, utcnow
 from ..extensions import db
 from ..text import render_markdown
@@ -22,7 +23,6 @@ from ..workspaces.models import text_enum
 
 if TYPE_CHECKING:
     from ..accounts.models import User
-    from ..documents.models import DocumentVersion
     from ..network.models import Community, MemberState
 
 

@@ -31,9 +31,9 @@ from .. import events, permissions
 from ..accounts.api import notification_json
 from ..accounts.auth import usable_token
 from ..accounts.models import ApiToken, Notification, User
-from ..api import iso
 from ..events import CommittedEvent, utcnow
 from ..extensions import db, socketio
+from ..workspaces.items_api import activity_json
 from ..workspaces.models import Item
 from .manager import PortalRedisManager, channel_for
 from .presence import HEARTBEAT_SECONDS, MemoryPresence, PresenceStore, RedisPresence
@@ -308,17 +308,10 @@ def _emit(event: str, payload: Any, to: Any) -> None:
 
 
 def activity_payload(session: Session, event: CommittedEvent) -> dict[str, Any]:
-    """The `activity` message of API.md."""
+    """The `activity` message of API.md (the feed's shape, without `data`)."""
     actor = session.get(User, event.actor_id) if event.actor_id is not None else None
     item = session.get(Item, event.item_id) if event.item_id is not None else None
-    return {
-        "event_id": event.id,
-        "verb": event.verb,
-        "at": iso(event.at),
-        "actor": {"id": actor.id, "name": actor.name} if actor else None,
-        "workspace_id": event.workspace_id,
-        "item": {"id": item.id, "kind": item.kind, "title": item.title} if item else None,
-    }
+    return activity_json(event, actor, item, with_data=False)
 
 
 def _fan_out(committed: list[CommittedEvent]) -> None:

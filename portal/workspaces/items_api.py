@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload, with_polymorphic
 
 from .. import permissions
 from ..accounts.api import user_summary
+from ..accounts.models import User
 from ..api import API_PREFIX, conflict, endpoint, iso, not_found, paginate, setting
 from ..events import Event, utcnow
 from ..extensions import db
@@ -161,18 +162,23 @@ def create_comment(item_id: int, body: CommentBody) -> dict[str, Any]:
 # --- activity -----------------------------------------------------------------
 
 
-def activity_json(event: Event, items: dict[int, Item]) -> dict[str, Any]:
-    """The `activity` shape of API.md, shared by the feed and live updates."""
-    item = items.get(event.item_id or 0)
-    return {
+def activity_json(
+    event: Any, actor: User | None, item: Item | None, *, with_data: bool = True
+) -> dict[str, Any]:
+    """The `activity` shape of API.md, for the feed and for live updates. `event` is the
+    row or its committed snapshot. Live messages leave out `data` (it may name groups
+    that some rooms' members may not know of); the feed reader may see it."""
+    payload = {
         "event_id": event.id,
         "verb": event.verb,
         "at": iso(event.at),
-        "actor": user_summary(event.actor) if event.actor else None,
+        "actor": user_summary(actor) if actor else None,
         "workspace_id": event.workspace_id,
         "item": {"id": item.id, "kind": item.kind, "title": item.title} if item else None,
-        "data": event.data,
     }
+    if with_data:
+        payload["data"] = event.data
+    return payload
 
 
 def workspace_feed(workspace_id: int) -> Any:
@@ -210,7 +216,7 @@ def activity(workspace_id: int, query: ActivityQuery) -> dict[str, Any]:
         else {}
     )
     return {
-        "items": [activity_json(e, items) for e in events],
+        "items": [activity_json(e, e.actor, items.get(e.item_id or 0)) for e in events],
         "page": 1,
         "per_page": query.per_page,
         "total": total or 0,

@@ -87,6 +87,36 @@ def test_highlights_mark_the_words_found(as_user, item_world, sync):
     assert any(re.search(r"<mark[^>]*>despacho</mark>", h) for h in hit["highlights"])
 
 
+def test_markdown_markup_neither_hides_words_nor_shows_in_highlights(as_user, item_world, sync):
+    member = as_user(item_world.member)
+    _memo(member, item_world.ws_id, "Acta", "## Decisiones\n\n**Acordado**: el _transbordo_.")
+    sync()
+
+    hits = member.get("/search?q=acordado").get_json()["items"]
+
+    assert len(hits) == 1
+    assert not any("*" in h or "_" in h or "#" in h for h in hits[0]["highlights"])
+    assert member.get("/search?q=transbordo").get_json()["total"] == 1
+
+
+def test_an_index_built_by_an_older_release_answers_503_until_rebuilt(app, as_user, item_world):
+    from whoosh import index as whoosh_index
+    from whoosh.fields import ID, Schema
+
+    from portal.search.indexer import search_index
+
+    handle = search_index(app)
+    older = handle.new_directory()
+    whoosh_index.create_in(str(older), Schema(id=ID(stored=True, unique=True)))
+    handle.swap_to(older)
+
+    response = as_user(item_world.member).get("/search?q=ventanilla")
+    assert response.status_code == 503 and "out of date" in response.get_json()["error"]["message"]
+    result = app.test_cli_runner().invoke(args=["portal", "init"])
+    assert result.exit_code == 0 and "Built the search index" in result.output
+    assert as_user(item_world.member).get("/search?q=ventanilla").status_code == 200
+
+
 @pytest.mark.parametrize(
     ("language", "body", "queries"),
     [
