@@ -3,9 +3,8 @@
 - `page(access=...)`: every page view declares the gate of `portal.permissions`
   it passes through (a test walks the URL map and refuses a page without one);
 - friendly HTML error pages (404, 429, ...) for page routes, while routes
-  under /api/ keep their JSON error envelope;
-- `noindex`-free helpers the templates share (absolute URLs for canonical
-  links and Open Graph tags).
+  under /api/ keep their JSON error envelope (a refusal raised as `ApiError`
+  in a page view, such as the 404 of `permissions`, becomes the HTML page).
 """
 
 from __future__ import annotations
