@@ -232,7 +232,7 @@ def paginate(
 # --- errors -------------------------------------------------------------------
 
 
-def _http_error(error: HTTPException) -> Response | HTTPException:
+def http_error_envelope(error: HTTPException) -> Response | HTTPException:
     if not is_api_request():
         return error
     status = error.code or 500
@@ -289,7 +289,7 @@ def _unexpected_error(error: Exception) -> Response | tuple[str, int]:
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, lambda e: e.response())
     app.register_error_handler(CSRFError, _csrf_error)
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, http_error_envelope)
     app.register_error_handler(IntegrityError, _integrity_error)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(StaleDataError, _stale_write)

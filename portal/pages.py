@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from .api import ApiError, _http_error, is_api_request
+from .api import ApiError, http_error_envelope, is_api_request
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,7 +63,7 @@ def error_page(status: int, headers: dict[str, str] | None = None) -> Response:
 def _http_exception(error: HTTPException) -> Any:
     status = error.code or 500
     if is_api_request() or status < 400:
-        return _http_error(error)
+        return http_error_envelope(error)
     return error_page(status, dict(error.get_headers()))
 
 

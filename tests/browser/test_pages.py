@@ -56,3 +56,12 @@ def test_the_home_page(visit):
 
     assert page.get_by_role("heading", name="La red de un vistazo").is_visible()
     assert page.get_by_role("searchbox", name="Buscar en las publicaciones").is_visible()
+
+
+def test_the_access_log_leaves_out_query_strings(visit, site):
+    """What visitors search for (and calendar feed tokens) stays out of the server log."""
+    visit("/search?q=confidencial")
+
+    log = site.server.log.read_text()
+    assert '"GET /search HTTP/1.1" 200' in log
+    assert "confidencial" not in log and "?q=" not in log
