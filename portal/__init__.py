@@ -138,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
     from .network.api import bp as network_api
     from .pages import register_error_pages
     from .public.api import bp as public_api
+    from .public.review import bp as review_views
     from .public.views import bp as public_views
     from .search.api import bp as search_api
     from .workspaces.api import bp as workspaces_api
@@ -162,6 +163,7 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(accounts_views)
     app.register_blueprint(public_views)
+    app.register_blueprint(review_views)
     register_error_handlers(app)
     register_error_pages(app)
 

@@ -28,7 +28,7 @@ from ..search.query import SearchRequest, recheck, run_cached
 from ..search.schema import LANGUAGES, PUBLIC_PREFIX, detect_language
 from ..text import markdown_text, slugify
 from ..workspaces.items_service import record_item_event
-from ..workspaces.models import AgendaItem, Item, Meeting, Memo, Publication, Task
+from ..workspaces.models import AgendaItem, Item, Meeting, Memo, Publication, Task, Workspace
 from .models import PublicationRequest, PublishedItem, RequestStatus
 
 SUMMARY_CHARS = 300
@@ -92,7 +92,10 @@ def _decide(actor: User, item: Item, status: RequestStatus, reason: str = "") ->
 def approve(actor: User, item: Item, note: str = "") -> PublishedItem:
     """Publish the item as it is now: make (or refresh) its public copy."""
     request = _decide(actor, item, RequestStatus.approved)
-    facts = public_copy_of(item, request) | {"approved_at": utcnow(), "approved_by_id": actor.id}
+    facts = public_copy_of(item, request.submitted_by_id) | {
+        "approved_at": utcnow(),
+        "approved_by_id": actor.id,
+    }
     copy = db.session.get(PublishedItem, item.id)
     if copy is None:
         copy = PublishedItem(item_id=item.id, published_at=facts["approved_at"])
@@ -213,11 +216,12 @@ _COPIERS: dict[str, Callable[[Any], dict[str, Any]]] = {
 }
 
 
-def public_copy_of(item: Item, request: PublicationRequest) -> dict[str, Any]:
-    """The columns of an item's public copy, from the item as it is now."""
-    facts = {"tags": [], "details": {}, "document_version_id": None}
+def public_copy_of(item: Item, submitter_id: int | None) -> dict[str, Any]:
+    """The columns of an item's public copy, from the item as it is now (what approval
+    publishes, and what the secretariat previews before approving)."""
+    facts: dict[str, Any] = {"tags": [], "details": {}, "document_version_id": None}
     facts |= _COPIERS[item.kind](item)
-    author_id = item.created_by_id or request.submitted_by_id
+    author_id = item.created_by_id or submitter_id
     author = db.session.get(User, author_id) if author_id else None
     community = author.community if author is not None else None
     declared = (getattr(item, "language", "") or "")[:2].lower()
@@ -236,6 +240,22 @@ def public_copy_of(item: Item, request: PublicationRequest) -> dict[str, Any]:
 
 
 # --- reading ---------------------------------------------------------------------------
+
+
+def review_queue(limit: int = 200) -> list[Any]:
+    """The pending requests, oldest first, with their item, group and submitter, in one
+    query (rows of PublicationRequest, Item, workspace name, submitter name)."""
+    return list(
+        db.session.execute(
+            select(PublicationRequest, Item, Workspace.name, User.name)
+            .join(Item, Item.id == PublicationRequest.item_id)
+            .join(Workspace, Workspace.id == Item.workspace_id)
+            .outerjoin(User, User.id == PublicationRequest.submitted_by_id)
+            .where(PublicationRequest.status == RequestStatus.pending, Item.deleted_at.is_(None))
+            .order_by(PublicationRequest.submitted_at, PublicationRequest.id)
+            .limit(limit)
+        )
+    )
 
 
 def _with_relations() -> Any:

@@ -73,6 +73,7 @@ def highlight_html(fragment: str) -> Markup:
     )
 
 
+@bp.app_template_global()
 def language_name(code: str) -> str:
     """A language's name in the language of the page (`es` -> "inglés" for `en`)."""
     name = Locale.parse(current_language()).languages.get(code, code)
@@ -293,7 +294,6 @@ def item_page(item_id: int, slug: str = "") -> str | Response:
     return render_template(
         "public/item.html",
         item=copy,
-        language_name=language_name,
         download_url=url_for("public_api.public_download", document_id=copy.item_id)
         if copy.document_version is not None
         else None,
