@@ -100,8 +100,14 @@ class BlobStore(ABC):
     name: str
 
     @abstractmethod
-    def put(self, stream: Readable, content_type: str = "application/octet-stream") -> StoredBlob:
-        """Store a stream of unknown length; an exception from the stream leaves nothing."""
+    def put(
+        self,
+        stream: Readable,
+        content_type: str = "application/octet-stream",
+        length: int | None = None,
+    ) -> StoredBlob:
+        """Store a stream; `length` is its exact size when known (a raw body's
+        Content-Length), else None. An exception from the stream leaves nothing."""
 
     @abstractmethod
     def open(self, key: str, start: int = 0, length: int | None = None) -> BlobReader:
@@ -174,7 +180,12 @@ class LocalStore(BlobStore):
             raise BlobMissing(key)
         return self.root / key
 
-    def put(self, stream: Readable, content_type: str = "application/octet-stream") -> StoredBlob:
+    def put(
+        self,
+        stream: Readable,
+        content_type: str = "application/octet-stream",
+        length: int | None = None,
+    ) -> StoredBlob:
         self.incoming.mkdir(parents=True, exist_ok=True)
         key = new_key()
         partial = self.incoming / (key.replace("/", "_") + ".part")
@@ -324,17 +335,24 @@ class S3Store(BlobStore):
                     raise
         self._bucket_ready = True
 
-    def put(self, stream: Readable, content_type: str = "application/octet-stream") -> StoredBlob:
+    def put(
+        self,
+        stream: Readable,
+        content_type: str = "application/octet-stream",
+        length: int | None = None,
+    ) -> StoredBlob:
         self.ensure_bucket()
         key = new_key()
         reader = HashingReader(stream)
+        # With the length known the SDK reads each part in one piece; without it, it
+        # reads a byte more than a part to find the end and copies each part twice.
         self._call(
             "put_object",
             self.client.put_object,
             self.bucket,
             key,
             reader,
-            length=-1,
+            length=-1 if length is None else length,
             part_size=self.PART_SIZE,
             num_parallel_uploads=self.PARALLEL_PARTS,
             content_type=content_type,
