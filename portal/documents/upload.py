@@ -6,10 +6,12 @@ optional metadata fields, parsed as a stream with werkzeug's sans-IO
 its file name in `X-Filename` and metadata in the query string.
 
 While the bytes pass, the size limit is enforced (413 `too_large`, the store
-keeps nothing), the first bytes are sniffed for the real content type
-(executables and the deny list: 415 `unsupported_media`, before anything is
-stored), and the store hashes them. `received()` deletes the blob again if
-anything after it fails before the row that points at it is committed.
+keeps nothing), a raw body that ends before its Content-Length is refused (400
+`invalid`: the client stopped sending, nothing is stored cut short), the first
+bytes are sniffed for the real content type (executables and the deny list: 415
+`unsupported_media`, before anything is stored), and the store hashes them.
+`received()` deletes the blob again if anything after it fails before the row
+that points at it is committed.
 """
 
 from __future__ import annotations
@@ -156,11 +158,13 @@ def check_allowed(content_type: str, filename: str) -> None:
 
 
 class LimitedReader:
-    """Raises 413 as soon as more than `limit` bytes have been read."""
+    """Raises 413 as soon as more than `limit` bytes have been read, and 400 if the
+    stream ends before the `length` it declared (a client that stopped sending)."""
 
-    def __init__(self, source: Readable, limit: int) -> None:
+    def __init__(self, source: Readable, limit: int, length: int | None = None) -> None:
         self.source = source
         self.limit = limit
+        self.length = length
         self.count = 0
 
     def read(self, size: int = -1, /) -> bytes:
@@ -168,6 +172,8 @@ class LimitedReader:
         self.count += len(data)
         if self.count > self.limit:
             raise too_large(self.limit)
+        if not data and self.length is not None and self.count < self.length:
+            raise invalid({"body": "The body ended before its Content-Length."})
         return data
 
 
@@ -273,13 +279,13 @@ class Received:
 
 
 def _store_file(
-    store: BlobStore, source: Readable, filename: str, limit: int
+    store: BlobStore, source: Readable, filename: str, limit: int, length: int | None = None
 ) -> tuple[StoredBlob, str]:
-    limited = LimitedReader(source, limit)
+    limited = LimitedReader(source, limit, length)
     head = _read_head(limited)
     content_type = sniff(head, filename)
     check_allowed(content_type, filename)
-    blob = store.put(PrependReader(head, limited), content_type)
+    blob = store.put(PrependReader(head, limited), content_type, length)
     return blob, content_type
 
 
@@ -327,7 +333,7 @@ def receive(request: Request, store: BlobStore) -> Received:
             {"X-Filename": "Send the file name in X-Filename, or upload as multipart/form-data."}
         )
     filename = sanitize_filename(raw_name)
-    blob, content_type = _store_file(store, request.stream, filename, limit)
+    blob, content_type = _store_file(store, request.stream, filename, limit, declared)
     fields = {key: request.args.getlist(key) for key in request.args}
     return Received(store, blob, filename, content_type, fields)
 

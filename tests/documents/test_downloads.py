@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import urllib.request
 from urllib.parse import unquote, urlparse
 
 import pytest
+from sqlalchemy import select
+
+from portal.documents.models import Blob, DocumentVersion
+from portal.documents.storage import StoreUnavailable, read_ahead, store_named
+from portal.extensions import db
 
 from .conftest import upload
 
@@ -109,3 +115,57 @@ def test_local_store_ignores_presigning(world, as_user, settings):
     response = as_user(world.member).get(f"/documents/{created.get_json()['id']}/download")
     assert response.status_code == 200
     assert response.data == DATA
+
+
+def test_read_ahead_yields_everything_and_raises_what_the_source_raises():
+    assert list(read_ahead(iter([b"a", b"b", b"c"]))) == [b"a", b"b", b"c"]
+
+    def broken():
+        yield b"a"
+        raise StoreUnavailable("cut")
+
+    chunks = read_ahead(broken())
+    assert next(chunks) == b"a"
+    with pytest.raises(StoreUnavailable):
+        next(chunks)
+
+
+def test_closing_read_ahead_waits_for_the_read_in_progress():
+    reading = threading.Event()
+    release = threading.Event()
+    done: list[str] = []
+
+    def slow():
+        yield b"first"
+        reading.set()
+        release.wait(5)
+        done.append("second read")
+        yield b"second"
+
+    chunks = read_ahead(slow())
+    assert next(chunks) == b"first"
+    assert reading.wait(5)
+    threading.Timer(0.2, release.set).start()
+    chunks.close()
+    assert done == ["second read"], "close() returned while the source was still being read"
+
+
+def test_s3_download_closed_midway_leaves_the_store_usable(app, world, as_user, weed, settings):
+    """A client that goes away: the reader closes, the connection is not reused half-read."""
+    from .conftest import s3_settings
+
+    settings(**s3_settings(weed))
+    data = bytes(range(256)) * (12 * 4096)  # 3 MiB: several download chunks
+    created = upload(as_user(world.member), world.ws_id, data, "grande.bin")
+    assert created.status_code == 201, created.get_json()
+    with app.app_context():
+        store = store_named("s3")
+        version = db.session.scalar(
+            select(DocumentVersion).where(DocumentVersion.document_id == created.get_json()["id"])
+        )
+        key = db.session.get(Blob, version.blob_id).key
+        for _ in range(3):
+            reader = store.open(key)
+            assert len(next(iter(reader))) > 0
+            reader.close()
+        assert store.sha256_of(key) == created.get_json()["file"]["sha256"]

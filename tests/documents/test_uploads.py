@@ -134,6 +134,33 @@ def test_size_limit_enforced_while_streaming_without_length(app, world, as_user,
     assert _stored_keys(app, "local") == []
 
 
+def test_body_shorter_than_its_content_length_leaves_nothing(app, world, as_user, store):
+    """A client that stops sending is refused; the part it sent is not stored as the file."""
+    member = as_user(world.member)
+    before, keys = _counts(app), _stored_keys(app, store)
+    sent = b"d" * (6 * 1024 * 1024)  # more than one S3 part
+
+    response = member.post(
+        f"/workspaces/{world.ws_id}/documents",
+        input_stream=io.BytesIO(sent),
+        headers={"Content-Type": "text/plain", "X-Filename": "cut.txt"},
+        # As under gunicorn: the server ends the stream, a short body reads short.
+        environ_overrides={
+            "CONTENT_LENGTH": str(len(sent) + 1024 * 1024),
+            "wsgi.input_terminated": True,
+        },
+    )
+
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["error"]["code"] == "invalid"
+    assert _counts(app) == before
+    assert _stored_keys(app, store) == keys
+    if store == "s3":
+        with app.app_context():
+            s3 = store_named("s3")
+            assert list(s3.client._list_multipart_uploads(s3.bucket).uploads) == []
+
+
 def test_multipart_over_the_limit_leaves_nothing(app, world, as_user, store, settings):
     settings(MAX_UPLOAD_MB=1)
     before = _counts(app)
