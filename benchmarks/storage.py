@@ -146,7 +146,9 @@ def wait_for(url: str, timeout: float = 30) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=256)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="An even number: each side goes first as often."
+    )
     options = parser.parse_args()
     size = options.size_mib * MiB
 
