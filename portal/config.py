@@ -90,7 +90,21 @@ def load(path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     settings.update(overrides or {})
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{path / 'portal.db'}"
+    _check_storage(settings)
     return settings
+
+
+def _check_storage(settings: dict[str, Any]) -> None:
+    """Refuse at start what the blob store would refuse on the first upload."""
+    if settings["STORAGE"] not in ("local", "s3"):
+        raise ValueError(f"{ENV_PREFIX}STORAGE must be local or s3, not {settings['STORAGE']!r}")
+    if settings["STORAGE"] == "s3":
+        from minio.helpers import check_bucket_name
+
+        try:
+            check_bucket_name(settings["S3_BUCKET"])
+        except ValueError as error:
+            raise ValueError(f"{ENV_PREFIX}S3_BUCKET: {error}") from None
 
 
 def check_production(settings: dict[str, Any]) -> list[str]:

@@ -28,6 +28,18 @@ def test_badly_typed_variable_is_a_clear_error(tmp_path, monkeypatch, name, valu
         create_app({"INSTANCE_PATH": str(tmp_path)})
 
 
+@pytest.mark.parametrize(
+    ("settings", "name"),
+    [({"STORAGE": "ftp"}, "STORAGE"), ({"STORAGE": "s3", "S3_BUCKET": "b"}, "S3_BUCKET")],
+)
+def test_a_blob_store_it_cannot_use_is_refused_at_start(tmp_path, monkeypatch, settings, name):
+    for key, value in settings.items():
+        monkeypatch.setenv(f"PORTAL_{key}", value)
+
+    with pytest.raises(ConfigurationError, match=f"PORTAL_{name}"):
+        create_app({"INSTANCE_PATH": str(tmp_path)})
+
+
 def test_production_refuses_development_defaults(tmp_path):
     with pytest.raises(ConfigurationError) as refused:
         create_app({"INSTANCE_PATH": str(tmp_path), "ENV": "production"})
