@@ -9,6 +9,7 @@ so a hit, a count or a facet never reveals an item the caller may not read.
 
 from __future__ import annotations
 
+import heapq
 import html
 import re
 import threading
@@ -18,16 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
-from whoosh import qparser, sorting
+from whoosh import qparser
 from whoosh.analysis.tokenizers import default_pattern
-from whoosh.collectors import FilterCollector, TimeLimit, TimeLimitCollector
-from whoosh.idsets import BitSet
 from whoosh.lang import stopwords_for_language
 from whoosh.query import And, NullQuery, Or, Query, Term
 
 from ..extensions import db
 from .index import SearchIndex
 from .indexer import pending_item_ids
+from .postings import Engine, OutOfTime
 from .schema import LANGUAGES, build_schema
 
 FIELDS = [f"title_{lang}" for lang in LANGUAGES] + [f"content_{lang}" for lang in LANGUAGES]
@@ -225,25 +225,6 @@ def _filter(request: SearchRequest) -> Query | None:
     return And(parts) if len(parts) > 1 else parts[0]
 
 
-FILTER_CACHE_SIZE = 256
-
-
-def _filter_docs(searcher: Any, filter_query: Query) -> BitSet:
-    """The documents a filter lets through, kept on the searcher while it lives.
-
-    Whoosh recomputes a filter's document set on every search (~100 ms for
-    `labels:public` over 100,000 documents); the searcher is replaced when the
-    index changes, so the set kept with it is never stale."""
-    cache: dict[Query, BitSet] = searcher.__dict__.setdefault("_portal_filter_docs", {})
-    docs = cache.get(filter_query)
-    if docs is None:
-        if len(cache) >= FILTER_CACHE_SIZE:
-            cache.clear()
-        docs = BitSet(searcher.docs_for_query(filter_query), size=searcher.doc_count_all())
-        cache[filter_query] = docs
-    return docs
-
-
 def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
     """Search the index: hits of the page, total, facet counts, whether time ran out."""
     searcher = index.searcher()
@@ -254,35 +235,28 @@ def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
     filter_query = _filter(request)
     if filter_query is NullQuery:
         return empty
-    stale = pending_item_ids(index)
-    mask = Or([Term("id", str(i)) for i in stale]) if stale else None
-    facets = sorting.Facets()
-    for name in FACETS:
-        facets.add_field(name, maptype=sorting.Count)
-    window = min(request.page * request.per_page, MAX_WINDOW)
-    sortedby = sorting.FieldFacet("created_at", reverse=True) if request.newest_first else None
-    # The filter wraps outermost: a wrapper outside it would collect around it.
-    timed = TimeLimitCollector(
-        searcher.collector(limit=window, sortedby=sortedby, groupedby=facets),
-        timelimit=TIME_LIMIT_SECONDS,
-        use_alarm=False,  # SIGALRM works only in the main thread; requests run in others
-    )
-    allow = _filter_docs(searcher, filter_query) if filter_query is not None else None
-    if allow is not None and not allow:
-        # Nothing passes the filter. (An empty set must not reach FilterCollector: it
-        # tests `if allow and ...`, so an empty set would let every document through.)
-        return empty
-    collector = FilterCollector(timed, allow, mask) if filter_query or mask else timed
-    partial = False
+    engine = Engine(searcher, TIME_LIMIT_SECONDS)
     try:
-        searcher.search_with_collector(query, collector)
-    except TimeLimit:
-        partial = True
-    results = collector.results()
+        docs = engine.docs(query, engine.allowed(filter_query))
+        stale = pending_item_ids(index)
+        if stale and docs:
+            docs -= engine.docs(Or([Term("id", str(i)) for i in stale]), docs)
+    except OutOfTime:
+        return {**empty, "partial": True}
+    window = min(request.page * request.per_page, MAX_WINDOW)
+    scores: dict[int, float] = {}
+    partial = False
+    if request.newest_first:
+        ranked = engine.newest(docs, window, "created_at")
+    else:
+        scores, complete = engine.scores(query, docs)
+        partial = not complete
+        ranked = heapq.nlargest(window, scores, key=lambda d: (scores[d], -d))
     words = _query_words(query)
     start = (request.page - 1) * request.per_page
     hits = []
-    for hit in results[start : start + request.per_page]:
+    for docnum in ranked[start : start + request.per_page]:
+        hit = searcher.stored_fields(docnum)
         language = hit["language"] if hit["language"] in LANGUAGES else "es"
         title_field, content_field = f"title_{language}", f"content_{language}"
         fragments = [
@@ -298,22 +272,18 @@ def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
                 "community": hit.get("community") or None,
                 "country": hit.get("country") or None,
                 "language": hit["language"],
-                "score": round(hit.score or 0.0, 4),
+                "score": round(scores.get(docnum, 0.0), 4),
                 "highlights": [f for f in fragments if f],
             }
         )
-    facet_counts = {
-        name: sorted(
-            ({"value": value, "count": count} for value, count in results.groups(name).items()
-             if value),
+    facet_counts = {}
+    for name in FACETS:
+        counts = engine.facet_counts(name, docs)
+        facet_counts[name] = sorted(
+            ({"value": value, "count": count} for value, count in counts.items() if value),
             key=lambda entry: (-entry["count"], entry["value"]),
         )
-        for name in FACETS
-    }  # fmt: skip
-    # Every document has a kind: the kind counts add up to the matches that passed the
-    # filter and mask (len(results) would count the unfiltered matches).
-    total = sum(entry["count"] for entry in facet_counts["kind"])
-    return {"hits": hits, "total": total, "facets": facet_counts, "partial": partial}
+    return {"hits": hits, "total": len(docs), "facets": facet_counts, "partial": partial}
 
 
 def _state(index: SearchIndex) -> tuple[Any, ...]:
