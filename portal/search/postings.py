@@ -9,13 +9,15 @@ it spent on matches the filter then throws away. Here:
 - a query's documents are computed with set operations over the document ids
   of whole posting blocks, narrowed by the filter first (`Engine.docs`);
 - only the documents that passed are scored, with Whoosh's BM25F (same
-  formula, statistics and posting weights), and newest-first does not score;
+  formula, statistics and posting weights; a phrase scores as its words), and
+  newest-first does not score at all;
 - phrases check positions only on the candidates that passed the filter;
-- facet counts come from one value per document, kept per index generation.
+- facet counts come from one value per document.
 
-Posting ids and weights, field lengths, facet values and filter sets are kept
-per index generation (shared by the searchers of every thread) and dropped
-with it: any commit starts afresh, so nothing kept is ever stale.
+What is read from a segment (posting ids and weights, field lengths, facet
+values) is kept per segment, which Whoosh never changes once written: a commit
+adds or merges segments, and only those are read again. Filter sets (which
+also depend on deletions) are kept per index generation.
 """
 
 from __future__ import annotations
@@ -24,17 +26,21 @@ import heapq
 import threading
 import time
 from array import array
+from bisect import bisect_right
 from collections import Counter, OrderedDict
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
+from itertools import accumulate
+from pickle import loads
 from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.query import And, AndMaybe, AndNot, Not, NullQuery, Or, Phrase, Query, Term
 from whoosh.util.numeric import byte_to_length
 
-POSTINGS_KEPT = 2_000_000  # postings (id and weight: 8 bytes) kept per index generation
-FILTERS_KEPT = 256
+POSTINGS_KEPT = 4_000_000  # postings kept (id and weight: 8 bytes each), all segments
+FILTERS_KEPT = 256  # filter sets (and joined segment data) kept per index generation
 GENERATIONS_KEPT = 2  # the current one and the one a reindex swap replaced
+SEGMENT_DATA_KEPT = 256  # field lengths and facet values of segments
 _LENGTH = [byte_to_length(b) for b in range(256)]
 
 
@@ -42,32 +48,41 @@ class OutOfTime(Exception):
     """The search's time budget ran out."""
 
 
-class Generation:
-    """What the searchers of one index generation share (guarded by `lock`)."""
+class _Kept:
+    """A thread-safe least-recently-used store bounded by the total size of its values."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
         self.lock = threading.Lock()
-        self.postings: OrderedDict[tuple[str, str], tuple[array, array]] = OrderedDict()
-        self.kept = 0
-        self.filters: OrderedDict[Query | None, frozenset[int]] = OrderedDict()
-        self.lengths: dict[str, bytes] = {}
-        self.values: dict[str, list[str]] = {}
+        self.entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+
+    def get(self, key: Hashable) -> Any | None:
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None:
+                return None
+            self.entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: Hashable, value: Any, size: int = 1) -> None:
+        with self.lock:
+            if key in self.entries:
+                self.size -= self.entries[key][0]
+            self.entries[key] = (size, value)
+            self.size += size
+            while self.size > self.limit and len(self.entries) > 1:
+                self.size -= self.entries.popitem(last=False)[1][0]
 
 
-_GENERATIONS: OrderedDict[tuple[Any, ...], Generation] = OrderedDict()
-_GENERATIONS_LOCK = threading.Lock()
+_POSTINGS = _Kept(POSTINGS_KEPT)  # (segment, field, term) -> (ids, weights)
+_SEGMENT_DATA = _Kept(SEGMENT_DATA_KEPT)  # (segment, "lengths"|"values", field) -> ...
+_GENERATIONS = _Kept(GENERATIONS_KEPT)  # (index folder, generation) -> filter sets
 
 
-def _generation(searcher: Any) -> Generation:
-    storage = searcher._ix.storage if searcher._ix is not None else None
-    key = (getattr(storage, "folder", id(storage)), searcher.reader().generation())
-    with _GENERATIONS_LOCK:
-        found = _GENERATIONS.get(key)
-        if found is None:
-            found = _GENERATIONS[key] = Generation()
-            while len(_GENERATIONS) > GENERATIONS_KEPT:
-                _GENERATIONS.popitem(last=False)
-        return found
+def _segment_key(reader: Any) -> Hashable:
+    segment = getattr(reader, "segment", lambda: None)()
+    return segment.segment_id() if segment is not None else id(reader)
 
 
 def _leaf(matcher: Any) -> Any:
@@ -78,11 +93,21 @@ def _leaf(matcher: Any) -> Any:
     return matcher
 
 
-def _plain(values: Any, offset: int) -> Any:
+def _plain(values: Any) -> Any:
     # A block's ids and weights come as tuples or arrays of any typecode.
-    if offset:
-        return [offset + v for v in values]
     return values.tolist() if isinstance(values, array) else values
+
+
+def _decode_positions(value: bytes) -> list[int]:
+    # Whoosh's Positions.decode_positions without its per-call overheads (the index's own
+    # files are pickles written by Whoosh: nothing from outside).
+    pickled = value[4:] if value.endswith(b".") else value[4:] + b"."
+    return list(accumulate(loads(pickled)))  # noqa: S301
+
+
+def _following(before: set[int], positions: set[int], slop: int) -> set[int]:
+    """The positions that come 1 to `slop` places after one of `before`."""
+    return {p for p in positions if any(p - d in before for d in range(1, slop + 1))}
 
 
 class Engine:
@@ -91,9 +116,15 @@ class Engine:
     def __init__(self, searcher: Any, seconds: float) -> None:
         self.searcher = searcher
         self.schema = searcher.schema
-        self.shared = _generation(searcher)
-        self.leaves = searcher.reader().leaf_readers()
+        self.segments = [(r, o, _segment_key(r)) for r, o in searcher.reader().leaf_readers()]
         self.deadline = time.monotonic() + seconds
+        self.phrases: dict[Phrase, set[int]] = {}  # the documents each phrase matched
+        storage = searcher._ix.storage if searcher._ix is not None else None
+        key = (getattr(storage, "folder", id(storage)), searcher.reader().generation())
+        self.filters = _GENERATIONS.get(key)
+        if self.filters is None:
+            self.filters = _Kept(FILTERS_KEPT)
+            _GENERATIONS.put(key, self.filters)
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
@@ -101,92 +132,100 @@ class Engine:
 
     # --- postings ---------------------------------------------------------------------
 
-    def _blocks(self, fieldname: str, text: str) -> Iterator[tuple[int, Any]]:
-        """(offset, leaf matcher positioned on a block) for each block of the term."""
-        for reader, offset in self.leaves:
-            if (fieldname, text) not in reader:
-                continue
-            matcher = _leaf(reader.postings(fieldname, text))
-            if not isinstance(matcher, W3LeafMatcher):  # e.g. a term's postings kept inline
-                yield offset, matcher
-                continue
-            while matcher.is_active():
-                self.check_time()
+    def _blocks(
+        self, reader: Any, fieldname: str, text: str, wanted: list[int] | None = None
+    ) -> Iterator[Any]:
+        """The term's leaf matcher of one segment, once on each block (ids read); with
+        `wanted` (ascending), only on the blocks that may hold one of those documents."""
+        if (fieldname, text) not in reader:
+            return
+        matcher = _leaf(reader.postings(fieldname, text))
+        if not isinstance(matcher, W3LeafMatcher):  # e.g. postings kept inline
+            yield matcher
+            return
+        last = -1
+        while matcher.is_active():
+            self.check_time()
+            top = matcher.block_max_id()
+            if wanted is None or bisect_right(wanted, top) > bisect_right(wanted, last):
                 if matcher._ids is None:
                     matcher._read_ids()
-                yield offset, matcher
-                matcher._next_block()
+                yield matcher
+            last = top
+            matcher._next_block()
 
-    def postings(self, fieldname: str, text: str) -> tuple[array, array]:
-        """The term's document numbers (ascending) and weights, kept per generation."""
-        key = (fieldname, text)
-        shared = self.shared
-        with shared.lock:
-            found = shared.postings.get(key)
-            if found is not None:
-                shared.postings.move_to_end(key)
-                return found
+    def _postings(self, reader: Any, key: Hashable, fieldname: str, text: str) -> tuple:
+        """One segment's document numbers (ascending) and weights for the term."""
+        found = _POSTINGS.get((key, fieldname, text))
+        if found is not None:
+            return found
         ids, weights = array("I"), array("f")
-        for offset, matcher in self._blocks(fieldname, text):
+        for matcher in self._blocks(reader, fieldname, text):
             if not isinstance(matcher, W3LeafMatcher):
                 while matcher.is_active():
-                    ids.append(offset + matcher.id())
+                    ids.append(matcher.id())
                     weights.append(matcher.weight())
                     matcher.next()
                 continue
             if matcher._weights is None:
                 matcher._read_weights()
-            ids.extend(_plain(matcher._ids, offset))
-            weights.extend(_plain(matcher._weights, 0))
-        with shared.lock:
-            shared.postings[key] = (ids, weights)
-            shared.kept += len(ids)
-            while shared.kept > POSTINGS_KEPT and len(shared.postings) > 1:
-                _, (old, _) = shared.postings.popitem(last=False)
-                shared.kept -= len(old)
+            ids.extend(_plain(matcher._ids))
+            weights.extend(_plain(matcher._weights))
+        _POSTINGS.put((key, fieldname, text), (ids, weights), len(ids))
         return ids, weights
+
+    def postings(self, fieldname: str, text: str) -> Iterator[tuple[int, array, array]]:
+        """(offset, ids, weights) of the term in each segment."""
+        for reader, offset, key in self.segments:
+            ids, weights = self._postings(reader, key, fieldname, text)
+            if ids:
+                yield offset, ids, weights
 
     def _positions(self, fieldname: str, text: str, within: set[int]) -> dict[int, set[int]]:
         """The term's positions in each document of `within`."""
-        decode = self.schema[fieldname].format.decode_positions
         found: dict[int, set[int]] = {}
-        for offset, matcher in self._blocks(fieldname, text):
-            if not isinstance(matcher, W3LeafMatcher):
-                while matcher.is_active():
-                    if offset + matcher.id() in within:
-                        found[offset + matcher.id()] = set(matcher.value_as("positions"))
-                    matcher.next()
+        for reader, offset, _key in self.segments:
+            end = offset + reader.doc_count_all()
+            wanted = sorted(d - offset for d in within if offset <= d < end)
+            if not wanted:
                 continue
-            for i, docnum in enumerate(matcher._ids):
-                if offset + docnum in within:
-                    if matcher._values is None:
-                        matcher._read_values()
-                    found[offset + docnum] = set(decode(matcher._values[i]))
+            for matcher in self._blocks(reader, fieldname, text, wanted):
+                if not isinstance(matcher, W3LeafMatcher):
+                    while matcher.is_active():
+                        if offset + matcher.id() in within:
+                            found[offset + matcher.id()] = set(matcher.value_as("positions"))
+                        matcher.next()
+                    continue
+                for i, docnum in enumerate(matcher._ids):
+                    if offset + docnum in within:
+                        if matcher._values is None:
+                            matcher._read_values()
+                        found[offset + docnum] = set(_decode_positions(matcher._values[i]))
         return found
 
     # --- matching ---------------------------------------------------------------------
 
-    def allowed(self, filter_query: Query | None) -> frozenset[int]:
-        """The live documents the filter lets through (every live one for None)."""
-        shared = self.shared
-        with shared.lock:
-            found = shared.filters.get(filter_query)
-        if found is not None:
-            return found
-        if filter_query is None:
+    def live(self) -> frozenset[int]:
+        found = self.filters.get("live")
+        if found is None:
             live = set(range(self.searcher.doc_count_all()))
-            for reader, offset in self.leaves:
+            for reader, offset, _key in self.segments:
                 if reader.has_deletions():
                     live.difference_update(
                         offset + d for d in range(reader.doc_count_all()) if reader.is_deleted(d)
                     )
             found = frozenset(live)
-        else:
-            found = frozenset(self.docs(filter_query, self.allowed(None)))
-        with shared.lock:
-            shared.filters[filter_query] = found
-            while len(shared.filters) > FILTERS_KEPT:
-                shared.filters.popitem(last=False)
+            self.filters.put("live", found)
+        return found
+
+    def allowed(self, filter_query: Query | None) -> frozenset[int]:
+        """The live documents the filter lets through (every live one for None)."""
+        if filter_query is None:
+            return self.live()
+        found = self.filters.get(filter_query)
+        if found is None:
+            found = frozenset(self.docs(filter_query, self.live()))
+            self.filters.put(filter_query, found)
         return found
 
     def docs(self, query: Query, within: set[int] | frozenset[int]) -> set[int]:
@@ -197,9 +236,12 @@ class Engine:
         if kind is Term:
             if query.fieldname not in self.schema:
                 return set()
-            return set(within).intersection(self.postings(query.fieldname, query.text)[0])
-        if kind is Or:
             found: set[int] = set()
+            for offset, ids, _weights in self.postings(query.fieldname, query.text):
+                found.update(within.intersection(map(offset.__add__, ids) if offset else ids))
+            return found
+        if kind is Or:
+            found = set()
             for sub in query.subqueries:
                 found |= self.docs(sub, within)
             return found
@@ -220,9 +262,11 @@ class Engine:
         if kind is Not:
             return set(within) - self.docs(query.query, within)
         if kind is Phrase:
-            return self._phrase(query, within)
+            found = self._phrase(query, within)
+            self.phrases[query] = self.phrases.get(query, set()) | found
+            return found
         # Anything else (not produced by the portal's parser today): Whoosh itself.
-        return set(within).intersection(self.searcher.docs_for_query(query))
+        return set(within.intersection(self.searcher.docs_for_query(query)))
 
     def _phrase(self, query: Phrase, within: set[int] | frozenset[int]) -> set[int]:
         fieldname, words = query.fieldname, list(query.words)
@@ -233,60 +277,74 @@ class Engine:
             candidates = self.docs(Term(fieldname, word), candidates)
         if len(words) == 1 or not candidates:
             return candidates
-        positions = [self._positions(fieldname, word, candidates) for word in words]
         slop = max(1, query.slop)
-        found = set()
-        for docnum in candidates:
-            for start in positions[0][docnum]:
-                position = start
-                for following in positions[1:]:
-                    nearby = following[docnum]
-                    position = next(
-                        (position + d for d in range(1, slop + 1) if position + d in nearby), None
-                    )
-                    if position is None:
-                        break
-                if position is not None:
-                    found.add(docnum)
-                    break
-        return found
+        # Word by word, keep where each word follows the previous one within `slop`
+        # positions (Whoosh's SpanNear2, ordered, mindist 1), and the positions it ends at.
+        ends = self._positions(fieldname, words[0], candidates)
+        for word in words[1:]:
+            following = self._positions(fieldname, word, set(ends))
+            ends = {
+                docnum: kept
+                for docnum, positions in following.items()
+                if (kept := _following(ends[docnum], positions, slop))
+            }
+        return set(ends)
 
     # --- ranking and counting ---------------------------------------------------------
 
+    def _segment_data(self, kind: str, fieldname: str, read: Any) -> Any:
+        """Per-document data (bytes or a list) of every segment, in document order; read
+        once per segment, joined once per index generation."""
+        joined = self.filters.get((kind, fieldname))
+        if joined is not None:
+            return joined
+        parts = []
+        for reader, _offset, key in self.segments:
+            part = _SEGMENT_DATA.get((key, kind, fieldname))
+            if part is None:
+                part = read(reader)
+                _SEGMENT_DATA.put((key, kind, fieldname), part)
+            parts.append(part)
+        joined = b"".join(parts) if kind == "lengths" else [v for part in parts for v in part]
+        self.filters.put((kind, fieldname), joined)
+        return joined
+
     def _lengths(self, fieldname: str) -> bytes:
         """One length byte per document for the field (Whoosh's length column)."""
-        found = self.shared.lengths.get(fieldname)
-        if found is None:
-            parts = []
-            for reader, _offset in self.leaves:
-                count = reader.doc_count_all()
-                column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-                data = column._dbfile.get(column._basepos, column._count) if column else b""
-                parts.append(data[:count] + bytes(count - min(count, len(data))))
-            found = self.shared.lengths[fieldname] = b"".join(parts)
-        return found
+
+        def read(reader: Any) -> bytes:
+            count = reader.doc_count_all()
+            column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+            data = column._dbfile.get(column._basepos, column._count) if column else b""
+            return data[:count] + bytes(count - min(count, len(data)))
+
+        return self._segment_data("lengths", fieldname, read)
 
     def scores(self, query: Query, docs: set[int]) -> tuple[dict[int, float], bool]:
         """BM25F scores of `docs` (Whoosh's weighting); False if time ran out first."""
         totals = dict.fromkeys(docs, 0.0)
+        if not totals:
+            return totals, True
         weighting = self.searcher.weighting
         b, k1 = getattr(weighting, "B", 0.75), getattr(weighting, "K1", 1.2)
         try:
-            for (fieldname, text), times in sorted(_scored_terms(query).items()):
+            for (fieldname, text, phrase), times in sorted(_scored_terms(query).items(), key=str):
+                # A phrase's words count only in the documents where the phrase matched.
+                scored = totals if phrase is None else self.phrases.get(phrase, set())
                 if fieldname not in self.schema or not self.schema[fieldname].scorable:
-                    continue
-                ids, weights = self.postings(fieldname, text)
-                if not ids:
                     continue
                 idf = times * self.searcher.idf(fieldname, text)
                 average = self.searcher.avg_field_length(fieldname) or 1
-                lengths = self._lengths(fieldname)
-                for i, docnum in enumerate(ids):
-                    if docnum in totals:
-                        tf = weights[i]
-                        norm = (1 - b) + b * _LENGTH[lengths[docnum]] / average
-                        totals[docnum] += idf * (tf * (k1 + 1)) / (tf + k1 * norm)
-                self.check_time()
+                lengths = None
+                for offset, ids, weights in self.postings(fieldname, text):
+                    lengths = lengths or self._lengths(fieldname)
+                    for i, docnum in enumerate(ids):
+                        docnum += offset
+                        if docnum in scored:
+                            tf = weights[i]
+                            norm = (1 - b) + b * _LENGTH[lengths[docnum]] / average
+                            totals[docnum] += idf * (tf * (k1 + 1)) / (tf + k1 * norm)
+                    self.check_time()
         except OutOfTime:
             return totals, False
         return totals, True
@@ -297,34 +355,36 @@ class Engine:
         return heapq.nlargest(count, docs, key=lambda d: (column[d], -d))
 
     def facet_counts(self, fieldname: str, docs: set[int]) -> Counter[str]:
-        values = self.shared.values.get(fieldname)
-        if values is None:
-            values = [""] * self.searcher.doc_count_all()
-            for term in self.searcher.reader().lexicon(fieldname):
+        def read(reader: Any) -> list[str]:
+            values = [""] * reader.doc_count_all()
+            for term in reader.lexicon(fieldname):
                 text = term.decode() if isinstance(term, bytes) else term
-                for docnum in self.postings(fieldname, text)[0]:
+                for docnum in self._postings(reader, _segment_key(reader), fieldname, text)[0]:
                     values[docnum] = text
-            self.shared.values[fieldname] = values
+            return values
+
+        values = self._segment_data("values", fieldname, read)
         return Counter(values[d] for d in docs)
 
 
-def _scored_terms(query: Query) -> Counter[tuple[str, str]]:
-    """The terms whose matches add to a document's score (not those of negations), with
-    how often each occurs in the query (Whoosh adds a term's score once per occurrence)."""
+def _scored_terms(query: Query) -> Counter[tuple[str, str, Phrase | None]]:
+    """The terms whose matches add to a document's score (not those of negations), each
+    with the phrase it belongs to, if any, and how often it occurs in the query (Whoosh
+    adds a term's score once per occurrence)."""
     kind = type(query)
     if kind is Term:
-        return Counter([(query.fieldname, query.text)])
+        return Counter([(query.fieldname, query.text, None)])
     if kind is Not:
         return Counter()
     if kind is AndNot:
         return _scored_terms(query.a)
     if kind is Phrase:
-        return Counter((query.fieldname, word) for word in query.words)
+        return Counter((query.fieldname, word, query) for word in query.words)
     if kind in (Or, And, AndMaybe):
-        found: Counter[tuple[str, str]] = Counter()
+        found: Counter[tuple[str, str, Phrase | None]] = Counter()
         for sub in query.children():
             found += _scored_terms(sub)
         return found
     return Counter(
-        (f, t.decode() if isinstance(t, bytes) else t) for f, t in query.iter_all_terms()
+        (f, t.decode() if isinstance(t, bytes) else t, None) for f, t in query.iter_all_terms()
     )
