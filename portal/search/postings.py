@@ -107,7 +107,7 @@ def _decode_positions(value: bytes) -> list[int]:
 
 def _following(before: set[int], positions: set[int], slop: int) -> set[int]:
     """The positions that come 1 to `slop` places after one of `before`."""
-    return {p for p in positions if any(p - d in before for d in range(1, slop + 1))}
+    return positions.intersection([b + d for b in before for d in range(1, slop + 1)])
 
 
 class Engine:
