@@ -15,7 +15,10 @@ import re
 import threading
 import unicodedata
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import func, select
@@ -34,7 +37,8 @@ FIELDS = [f"title_{lang}" for lang in LANGUAGES] + [f"content_{lang}" for lang i
 FACETS = ("kind", "community", "country", "language", "year")
 TIME_LIMIT_SECONDS = 1.5
 PREFIX_MIN_LENGTH = 3
-PREFIX_MAX_TERMS = 24
+PREFIX_MAX_TERMS = 16  # the most frequent expansions of a prefix, over all the fields
+PREFIX_SCAN_TERMS = 200  # expansions looked at per field to find them
 MAX_WINDOW = 1000  # deepest hit a page may reach
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -51,8 +55,9 @@ class SearchRequest:
     labels: list[str] | None = None
 
 
-def _parser() -> qparser.MultifieldParser:
-    parser = qparser.MultifieldParser(FIELDS, build_schema())
+@lru_cache(maxsize=8)
+def _parser(fields: tuple[str, ...]) -> qparser.MultifieldParser:
+    parser = qparser.MultifieldParser(list(fields), build_schema())
     # Plain words, phrases, groups and AND/OR/NOT only: no field names (no
     # reaching into labels), wildcards, ranges or `*:*`.
     for plugin in (
@@ -67,20 +72,17 @@ def _parser() -> qparser.MultifieldParser:
     return parser
 
 
-_PARSER = _parser()
-
-
 def _plain(text: str) -> str:
     return " ".join(word.lower() for word in _WORD.findall(text))
 
 
-def _parse(text: str) -> Query | None:
+def _parse(text: str, fields: Sequence[str] = FIELDS) -> Query | None:
     """The parsed query, or the same words as plain words if the syntax is broken."""
     for candidate in (text, _plain(text)):
         if not candidate.strip():
             continue
         try:
-            query = _PARSER.parse(candidate)
+            query = _parser(tuple(fields)).parse(candidate)
         except Exception:  # noqa: S112 - any syntax the parser chokes on: try plain words
             continue
         if query is not NullQuery and not _has_errors(query):
@@ -114,23 +116,31 @@ def _without_stopwords(text: str) -> str:
     return (" ".join(kept) + trailing) if kept else text
 
 
-def build_query(text: str, reader: Any) -> Query | None:
-    """The user's text as a query; a last word still being typed also matches as a prefix."""
+def _expansions(reader: Any, fields: Sequence[str], prefix: str) -> list[Query]:
+    """The PREFIX_MAX_TERMS most frequent index terms that start with `prefix`."""
+    found = []
+    for name in fields:
+        for term in islice(reader.expand_prefix(name, prefix), PREFIX_SCAN_TERMS):
+            found.append((reader.doc_frequency(name, term), name, term))
+    found.sort(key=lambda entry: (-entry[0], entry[1], entry[2]))
+    return [
+        Term(name, term.decode() if isinstance(term, bytes) else term)
+        for _, name, term in found[:PREFIX_MAX_TERMS]
+    ]
+
+
+def build_query(text: str, reader: Any, fields: Sequence[str] = FIELDS) -> Query | None:
+    """The user's text as a query over `fields`; a last word still being typed also
+    matches as a prefix."""
     text = _without_stopwords(text.strip()[:500])
     words = _WORD.findall(text)
     typing = bool(words) and text.endswith(words[-1]) and len(words[-1]) >= PREFIX_MIN_LENGTH
     if not typing:
-        return _parse(text)
+        return _parse(text, fields)
     last = words[-1]
-    head = _parse(text[: len(text) - len(last)])
-    expansions: list[Query] = []
-    folded = _fold(last)
-    for name in FIELDS:
-        for n, term in enumerate(reader.expand_prefix(name, folded)):
-            if n >= PREFIX_MAX_TERMS:
-                break
-            expansions.append(Term(name, term.decode() if isinstance(term, bytes) else term))
-    exact = _parse(last)
+    head = _parse(text[: len(text) - len(last)], fields)
+    expansions = _expansions(reader, fields, _fold(last))
+    exact = _parse(last, fields)
     tail_parts = [q for q in (exact, Or(expansions) if expansions else None) if q is not None]
     if not tail_parts:
         return head
