@@ -26,7 +26,7 @@ import heapq
 import threading
 import time
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict
 from collections.abc import Hashable, Iterator
 from itertools import accumulate
@@ -338,12 +338,10 @@ class Engine:
                 lengths = None
                 for offset, ids, weights in self.postings(fieldname, text):
                     lengths = lengths or self._lengths(fieldname)
-                    for i, docnum in enumerate(ids):
-                        docnum += offset
-                        if docnum in scored:
-                            tf = weights[i]
-                            norm = (1 - b) + b * _LENGTH[lengths[docnum]] / average
-                            totals[docnum] += idf * (tf * (k1 + 1)) / (tf + k1 * norm)
+                    for docnum, i in _found(scored, ids, offset):
+                        tf = weights[i]
+                        norm = (1 - b) + b * _LENGTH[lengths[docnum]] / average
+                        totals[docnum] += idf * (tf * (k1 + 1)) / (tf + k1 * norm)
                     self.check_time()
         except OutOfTime:
             return totals, False
@@ -351,8 +349,18 @@ class Engine:
 
     def newest(self, docs: set[int], count: int, fieldname: str) -> list[int]:
         """The `count` documents of `docs` with the latest values of a sortable field."""
-        column = self.searcher.reader().column_reader(fieldname)
-        return heapq.nlargest(count, docs, key=lambda d: (column[d], -d))
+
+        def read(reader: Any) -> list[Any]:
+            return list(reader.column_reader(fieldname, translate=False))
+
+        values = self._segment_data("column", fieldname, read)
+        return heapq.nlargest(count, sorted(docs), key=values.__getitem__)
+
+    @staticmethod
+    def best(scores: dict[int, float], count: int) -> list[int]:
+        """The `count` best-scored documents; on equal scores the lower document number
+        first, as Whoosh orders them."""
+        return heapq.nlargest(count, sorted(scores), key=scores.__getitem__)
 
     def facet_counts(self, fieldname: str, docs: set[int]) -> Counter[str]:
         def read(reader: Any) -> list[str]:
@@ -364,7 +372,19 @@ class Engine:
             return values
 
         values = self._segment_data("values", fieldname, read)
-        return Counter(values[d] for d in docs)
+        return Counter(map(values.__getitem__, docs))
+
+
+def _found(docs: set[int] | dict[int, float], ids: array, offset: int) -> list[tuple[int, int]]:
+    """(document, index in `ids`) of the documents found in one segment's ascending ids."""
+    if len(docs) * 16 < len(ids):  # few documents: look each one up
+        found = []
+        for docnum in docs:
+            i = bisect_left(ids, docnum - offset)
+            if i < len(ids) and ids[i] == docnum - offset:
+                found.append((docnum, i))
+        return found
+    return [(offset + d, i) for i, d in enumerate(ids) if offset + d in docs]
 
 
 def _scored_terms(query: Query) -> Counter[tuple[str, str, Phrase | None]]:

@@ -9,7 +9,6 @@ so a hit, a count or a facet never reveals an item the caller may not read.
 
 from __future__ import annotations
 
-import heapq
 import html
 import re
 import threading
@@ -23,7 +22,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 from whoosh import qparser
-from whoosh.analysis.tokenizers import default_pattern
 from whoosh.lang import stopwords_for_language
 from whoosh.query import And, NullQuery, Or, Query, Term
 
@@ -155,6 +153,9 @@ def build_query(text: str, reader: Any, fields: Sequence[str] = FIELDS) -> Query
 # process and remembered, so a page of 20 hits costs a few dictionary look-ups a word.
 
 _SCHEMA = build_schema()
+# Whoosh's tokenizer pattern (whoosh.analysis.tokenizers.default_pattern) with its group
+# made non-capturing, so that findall returns whole words.
+_TOKEN = re.compile(r"[\w\*]+(?:\.?[\w\*]+)*", re.UNICODE)
 _TERMS: dict[tuple[str, str], str | None] = {}
 _TERMS_LOCK = threading.Lock()
 _TERMS_MAX = 200_000
@@ -182,11 +183,12 @@ def highlight(text: str, fieldname: str, words: frozenset[str], top: int) -> str
     of `fieldname`), HTML-escaped, matches in <mark>, joined by an ellipsis."""
     if not text or not words:
         return ""
-    spans = [
-        (m.start(), m.end())
-        for m in default_pattern.finditer(text)
-        if _index_term(fieldname, m.group()) in words
-    ]
+    # Each distinct word of the text is looked up once; the text is walked again only if
+    # one of them matches.
+    found = {w for w in set(_TOKEN.findall(text)) if _index_term(fieldname, w) in words}
+    if not found:
+        return ""
+    spans = [(m.start(), m.end()) for m in _TOKEN.finditer(text) if m.group() in found]
     if not spans:
         return ""
     groups: list[list[tuple[int, int]]] = []
@@ -261,7 +263,7 @@ def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
     else:
         scores, complete = engine.scores(query, docs)
         partial = not complete
-        ranked = heapq.nlargest(window, scores, key=lambda d: (scores[d], -d))
+        ranked = engine.best(scores, window)
     words = _query_words(query)
     start = (request.page - 1) * request.per_page
     hits = []
