@@ -37,10 +37,12 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.query import And, AndMaybe, AndNot, Not, NullQuery, Or, Phrase, Query, Term
 from whoosh.util.numeric import byte_to_length
 
-POSTINGS_KEPT = 4_000_000  # postings kept (id and weight: 8 bytes each), all segments
-FILTERS_KEPT = 256  # filter sets (and joined segment data) kept per index generation
+# Bounds of what is kept, counted in documents (or postings): sizes of the sets, arrays
+# and lists kept, plus one per entry.
+POSTINGS_KEPT = 4_000_000  # posting ids and weights (8 bytes a posting), all segments
+SEGMENT_DATA_KEPT = 10_000_000  # field lengths, facet and column values (1-8 bytes each)
+FILTERS_KEPT = 1_000_000  # filter sets of an index generation (~50 bytes a document)
 GENERATIONS_KEPT = 2  # the current one and the one a reindex swap replaced
-SEGMENT_DATA_KEPT = 256  # field lengths and facet values of segments
 _LENGTH = [byte_to_length(b) for b in range(256)]
 
 
@@ -75,9 +77,17 @@ class _Kept:
                 self.size -= self.entries.popitem(last=False)[1][0]
 
 
+class _Generation:
+    """What depends on an index generation (deletions, the order of the segments)."""
+
+    def __init__(self) -> None:
+        self.filters = _Kept(FILTERS_KEPT)  # filter query (None: every live one) -> set
+        self.joined: dict[tuple[str, str], Any] = {}  # segment data joined in order
+
+
 _POSTINGS = _Kept(POSTINGS_KEPT)  # (segment, field, term) -> (ids, weights)
-_SEGMENT_DATA = _Kept(SEGMENT_DATA_KEPT)  # (segment, "lengths"|"values", field) -> ...
-_GENERATIONS = _Kept(GENERATIONS_KEPT)  # (index folder, generation) -> filter sets
+_SEGMENT_DATA = _Kept(SEGMENT_DATA_KEPT)  # (segment, kind, field) -> bytes or list
+_GENERATIONS = _Kept(GENERATIONS_KEPT)  # (index folder, generation) -> _Generation
 
 
 def _segment_key(reader: Any) -> Hashable:
@@ -121,10 +131,10 @@ class Engine:
         self.phrases: dict[Phrase, set[int]] = {}  # the documents each phrase matched
         storage = searcher._ix.storage if searcher._ix is not None else None
         key = (getattr(storage, "folder", id(storage)), searcher.reader().generation())
-        self.filters = _GENERATIONS.get(key)
-        if self.filters is None:
-            self.filters = _Kept(FILTERS_KEPT)
-            _GENERATIONS.put(key, self.filters)
+        self.generation = _GENERATIONS.get(key)
+        if self.generation is None:
+            self.generation = _Generation()
+            _GENERATIONS.put(key, self.generation)
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
@@ -171,7 +181,7 @@ class Engine:
                 matcher._read_weights()
             ids.extend(_plain(matcher._ids))
             weights.extend(_plain(matcher._weights))
-        _POSTINGS.put((key, fieldname, text), (ids, weights), len(ids))
+        _POSTINGS.put((key, fieldname, text), (ids, weights), len(ids) + 1)
         return ids, weights
 
     def postings(self, fieldname: str, text: str) -> Iterator[tuple[int, array, array]]:
@@ -206,26 +216,24 @@ class Engine:
     # --- matching ---------------------------------------------------------------------
 
     def live(self) -> frozenset[int]:
-        found = self.filters.get("live")
+        found = self.generation.filters.get(None)
         if found is None:
             live = set(range(self.searcher.doc_count_all()))
             for reader, offset, _key in self.segments:
                 if reader.has_deletions():
-                    live.difference_update(
-                        offset + d for d in range(reader.doc_count_all()) if reader.is_deleted(d)
-                    )
+                    live.difference_update(offset + d for d in reader._perdoc.deleted_docs())
             found = frozenset(live)
-            self.filters.put("live", found)
+            self.generation.filters.put(None, found, len(found) + 1)
         return found
 
     def allowed(self, filter_query: Query | None) -> frozenset[int]:
         """The live documents the filter lets through (every live one for None)."""
         if filter_query is None:
             return self.live()
-        found = self.filters.get(filter_query)
+        found = self.generation.filters.get(filter_query)
         if found is None:
             found = frozenset(self.docs(filter_query, self.live()))
-            self.filters.put(filter_query, found)
+            self.generation.filters.put(filter_query, found, len(found) + 1)
         return found
 
     def docs(self, query: Query, within: set[int] | frozenset[int]) -> set[int]:
@@ -295,7 +303,7 @@ class Engine:
     def _segment_data(self, kind: str, fieldname: str, read: Any) -> Any:
         """Per-document data (bytes or a list) of every segment, in document order; read
         once per segment, joined once per index generation."""
-        joined = self.filters.get((kind, fieldname))
+        joined = self.generation.joined.get((kind, fieldname))
         if joined is not None:
             return joined
         parts = []
@@ -303,10 +311,10 @@ class Engine:
             part = _SEGMENT_DATA.get((key, kind, fieldname))
             if part is None:
                 part = read(reader)
-                _SEGMENT_DATA.put((key, kind, fieldname), part)
+                _SEGMENT_DATA.put((key, kind, fieldname), part, len(part) + 1)
             parts.append(part)
         joined = b"".join(parts) if kind == "lengths" else [v for part in parts for v in part]
-        self.filters.put((kind, fieldname), joined)
+        self.generation.joined[kind, fieldname] = joined
         return joined
 
     def _lengths(self, fieldname: str) -> bytes:
