@@ -28,8 +28,9 @@ import time
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict
-from collections.abc import Hashable, Iterator
-from itertools import accumulate
+from collections.abc import Hashable, Iterable, Iterator
+from itertools import accumulate, compress
+from operator import itemgetter, neg
 from pickle import loads
 from typing import Any
 
@@ -206,11 +207,10 @@ class Engine:
                             found[offset + matcher.id()] = set(matcher.value_as("positions"))
                         matcher.next()
                     continue
-                for i, docnum in enumerate(matcher._ids):
-                    if offset + docnum in within:
-                        if matcher._values is None:
-                            matcher._read_values()
-                        found[offset + docnum] = set(_decode_positions(matcher._values[i]))
+                for i in _indexes(within, matcher._ids, offset):
+                    if matcher._values is None:
+                        matcher._read_values()
+                    found[offset + matcher._ids[i]] = set(_decode_positions(matcher._values[i]))
         return found
 
     # --- matching ---------------------------------------------------------------------
@@ -341,15 +341,17 @@ class Engine:
                 scored = totals if phrase is None else self.phrases.get(phrase, set())
                 if fieldname not in self.schema or not self.schema[fieldname].scorable:
                     continue
-                idf = times * self.searcher.idf(fieldname, text)
+                # BM25: idf * tf * (k1 + 1) / (tf + k1 * ((1 - b) + b * length / average)),
+                # the length part taken from a table of the 256 length bytes.
+                idf = times * self.searcher.idf(fieldname, text) * (k1 + 1)
                 average = self.searcher.avg_field_length(fieldname) or 1
+                norms = [k1 * ((1 - b) + b * length / average) for length in _LENGTH]
                 lengths = None
                 for offset, ids, weights in self.postings(fieldname, text):
                     lengths = lengths or self._lengths(fieldname)
-                    for docnum, i in _found(scored, ids, offset):
-                        tf = weights[i]
-                        norm = (1 - b) + b * _LENGTH[lengths[docnum]] / average
-                        totals[docnum] += idf * (tf * (k1 + 1)) / (tf + k1 * norm)
+                    for i in _found(scored, ids, offset):
+                        docnum, tf = offset + ids[i], weights[i]
+                        totals[docnum] += idf * tf / (tf + norms[lengths[docnum]])
                     self.check_time()
         except OutOfTime:
             return totals, False
@@ -368,7 +370,8 @@ class Engine:
     def best(scores: dict[int, float], count: int) -> list[int]:
         """The `count` best-scored documents; on equal scores the lower document number
         first, as Whoosh orders them."""
-        return heapq.nlargest(count, sorted(scores), key=scores.__getitem__)
+        best = heapq.nlargest(count, zip(scores.values(), map(neg, scores), strict=True))
+        return [-negated for _, negated in best]
 
     def facet_counts(self, fieldname: str, docs: set[int]) -> Counter[str]:
         def read(reader: Any) -> list[str]:
@@ -380,19 +383,27 @@ class Engine:
             return values
 
         values = self._segment_data("values", fieldname, read)
-        return Counter(map(values.__getitem__, docs))
+        if len(docs) < 2:
+            return Counter(values[d] for d in docs)
+        return Counter(itemgetter(*docs)(values))
 
 
-def _found(docs: set[int] | dict[int, float], ids: array, offset: int) -> list[tuple[int, int]]:
-    """(document, index in `ids`) of the documents found in one segment's ascending ids."""
+def _found(docs: set[int] | dict[int, float], ids: array, offset: int) -> Iterable[int]:
+    """The indexes in one segment's ascending `ids` of the documents in `docs`."""
     if len(docs) * 16 < len(ids):  # few documents: look each one up
         found = []
         for docnum in docs:
             i = bisect_left(ids, docnum - offset)
             if i < len(ids) and ids[i] == docnum - offset:
-                found.append((docnum, i))
+                found.append(i)
         return found
-    return [(offset + d, i) for i, d in enumerate(ids) if offset + d in docs]
+    return _indexes(docs, ids, offset)
+
+
+def _indexes(docs: Any, ids: Any, offset: int) -> Iterator[int]:
+    """The indexes in `ids` (+ offset) of the documents in `docs` (the loop runs in C)."""
+    global_ids = map(offset.__add__, ids) if offset else ids
+    return compress(range(len(ids)), map(docs.__contains__, global_ids))
 
 
 def _scored_terms(query: Query) -> Counter[tuple[str, str, Phrase | None]]:
