@@ -15,20 +15,20 @@ import re
 import threading
 import unicodedata
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import func, select
-from whoosh import qparser, sorting
-from whoosh.analysis.tokenizers import default_pattern
-from whoosh.collectors import FilterCollector, TimeLimit, TimeLimitCollector
-from whoosh.idsets import BitSet
+from whoosh import qparser
 from whoosh.lang import stopwords_for_language
 from whoosh.query import And, NullQuery, Or, Query, Term
 
 from ..extensions import db
 from .index import SearchIndex
 from .indexer import pending_item_ids
+from .postings import Engine, OutOfTime
 from .schema import LANGUAGES, PUBLIC_PREFIX, WORKSPACE_PREFIX, build_schema
 
 
@@ -40,7 +40,8 @@ def fields_of(prefix: str) -> list[str]:
 FACETS = ("kind", "community", "country", "language", "year")
 TIME_LIMIT_SECONDS = 1.5
 PREFIX_MIN_LENGTH = 3
-PREFIX_MAX_TERMS = 24
+PREFIX_MAX_TERMS = 16  # the most frequent expansions of a prefix, over all the fields
+PREFIX_SCAN_TERMS = 200  # expansions looked at per field to find them
 MAX_WINDOW = 1000  # deepest hit a page may reach
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -126,6 +127,19 @@ def _without_stopwords(text: str) -> str:
     return (" ".join(kept) + trailing) if kept else text
 
 
+def _expansions(reader: Any, fields: Sequence[str], prefix: str) -> list[Query]:
+    """The PREFIX_MAX_TERMS most frequent index terms that start with `prefix`."""
+    found = []
+    for name in fields:
+        for term in islice(reader.expand_prefix(name, prefix), PREFIX_SCAN_TERMS):
+            found.append((reader.doc_frequency(name, term), name, term))
+    found.sort(key=lambda entry: (-entry[0], entry[1], entry[2]))
+    return [
+        Term(name, term.decode() if isinstance(term, bytes) else term)
+        for _, name, term in found[:PREFIX_MAX_TERMS]
+    ]
+
+
 def build_query(text: str, reader: Any, prefix: str = WORKSPACE_PREFIX) -> Query | None:
     """The user's text as a query over one scope's fields; a last word still being typed
     also matches as a prefix."""
@@ -136,13 +150,7 @@ def build_query(text: str, reader: Any, prefix: str = WORKSPACE_PREFIX) -> Query
         return _parse(text, prefix)
     last = words[-1]
     head = _parse(text[: len(text) - len(last)], prefix)
-    expansions: list[Query] = []
-    folded = _fold(last)
-    for name in fields_of(prefix):
-        for n, term in enumerate(reader.expand_prefix(name, folded)):
-            if n >= PREFIX_MAX_TERMS:
-                break
-            expansions.append(Term(name, term.decode() if isinstance(term, bytes) else term))
+    expansions = _expansions(reader, fields_of(prefix), _fold(last))
     exact = _parse(last, prefix)
     tail_parts = [q for q in (exact, Or(expansions) if expansions else None) if q is not None]
     if not tail_parts:
@@ -158,6 +166,9 @@ def build_query(text: str, reader: Any, prefix: str = WORKSPACE_PREFIX) -> Query
 # process and remembered, so a page of 20 hits costs a few dictionary look-ups a word.
 
 _SCHEMA = build_schema()
+# Whoosh's tokenizer pattern (whoosh.analysis.tokenizers.default_pattern) with its group
+# made non-capturing, so that findall returns whole words.
+_TOKEN = re.compile(r"[\w\*]+(?:\.?[\w\*]+)*", re.UNICODE)
 _TERMS: dict[tuple[str, str], str | None] = {}
 _TERMS_LOCK = threading.Lock()
 _TERMS_MAX = 200_000
@@ -185,11 +196,12 @@ def highlight(text: str, fieldname: str, words: frozenset[str], top: int) -> str
     of `fieldname`), HTML-escaped, matches in <mark>, joined by an ellipsis."""
     if not text or not words:
         return ""
-    spans = [
-        (m.start(), m.end())
-        for m in default_pattern.finditer(text)
-        if _index_term(fieldname, m.group()) in words
-    ]
+    # Each distinct word of the text is looked up once; the text is walked again only if
+    # one of them matches.
+    found = {w for w in set(_TOKEN.findall(text)) if _index_term(fieldname, w) in words}
+    if not found:
+        return ""
+    spans = [(m.start(), m.end()) for m in _TOKEN.finditer(text) if m.group() in found]
     if not spans:
         return ""
     groups: list[list[tuple[int, int]]] = []
@@ -238,25 +250,6 @@ def _filter(request: SearchRequest) -> Query | None:
     return And(parts) if len(parts) > 1 else parts[0]
 
 
-FILTER_CACHE_SIZE = 256
-
-
-def _filter_docs(searcher: Any, filter_query: Query) -> BitSet:
-    """The documents a filter lets through, kept on the searcher while it lives.
-
-    Whoosh recomputes a filter's document set on every search (~100 ms for
-    `labels:public` over 100,000 documents); the searcher is replaced when the
-    index changes, so the set kept with it is never stale."""
-    cache: dict[Query, BitSet] = searcher.__dict__.setdefault("_portal_filter_docs", {})
-    docs = cache.get(filter_query)
-    if docs is None:
-        if len(cache) >= FILTER_CACHE_SIZE:
-            cache.clear()
-        docs = BitSet(searcher.docs_for_query(filter_query), size=searcher.doc_count_all())
-        cache[filter_query] = docs
-    return docs
-
-
 def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
     """Search the index: hits of the page, total, facet counts, whether time ran out."""
     searcher = index.searcher()
@@ -267,35 +260,28 @@ def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
     filter_query = _filter(request)
     if filter_query is NullQuery:
         return empty
-    stale = pending_item_ids(index)
-    mask = Or([Term("item_id", str(i)) for i in stale]) if stale else None
-    facets = sorting.Facets()
-    for name in FACETS:
-        facets.add_field(name, maptype=sorting.Count)
-    window = min(request.page * request.per_page, MAX_WINDOW)
-    sortedby = sorting.FieldFacet("created_at", reverse=True) if request.newest_first else None
-    # The filter wraps outermost: a wrapper outside it would collect around it.
-    timed = TimeLimitCollector(
-        searcher.collector(limit=window, sortedby=sortedby, groupedby=facets),
-        timelimit=TIME_LIMIT_SECONDS,
-        use_alarm=False,  # SIGALRM works only in the main thread; requests run in others
-    )
-    allow = _filter_docs(searcher, filter_query) if filter_query is not None else None
-    if allow is not None and not allow:
-        # Nothing passes the filter. (An empty set must not reach FilterCollector: it
-        # tests `if allow and ...`, so an empty set would let every document through.)
-        return empty
-    collector = FilterCollector(timed, allow, mask) if filter_query or mask else timed
-    partial = False
+    engine = Engine(searcher, TIME_LIMIT_SECONDS)
     try:
-        searcher.search_with_collector(query, collector)
-    except TimeLimit:
-        partial = True
-    results = collector.results()
+        docs = engine.docs(query, engine.allowed(filter_query))
+        stale = pending_item_ids(index)
+        if stale and docs:
+            docs -= engine.docs(Or([Term("item_id", str(i)) for i in stale]), docs)
+    except OutOfTime:
+        return {**empty, "partial": True}
+    window = min(request.page * request.per_page, MAX_WINDOW)
+    scores: dict[int, float] = {}
+    partial = False
+    if request.newest_first:
+        ranked = engine.newest(docs, window, "created_at")
+    else:
+        scores, complete = engine.scores(query, docs)
+        partial = not complete
+        ranked = engine.best(scores, window)
     words = _query_words(query)
     start = (request.page - 1) * request.per_page
     hits = []
-    for hit in results[start : start + request.per_page]:
+    for docnum in ranked[start : start + request.per_page]:
+        hit = searcher.stored_fields(docnum)
         language = hit["language"] if hit["language"] in LANGUAGES else "es"
         title_field = f"{request.prefix}title_{language}"
         content_field = f"{request.prefix}content_{language}"
@@ -311,22 +297,18 @@ def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
             "community": hit.get("community") or None,
             "country": hit.get("country") or None,
             "language": hit["language"],
-            "score": round(hit.score or 0.0, 4),
+            "score": round(scores.get(docnum, 0.0), 4),
             "highlights": [f for f in fragments if f],
         }
         hits.append(found)
-    facet_counts = {
-        name: sorted(
-            ({"value": value, "count": count} for value, count in results.groups(name).items()
-             if value),
+    facet_counts = {}
+    for name in FACETS:
+        counts = engine.facet_counts(name, docs)
+        facet_counts[name] = sorted(
+            ({"value": value, "count": count} for value, count in counts.items() if value),
             key=lambda entry: (-entry["count"], entry["value"]),
         )
-        for name in FACETS
-    }  # fmt: skip
-    # Every document has a kind: the kind counts add up to the matches that passed the
-    # filter and mask (len(results) would count the unfiltered matches).
-    total = sum(entry["count"] for entry in facet_counts["kind"])
-    return {"hits": hits, "total": total, "facets": facet_counts, "partial": partial}
+    return {"hits": hits, "total": len(docs), "facets": facet_counts, "partial": partial}
 
 
 def _state(index: SearchIndex) -> tuple[Any, ...]:
