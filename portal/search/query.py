@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from whoosh import qparser
 from whoosh.lang import stopwords_for_language
-from whoosh.query import And, NullQuery, Or, Query, Term
+from whoosh.query import And, AndMaybe, AndNot, NullQuery, Or, Query, Term
 
 from ..extensions import db
 from .index import SearchIndex
@@ -149,14 +149,26 @@ def build_query(text: str, reader: Any, prefix: str = WORKSPACE_PREFIX) -> Query
     if not typing:
         return _parse(text, prefix)
     last = words[-1]
-    head = _parse(text[: len(text) - len(last)], prefix)
+    head_text = text[: len(text) - len(last)].rstrip()
+    operator = head_text.rsplit(None, 1)[-1] if head_text else ""
+    if operator in _OPERATORS:  # `a OR b…`, `a NOT b…`: the word typed is the operand
+        head_text = head_text[: len(head_text) - len(operator)]
+    head = _parse(head_text, prefix)
     expansions = _expansions(reader, fields_of(prefix), _fold(last))
     exact = _parse(last, prefix)
     tail_parts = [q for q in (exact, Or(expansions) if expansions else None) if q is not None]
     if not tail_parts:
         return head
     tail = Or(tail_parts)
-    return And([head, tail]) if head is not None else tail
+    if head is None:
+        return tail
+    if operator == "OR":
+        return Or([head, tail])
+    if operator in ("NOT", "ANDNOT"):
+        return AndNot(head, tail)
+    if operator == "ANDMAYBE":
+        return AndMaybe(head, tail)
+    return And([head, tail])
 
 
 # --- highlights ------------------------------------------------------------------------

@@ -118,6 +118,29 @@ def test_an_index_built_by_an_older_release_answers_503_until_rebuilt(app, as_us
 
 
 @pytest.mark.parametrize(
+    ("query", "titles"),
+    [
+        ("conclusiones OR estudio", {"Conclusiones", "Estudio"}),
+        ("conclusiones OR estud", {"Conclusiones", "Estudio"}),
+        ("cartagena NOT estudio", {"Conclusiones"}),
+        ("cartagena AND estud", {"Estudio"}),
+        ("cartagena estud", {"Estudio"}),
+    ],
+)
+def test_operators_before_the_word_being_typed_apply_to_it(
+    as_user, item_world, sync, query, titles
+):
+    member = as_user(item_world.member)
+    _memo(member, item_world.ws_id, "Conclusiones", "Reunión en Cartagena")
+    _memo(member, item_world.ws_id, "Estudio", "Tiempos de despacho en Cartagena")
+    sync()
+
+    hits = member.get("/search", query_string={"q": query}).get_json()["items"]
+
+    assert {hit["title"] for hit in hits} == titles
+
+
+@pytest.mark.parametrize(
     ("language", "body", "queries"),
     [
         ("es", "Las reuniones de la comunidad portuaria de Cartagena", ["reunión", "reunion",
