@@ -308,7 +308,8 @@ def search(
     per_page: int,
 ) -> dict[str, Any]:
     """Public search: the public copies, their facets and highlights, re-checked against
-    the database (an unpublished item never shows, even if the index lags)."""
+    the database (an unpublished item never shows, even if the index lags). No words:
+    every publication the filters let through, newest first."""
     from flask import current_app
 
     request = SearchRequest(
@@ -319,6 +320,7 @@ def search(
         filters=filters,
         labels=["public"],
         public=True,
+        browse=True,
     )
     found = run_cached(search_index(current_app), request)
     return {

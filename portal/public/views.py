@@ -243,25 +243,22 @@ def search() -> str:
         params = {**current, **changes}
         return url_for("public.search", **{key: value for key, value in params.items() if value})
 
-    results, copies, pages, newest = None, {}, 0, []
-    if query.q:
-        results = run_public_search(query)
-        ids = [hit["id"] for hit in results["items"]]
-        copies = {
-            copy.item_id: copy
-            for copy in db.session.scalars(
-                select(PublishedItem)
-                .options(
-                    selectinload(PublishedItem.community),
-                    selectinload(PublishedItem.member_state),
-                )
-                .where(PublishedItem.item_id.in_(ids))
+    # No words: the catalogue, every publication the filters let through, newest first.
+    results = run_public_search(query)
+    ids = [hit["id"] for hit in results["items"]]
+    copies = {
+        copy.item_id: copy
+        for copy in db.session.scalars(
+            select(PublishedItem)
+            .options(
+                selectinload(PublishedItem.community),
+                selectinload(PublishedItem.member_state),
             )
-        }
-        pages = min(math.ceil(results["total"] / PER_PAGE), 50)
-    else:
-        newest = service.newest(PER_PAGE)
-    labels = _facet_labels(results["facets"] if results else {}, query)
+            .where(PublishedItem.item_id.in_(ids))
+        )
+    }
+    pages = min(math.ceil(results["total"] / PER_PAGE), 50)
+    labels = _facet_labels(results["facets"], query)
     return render_template(
         "public/search.html",
         query=query,
@@ -270,7 +267,6 @@ def search() -> str:
         results=results,
         copies=copies,
         pages=pages,
-        newest=newest,
         search_url=search_url,
         keep=[(name, value) for name, value in current.items() if name != "q"],
         active=[name for name in FACET_NAMES if name in current],

@@ -58,6 +58,9 @@ class SearchRequest:
     labels: list[str] | None = None
     # Search the public copies (public search) rather than the workspace documents.
     public: bool = False
+    # With no words, list what the labels and filters let through, newest first (the
+    # public catalogue: all publications, or a community's, a year's...).
+    browse: bool = False
 
     @property
     def prefix(self) -> str:
@@ -267,29 +270,30 @@ def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
     searcher = index.searcher()
     query = build_query(request.text, searcher.reader(), request.prefix)
     empty = {"hits": [], "total": 0, "facets": {name: [] for name in FACETS}, "partial": False}
-    if query is None:
-        return empty
     filter_query = _filter(request)
-    if filter_query is NullQuery:
+    if filter_query is NullQuery or (query is None and not (request.browse and filter_query)):
         return empty
     engine = Engine(searcher, TIME_LIMIT_SECONDS)
     try:
-        docs = engine.docs(query, engine.allowed(filter_query))
+        allowed = engine.allowed(filter_query)
+        docs = engine.docs(query, allowed) if query is not None else set(allowed)
         stale = pending_item_ids(index)
         if stale and docs:
             docs -= engine.docs(Or([Term("item_id", str(i)) for i in stale]), docs)
     except OutOfTime:
         return {**empty, "partial": True}
+    if not docs:  # (an index without documents has no columns to rank or count from)
+        return empty
     window = min(request.page * request.per_page, MAX_WINDOW)
     scores: dict[int, float] = {}
     partial = False
-    if request.newest_first:
+    if request.newest_first or query is None:
         ranked = engine.newest(docs, window, "created_at")
     else:
         scores, complete = engine.scores(query, docs)
         partial = not complete
         ranked = engine.best(scores, window)
-    words = _query_words(query)
+    words = _query_words(query) if query is not None else {}
     start = (request.page - 1) * request.per_page
     hits = []
     for docnum in ranked[start : start + request.per_page]:
@@ -341,6 +345,7 @@ def _request_key(request: SearchRequest) -> tuple[Any, ...]:
         tuple(sorted((k, v) for k, v in request.filters.items() if v)),
         None if request.labels is None else tuple(sorted(request.labels)),
         request.public,
+        request.browse,
     )
 
 

@@ -49,6 +49,18 @@ def test_search_finds_a_document_by_a_word_inside_its_pdf_with_highlights(app, s
     assert '<meta name="robots" content="noindex, follow">' in html
 
 
+def test_without_words_the_search_page_is_the_catalogue_to_browse_by_facet(app, site):
+    html = _html(app, "/search")
+
+    assert "2 publications, newest first" in html
+    assert html.index("Conclusiones de la reunión") < html.index("Estudio de tiempos portuarios")
+    assert "Propuesta en revisión" not in html
+    directory = _html(app, "/directory")
+    community = re.search(r'href="(/search\?community=[\w-]+)"', directory).group(1)
+    assert "2 publications, newest first" in _html(app, community)
+    assert "0 publications, newest first" in _html(app, "/search?kind=task")
+
+
 def test_search_facets_are_links_that_narrow_and_widen(app, site):
     html = _html(app, f"/search?q={PDF_WORD}")
     narrow = re.search(r'href="(/search\?q=\w+&amp;kind=document)"', html).group(1)

@@ -214,3 +214,26 @@ def test_unknown_actions_and_fields_are_refused(as_user, item_world):
         response = coordinator.post(f"/items/{item_world.memo_id}/publication", body)
         assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid"
     assert coordinator.get(f"/items/{item_world.memo_id}/publication").get_json()["requests"] == []
+
+
+def test_without_words_public_search_lists_the_publications_newest_first(
+    api, published_world, sync
+):
+    sync()
+    everything = api.get("/public/search").get_json()
+    ids = [hit["id"] for hit in everything["items"]]
+    assert ids == [published_world.published_memo_id, published_world.document_id]
+    assert everything["total"] == 2
+    assert {e["value"] for e in everything["facets"]["kind"]} == {"memo", "document"}
+
+    documents = api.get("/public/search?kind=document").get_json()
+    assert [hit["id"] for hit in documents["items"]] == [published_world.document_id]
+    assert api.get("/public/search?country=PE").get_json()["total"] == 0
+
+
+def test_an_empty_index_answers_every_kind_of_search(api, index, as_user, world):
+    for path in ("/public/search", "/public/search?q=puerto&sort=newest", "/public/search?q=pue"):
+        answer = api.get(path)
+        assert answer.status_code == 200 and answer.get_json()["total"] == 0
+    staff = as_user(world.member).get("/search?q=puerto&sort=newest")
+    assert staff.status_code == 200 and staff.get_json()["items"] == []
