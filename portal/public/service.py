@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -310,8 +311,6 @@ def search(
     """Public search: the public copies, their facets and highlights, re-checked against
     the database (an unpublished item never shows, even if the index lags). No words:
     every publication the filters let through, newest first."""
-    from flask import current_app
-
     request = SearchRequest(
         text=text,
         page=page,
