@@ -203,6 +203,8 @@ def _document_copy(document: Document) -> dict[str, Any]:
     )
     return {
         "body": document.description,
+        # Without a description, the file's own first words describe it.
+        "summary_source": document.description or (version.text if version else ""),
         "tags": list(document.tags or []),
         "document_version_id": version.id if version is not None else None,
         "details": {"version": document.current_version},
@@ -222,18 +224,18 @@ def public_copy_of(item: Item, submitter_id: int | None) -> dict[str, Any]:
     publishes, and what the secretariat previews before approving)."""
     facts: dict[str, Any] = {"tags": [], "details": {}, "document_version_id": None}
     facts |= _COPIERS[item.kind](item)
+    about = (facts.pop("summary_source", None) or facts["body"])[:5000]
     author_id = item.created_by_id or submitter_id
     author = db.session.get(User, author_id) if author_id else None
     community = author.community if author is not None else None
     declared = (getattr(item, "language", "") or "")[:2].lower()
+    language = declared if declared in LANGUAGES else detect_language(f"{item.title}\n{about}")
     return facts | {
         "kind": item.kind,
         "slug": slugify(item.title, max_length=100),
         "title": item.title,
-        "summary": _summary(facts["body"]),
-        "language": declared
-        if declared in LANGUAGES
-        else detect_language(f"{item.title}\n{facts['body']}"),
+        "summary": _summary(about),
+        "language": language,
         "community_id": community.id if community is not None else None,
         "member_state_code": community.member_state_code if community is not None else None,
         "item_version": item.version,

@@ -159,6 +159,7 @@ def test_public_document_serves_the_approved_version_only(as_user, api, publishe
     assert api.get(f"/public/documents/{document_id}/download").data == approved.data
     item = api.get(f"/public/items/{document_id}").get_json()
     assert item["document"]["filename"] == "Estudio_Cartagena.pdf"
+    assert item["summary"] == f"Estudio de {PDF_WORD} en el puerto de Cartagena"  # the PDF's text
 
     partial = api.get(f"/public/documents/{document_id}/download", headers={"Range": "bytes=0-3"})
     assert partial.status_code == 206 and partial.data == b"%PDF"
