@@ -9,6 +9,7 @@ then. Every step records an event and notifies who is concerned.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -152,9 +153,13 @@ def unpublish(actor: User, item: Item, note: str) -> None:
 # --- the public copy ------------------------------------------------------------------
 
 
+_HEADING = re.compile(r"^ {0,3}#{1,6}\s.*$", re.MULTILINE)
+
+
 def _summary(markdown: str) -> str:
-    """The first words of the text, for lists, feeds and the page description."""
-    text = " ".join(markdown_text(markdown).split())
+    """The first words of the text, for lists, feeds and the page description (headings
+    left out: "## Acta" would run into the sentence after it)."""
+    text = " ".join(markdown_text(_HEADING.sub("", markdown)).split())
     if len(text) <= SUMMARY_CHARS:
         return text
     return text[: SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"

@@ -194,6 +194,16 @@ def _entry_ids(api) -> set[int]:
     return ids
 
 
+def test_a_summary_is_the_first_words_of_the_text_without_markup_or_headings():
+    from portal.public.service import SUMMARY_CHARS, _summary
+
+    assert _summary("## Acta\n\n1. Se **acordó** el alcance.\n2. Piloto.") == (
+        "Se acordó el alcance. Piloto."
+    )
+    long = _summary("palabra " * 200)
+    assert len(long) <= SUMMARY_CHARS and long.endswith("palabra…")
+
+
 def test_feed_of_an_empty_network_is_valid_atom(api):
     assert _entry_ids(api) == set()
 
