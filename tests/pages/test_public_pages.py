@@ -113,3 +113,17 @@ def test_sitemap_lists_the_static_pages(app):
     assert {"http://localhost/", "http://localhost/search", "http://localhost/directory"} <= set(
         locs
     )
+
+
+def test_the_search_page_is_rate_limited_with_a_friendly_page(app, index, monkeypatch):
+    monkeypatch.setitem(app.config["PORTAL"], "PUBLIC_RATE_LIMIT", "2/minute")
+    client = app.test_client()
+
+    responses = [
+        client.get("/search?q=puerto", headers={"Accept-Language": "en"}) for _ in range(3)
+    ]
+
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    refused = responses[-1]
+    assert "text/html" in refused.content_type and int(refused.headers["Retry-After"]) > 0
+    assert "<main" in refused.get_data(as_text=True)
