@@ -284,7 +284,9 @@ def published_item_ids() -> Select[tuple[int]]:
 
 def public_item(item_id: int) -> Item:
     """The item if its public copy may be read by anyone, else 404."""
-    item = db.session.scalar(published_item_ids().add_columns(Item).where(Item.id == item_id))
+    item = db.session.scalar(
+        select(Item).where(Item.id == item_id, Item.id.in_(published_item_ids()))
+    )
     if item is None:
         raise not_found("item")
     return item
