@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 
 from flask import Blueprint, Response, url_for
 from flask_login import current_user
-from pydantic import StringConstraints, model_validator
+from pydantic import StringConstraints
 from sqlalchemy import select
 
 from .. import permissions
@@ -31,13 +31,8 @@ Note = Annotated[str, StringConstraints(max_length=2000)]
 
 class PublicationBody(Body):
     action: Literal["submit", "approve", "reject", "unpublish"]
+    # Why, for `reject` (required there); a remark for the others.
     note: Note = ""
-
-    @model_validator(mode="after")
-    def _reason_for_rejection(self) -> PublicationBody:
-        if self.action == "reject" and not self.note:
-            raise ValueError("note: say why the item is rejected")
-        return self
 
 
 def request_json(request: PublicationRequest, users: dict[int, User]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 from .. import permissions
 from ..accounts.models import User
 from ..accounts.service import notify
-from ..api import ApiError
+from ..api import ApiError, invalid
 from ..documents.models import Document, DocumentVersion
 from ..events import utcnow
 from ..extensions import db
@@ -80,15 +80,24 @@ def submit(actor: User, item: Item, note: str) -> PublicationRequest:
     return request
 
 
-def _decide(actor: User, item: Item, status: RequestStatus, reason: str = "") -> PublicationRequest:
-    request = pending_request(item)
-    if request is None:
-        raise conflict("Nothing about this item is awaiting review.")
+def _close(request: PublicationRequest, actor: User, status: RequestStatus, reason: str) -> None:
     request.status = status
     request.decided_by_id = actor.id
     request.decided_at = utcnow()
     request.reason = reason
+
+
+def _decide(actor: User, item: Item, status: RequestStatus, reason: str = "") -> PublicationRequest:
+    request = pending_request(item)
+    if request is None:
+        raise conflict("Nothing about this item is awaiting review.")
+    _close(request, actor, status, reason)
     return request
+
+
+def _people(*user_ids: int | None) -> set[int]:
+    """The users to notify, leaving out those whose account is gone (SET NULL)."""
+    return {user_id for user_id in user_ids if user_id is not None}
 
 
 def approve(actor: User, item: Item, note: str = "") -> PublishedItem:
@@ -107,20 +116,22 @@ def approve(actor: User, item: Item, note: str = "") -> PublishedItem:
     item.publication = Publication.published
     item.published_at = copy.published_at
     event = record_item_event("publication.approved", actor, item, request_id=request.id, note=note)
-    notify(event, [request.submitted_by_id or 0], actor=actor)
+    notify(event, _people(request.submitted_by_id), actor=actor)
     db.session.commit()
     return copy
 
 
 def reject(actor: User, item: Item, reason: str) -> PublicationRequest:
     """Refuse the request; a published item keeps its approved copy."""
+    if not reason.strip():
+        raise invalid({"note": "Say why the item is rejected."})
     request = _decide(actor, item, RequestStatus.rejected, reason)
     if item.publication is Publication.submitted:
         item.publication = Publication.rejected
     event = record_item_event(
         "publication.rejected", actor, item, request_id=request.id, reason=reason
     )
-    notify(event, [request.submitted_by_id or 0], actor=actor)
+    notify(event, _people(request.submitted_by_id), actor=actor)
     db.session.commit()
     return request
 
@@ -131,22 +142,20 @@ def unpublish(actor: User, item: Item, note: str) -> None:
         raise conflict("The item is not published.")
     pending = pending_request(item)
     if pending is not None:
-        pending.status = RequestStatus.withdrawn
-        pending.decided_by_id = actor.id
-        pending.decided_at = utcnow()
-    submitters = set(
-        db.session.scalars(
-            select(PublicationRequest.submitted_by_id).where(
-                PublicationRequest.item_id == item.id,
-                PublicationRequest.status == RequestStatus.approved,
-            )
+        _close(pending, actor, RequestStatus.withdrawn, note)
+    submitters = db.session.scalars(
+        select(PublicationRequest.submitted_by_id).where(
+            PublicationRequest.item_id == item.id,
+            PublicationRequest.status == RequestStatus.approved,
         )
     )
-    db.session.execute(PublishedItem.__table__.delete().where(PublishedItem.item_id == item.id))
+    copy = db.session.get(PublishedItem, item.id)
+    if copy is not None:
+        db.session.delete(copy)
     item.publication = Publication.private
     item.published_at = None
     event = record_item_event("publication.unpublished", actor, item, note=note)
-    notify(event, {i for i in submitters if i} | {item.created_by_id or 0}, actor=actor)
+    notify(event, _people(*submitters, item.created_by_id), actor=actor)
     db.session.commit()
 
 

@@ -57,6 +57,7 @@ def test_rejection_needs_a_reason_and_the_item_can_be_submitted_again(as_user, a
 
     no_reason = _publication(secretariat, memo_id, "reject")
     assert no_reason.status_code == 400 and no_reason.get_json()["error"]["code"] == "invalid"
+    assert "note" in no_reason.get_json()["error"]["fields"]
 
     rejected = _publication(secretariat, memo_id, "reject", "Falta el resumen ejecutivo")
     assert rejected.get_json()["publication"] == "rejected"
@@ -248,3 +249,17 @@ def test_an_empty_index_answers_every_kind_of_search(api, index, as_user, world)
         assert answer.status_code == 200 and answer.get_json()["total"] == 0
     staff = as_user(world.member).get("/search?q=puerto&sort=newest")
     assert staff.status_code == 200 and staff.get_json()["items"] == []
+
+
+def test_a_request_whose_submitter_is_gone_can_still_be_decided(app, as_user, item_world):
+    from portal.extensions import db
+    from portal.public.models import PublicationRequest
+
+    _publication(as_user(item_world.coordinator), item_world.memo_id, "submit")
+    with app.app_context():  # what ON DELETE SET NULL leaves when an account is removed
+        db.session.execute(db.update(PublicationRequest).values(submitted_by_id=None))
+        db.session.commit()
+
+    approved = _publication(as_user(item_world.secretariat), item_world.memo_id, "approve")
+
+    assert approved.status_code == 200 and approved.get_json()["publication"] == "published"
