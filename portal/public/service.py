@@ -372,8 +372,7 @@ def _copy_documents(item_ids: list[int]) -> list[dict[str, Any]]:
                     "year": str(copy.published_at.year),
                     "tags": ",".join(copy.tags or []),
                 },
-                created_at=copy.published_at,
-                published_at=copy.published_at,
+                created_at=copy.published_at,  # the public's "newest" is the newest published
                 version=copy.item_version,
             )
         )

@@ -98,7 +98,6 @@ def index_document(
     language: str,
     facets: dict[str, str],
     created_at: datetime,
-    published_at: datetime | None,
     version: int,
 ) -> dict[str, Any]:
     """One index document, in either scope (`prefix`): its text goes to the fields of
@@ -119,8 +118,6 @@ def index_document(
         f"{prefix}content_{language}": body,
         **facets,
     }
-    if published_at is not None:
-        document["published_at"] = published_at.replace(tzinfo=None)
     return document
 
 
@@ -209,7 +206,6 @@ def build_documents(items: list[Item]) -> list[dict[str, Any]]:
                     "tags": ",".join(getattr(item, "tags", None) or []),
                 },
                 created_at=item.created_at,
-                published_at=item.published_at,
                 version=item.version,
             )
         )
