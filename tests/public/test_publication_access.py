@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from ..workspaces.test_item_access import ITEM_ROLES, check_role_case
+from ..workspaces.test_item_access import by_every_role, check_role_case
 
 # (method, path, body, expected statuses by role: anonymous outsider observer member
 # coordinator secretariat viewer editor)
@@ -51,23 +49,14 @@ def _ids(world) -> dict[str, int]:
     }
 
 
-@pytest.mark.parametrize("role", ITEM_ROLES)
-@pytest.mark.parametrize(
-    ("method", "path", "body", "expected"),
-    PUBLICATION_CASES,
-    ids=[f"{m} {p}" for m, p, _, _ in PUBLICATION_CASES],
-)
-def test_publication_endpoint_by_role(
-    app, published_world, as_user, role, method, path, body, expected
-):
+@by_every_role(PUBLICATION_CASES)
+def test_publication_endpoint_by_role(app, published_world, as_user, role, case):
     check_role_case(
         app,
-        as_user(getattr(published_world, role)),
+        as_user,
+        published_world,
         role,
-        method,
-        path,
-        body,
-        expected,
+        case,
         _ids(published_world),
         ("Ventanilla", "Propuesta"),
     )

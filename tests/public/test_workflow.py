@@ -107,9 +107,7 @@ def test_the_public_sees_the_approved_copy_until_changes_are_approved(
     ]
 
 
-def test_unpublish_removes_it_from_every_public_route_at_once(
-    as_user, api, published_world, sync
-):
+def test_unpublish_removes_it_from_every_public_route_at_once(as_user, api, published_world, sync):
     sync()
     memo_id = published_world.published_memo_id
     assert api.get(f"/public/items/{memo_id}").status_code == 200

@@ -70,9 +70,21 @@ def _event_count(app) -> int:
         return db.session.scalar(select(func.count()).select_from(Event))
 
 
-def check_role_case(app, client, role, method, path, body, expected, ids, hidden_words) -> None:
-    """Call one endpoint as one role: the expected status, an envelope for every refusal,
-    nothing changed by a refusal, and a 404 that names nothing hidden."""
+def by_every_role(cases: list[tuple[str, str, Any, str]]) -> Any:
+    """Run a test once per role and case: `role` and `case` (method, path, body, expected)."""
+
+    def decorate(test: Any) -> Any:
+        by_case = pytest.mark.parametrize("case", cases, ids=[f"{m} {p}" for m, p, _, _ in cases])
+        return pytest.mark.parametrize("role", ITEM_ROLES)(by_case(test))
+
+    return decorate
+
+
+def check_role_case(app, as_user, world, role, case, ids, hidden_words) -> None:
+    """Call one endpoint as one role of `world`: the expected status, an envelope for every
+    refusal, nothing changed by a refusal, and a 404 that names nothing hidden."""
+    method, path, body, expected = case
+    client = as_user(getattr(world, role))
     before = _event_count(app)
 
     response = client.request(method, path.format(**ids), json=_fill(body, ids))
@@ -87,21 +99,8 @@ def check_role_case(app, client, role, method, path, body, expected, ids, hidden
         assert not [word for word in hidden_words if word in text]
 
 
-@pytest.mark.parametrize("role", ITEM_ROLES)
-@pytest.mark.parametrize(
-    ("method", "path", "body", "expected"),
-    ITEM_CASES,
-    ids=[f"{m} {p}" for m, p, _, _ in ITEM_CASES],
-)
-def test_item_endpoint_by_role(app, item_world, as_user, role, method, path, body, expected):
+@by_every_role(ITEM_CASES)
+def test_item_endpoint_by_role(app, item_world, as_user, role, case):
     check_role_case(
-        app,
-        as_user(getattr(item_world, role)),
-        role,
-        method,
-        path,
-        body,
-        expected,
-        _ids(item_world),
-        ("Ventanilla", "Borrador"),
+        app, as_user, item_world, role, case, _ids(item_world), ("Ventanilla", "Borrador")
     )

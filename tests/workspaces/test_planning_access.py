@@ -10,7 +10,7 @@ import pytest
 from portal.extensions import db
 
 from .planning_world import make_planning_world
-from .test_item_access import ITEM_ROLES, check_role_case
+from .test_item_access import by_every_role, check_role_case
 
 # Words of the planning world's items that no 404 may contain.
 HIDDEN_WORDS = ("importación", "Ventanilla", "Estado del piloto", "Tarifas")
@@ -93,23 +93,8 @@ def planning_ids(world) -> dict[str, int]:
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("role", ITEM_ROLES)
-@pytest.mark.parametrize(
-    ("method", "path", "body", "expected"),
-    PLANNING_CASES,
-    ids=[f"{m} {p}" for m, p, _, _ in PLANNING_CASES],
-)
-def test_planning_endpoint_by_role(
-    app, planning_world, as_user, role, method, path, body, expected
-):
+@by_every_role(PLANNING_CASES)
+def test_planning_endpoint_by_role(app, planning_world, as_user, role, case):
     check_role_case(
-        app,
-        as_user(getattr(planning_world, role)),
-        role,
-        method,
-        path,
-        body,
-        expected,
-        planning_ids(planning_world),
-        HIDDEN_WORDS,
+        app, as_user, planning_world, role, case, planning_ids(planning_world), HIDDEN_WORDS
     )
