@@ -90,6 +90,11 @@ def _flask_settings(settings: dict[str, Any]) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "RATELIMIT_STORAGE_URI": settings["RATELIMIT_STORAGE_URL"] or redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # While the storage (Redis) is unreachable, count in this process's memory;
+        # Flask-Limiter tries it again after 1, 2, 4 ... 32 s and goes back when it answers.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        # What the fallback cannot absorb (a failed sign-in counted as the storage
+        # fails mid-request) is logged rather than answered 500.
         "RATELIMIT_SWALLOW_ERRORS": True,
     }
 

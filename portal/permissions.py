@@ -459,14 +459,16 @@ def users_whose_access_changed(session: Any, event: Any) -> set[int]:
     """Users whose live connections must be checked again after `event`.
 
     Memberships change the workspaces a user reads; deactivation, a password
-    change and a revoked token end connections; a new workspace is read by the
-    whole secretariat.
+    change, a sign-out and a revoked token end connections; a new workspace is
+    read by the whole secretariat.
     """
     verb = event.verb
     data = event.data or {}
     users: set[int] = set()
     if verb.startswith(("member.", "user.")) and isinstance(data.get("user_id"), int):
         users.add(data["user_id"])
+    if verb == "auth.logout" and event.actor_id is not None:
+        users.add(event.actor_id)
     if verb == "token.revoked" and isinstance(data.get("token_id"), int):
         owner = session.scalar(select(ApiToken.user_id).where(ApiToken.id == data["token_id"]))
         if owner is not None:

@@ -149,10 +149,19 @@ class ApiClient:
 
 
 def sign_in_session(client: FlaskClient, user: Any) -> None:
-    """Put the user in the session cookie, as a successful sign-in does."""
+    """Put the user and a new session row in the session cookie, as a successful sign-in does."""
+    from portal.accounts.auth import SESSION_KEY
+    from portal.accounts.models import UserSession
+
+    with client.application.app_context():
+        record = UserSession(user_id=user.id)
+        db.session.add(record)
+        db.session.commit()
+        session_id = record.id
     with client.session_transaction() as session:
         session["_user_id"] = user.session_id
         session["_fresh"] = True
+        session[SESSION_KEY] = session_id
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """Who is asking: the session cookie or a bearer token, checked on every request.
 
 A bearer token wins over a cookie and never creates a session; cookie-
-authenticated unsafe requests to the API must carry the CSRF token. The user
-row is read from the database on every request, so a deactivation, a password
-change (which bumps `session_epoch`) or a revoked token takes effect at once.
+authenticated unsafe requests to the API must carry the CSRF token. The
+cookie's session row and its user are read from the database on every request,
+so a sign-out (which deletes that row), a deactivation, a password change
+(which bump `session_epoch`) or a revoked token takes effect at once.
 """
 
 from __future__ import annotations
@@ -11,20 +12,24 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from wtforms import ValidationError
 
 from ..api import ApiError, is_api_request
 from ..events import utcnow
 from ..extensions import db, login_manager
 from ..permissions import Anonymous
-from .models import ApiToken, User
+from .models import ApiToken, User, UserSession
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
+# The key of the session cookie that names its `UserSession` row.
+SESSION_KEY = "_session_id"
 
 
 def bearer_token() -> str | None:
@@ -35,16 +40,41 @@ def bearer_token() -> str | None:
     return token.strip() or None
 
 
+def current_session_id() -> int | None:
+    """The `UserSession` row named by this request's cookie (None for a token)."""
+    session_id = session.get(SESSION_KEY)
+    return session_id if isinstance(session_id, int) else None
+
+
+def live_session(
+    db_session: Session, session_id: int | None, user_id: int, epoch: int
+) -> UserSession | None:
+    """The session row of a cookie if it still lets its user in: not signed out,
+    the user active, and no password change or deactivation since (`session_epoch`)."""
+    record = db_session.get(UserSession, session_id) if session_id is not None else None
+    if record is None or record.user_id != user_id:
+        return None
+    if not record.user.active or record.user.session_epoch != epoch:
+        return None
+    return record
+
+
 @login_manager.user_loader
-def _load_from_session(session_id: str) -> User | None:
+def _load_from_session(user_key: str) -> User | None:
     if request.headers.get("Authorization"):
         return None  # a request with credentials of its own ignores the cookie
-    user_id, _, epoch = session_id.partition(":")
+    user_id, _, epoch = user_key.partition(":")
     if not user_id.isdigit() or not epoch.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_epoch != int(epoch):
+    record = live_session(db.session, current_session_id(), int(user_id), int(epoch))
+    if record is None:
         return None
+    user = record.user
+    now = utcnow()
+    if now - record.last_seen_at > SESSION_TOUCH_INTERVAL:
+        from .service import touch_session  # the service layer owns writes
+
+        touch_session(record.id, now)
     return user
 
 

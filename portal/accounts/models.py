@@ -59,6 +59,22 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
         return f"<User {self.id} {self.email}>"
 
 
+class UserSession(db.Model):  # type: ignore[name-defined]
+    """One signed-in browser. Its cookie names this row and signing out deletes it,
+    so a copy of that cookie stops working while the user's other sessions go on
+    (`User.session_epoch` ends them all at once)."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Updated at most once a minute; rows idle longer than a cookie lives are pruned.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
 class ApiToken(db.Model):  # type: ignore[name-defined]
     """A bearer token for scripts and clients; only its SHA-256 is stored."""
 

@@ -7,16 +7,17 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import session
+from flask import current_app, session
 from flask_login import login_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from .. import events
 from ..api import conflict, invalid
 from ..events import utcnow
 from ..extensions import db
 from ..network.models import Community
-from .models import ApiToken, Notification, User
+from .auth import SESSION_KEY, SESSION_TOUCH_INTERVAL, current_session_id
+from .models import ApiToken, Notification, User, UserSession
 from .passwords import hash_password, needs_rehash, verify_password
 
 TOKEN_PREFIX = "pnp_"  # noqa: S105 - a public prefix, not a secret
@@ -41,22 +42,43 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def sign_in(user: User, password: str) -> None:
-    """Start a fresh session (a new cookie, against session fixation)."""
+    """Start a fresh session (a new cookie, against session fixation) and its row."""
+    now = utcnow()
+    # A cookie lives PERMANENT_SESSION_LIFETIME after its last request, which was at
+    # most SESSION_TOUCH_INTERVAL after its row was last seen: older rows are dead.
+    idle = current_app.permanent_session_lifetime + SESSION_TOUCH_INTERVAL
+    db.session.execute(delete(UserSession).where(UserSession.last_seen_at < now - idle))
+    record = UserSession(user_id=user.id, created_at=now, last_seen_at=now)
+    db.session.add(record)
+    db.session.flush()
     session.clear()
     login_user(user)
+    session[SESSION_KEY] = record.id
     session.permanent = True
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
+    user.last_login_at = now
     events.record("auth.login", actor=user)
     db.session.commit()
 
 
 def sign_out(user: User) -> None:
+    """End this session on the server: a copy of its cookie stops working, and its
+    live connections close (the event makes them be checked again)."""
+    session_id = current_session_id()
+    db.session.execute(delete(UserSession).where(UserSession.id == session_id))
     events.record("auth.logout", actor=user)
     db.session.commit()
     logout_user()
     session.clear()
+
+
+def touch_session(session_id: int, now: datetime) -> None:
+    """A statement, not the loaded row: a sign-out elsewhere may have deleted it."""
+    db.session.execute(
+        update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now)
+    )
+    db.session.commit()
 
 
 # --- users --------------------------------------------------------------------

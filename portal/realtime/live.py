@@ -6,7 +6,7 @@
 - After each commit (`events.subscribe`), the users whose access may have
   changed (`permissions.users_whose_access_changed`) have their connections
   checked again in every process: they join or leave workspace rooms, or are
-  disconnected (deactivated user, revoked token, ended session). Then each
+  disconnected (deactivated user, revoked token, ended or signed-out session). Then each
   event goes as `activity` to the rooms of `permissions.event_audience`, and
   its notifications as `notification` to their users' rooms.
 - `presence` tells a workspace who of its members is online, when that changes.
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from .. import events, permissions
 from ..accounts.api import notification_json
-from ..accounts.auth import usable_token
+from ..accounts.auth import current_session_id, live_session, usable_token
 from ..accounts.models import ApiToken, Notification, User
 from ..events import CommittedEvent, utcnow
 from ..extensions import db, socketio
@@ -62,8 +62,10 @@ class Connection:
     user_id: int
     # The API token it was opened with, or None for the session cookie.
     token_id: int | None
-    # The user's session epoch at connect (cookie connections end when it moves).
+    # The user's session epoch at connect and the cookie's session row (None for a
+    # token): a cookie connection ends when the epoch moves or the row is deleted.
     epoch: int
+    session_id: int | None
     workspaces: set[int] = field(default_factory=set)
 
 
@@ -189,7 +191,13 @@ def _on_connect(auth: Any = None) -> None:
     sid = request.sid  # type: ignore[attr-defined]
     workspaces = permissions.live_workspace_ids(db.session, user)
     with state.lock:
-        state.connections[sid] = Connection(user.id, token_id, user.session_epoch, workspaces)
+        state.connections[sid] = Connection(
+            user.id,
+            token_id,
+            user.session_epoch,
+            None if token_id is not None else current_session_id(),
+            workspaces,
+        )
     socketio.server.enter_room(sid, user_room(user.id), namespace=NAMESPACE)
     for workspace_id in workspaces:
         socketio.server.enter_room(sid, workspace_room(workspace_id), namespace=NAMESPACE)
@@ -285,7 +293,7 @@ def _still_valid(session: Session, user: User | None, connection: Connection, no
     if user is None or not user.active:
         return False
     if connection.token_id is None:
-        return user.session_epoch == connection.epoch
+        return live_session(session, connection.session_id, user.id, connection.epoch) is not None
     token = session.get(ApiToken, connection.token_id)
     return token is not None and token.user_id == user.id and token.usable(now)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from portal.extensions import socketio
 
@@ -61,11 +62,18 @@ class Socket:
 
 @pytest.fixture
 def connect(app: Flask) -> Iterator[Any]:
-    """`connect(user)` by session cookie, `connect(token="...")`, or `connect(auth=...)`."""
+    """`connect(user)` by session cookie, `connect(token="...")`, `connect(auth=...)`,
+    or `connect(http=client)` with the session cookie of that Flask test client."""
     opened: list[Socket] = []
 
-    def make(user: Any = None, *, token: str | None = None, auth: Any = None) -> Socket:
-        flask_client = app.test_client()
+    def make(
+        user: Any = None,
+        *,
+        token: str | None = None,
+        auth: Any = None,
+        http: FlaskClient | None = None,
+    ) -> Socket:
+        flask_client = http or app.test_client()
         if user is not None:
             sign_in_session(flask_client, user)
         if token is not None:

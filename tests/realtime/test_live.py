@@ -321,6 +321,17 @@ def test_password_change_ends_cookie_connections(
     assert not socket.connected
 
 
+def test_sign_out_disconnects_the_sockets_of_that_session_only(
+    world: SimpleNamespace, connect: Any, as_user: Any
+) -> None:
+    leaving = as_user(world.member)
+    mine, other = connect(http=leaving.client), connect(world.member)
+    assert mine.connected and other.connected
+    assert leaving.post("/auth/logout").status_code == 200
+    assert not mine.connected
+    assert other.connected
+
+
 def test_secretariat_joins_a_new_workspace(
     world: SimpleNamespace, connect: Any, as_user: Any
 ) -> None:
