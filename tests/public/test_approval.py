@@ -68,9 +68,7 @@ def test_an_unchanged_submission_cannot_be_submitted_twice(as_user, item_world):
     _refused(_publication(coordinator, item_world.memo_id, "submit"))
 
 
-def test_a_file_version_uploaded_after_submission_is_not_published(
-    as_user, api, published_world
-):
+def test_a_file_version_uploaded_after_submission_is_not_published(as_user, api, published_world):
     """A published document submitted again: a newer file uploaded meanwhile is refused,
     the public keeps the approved file, and the new submission publishes the new file."""
     world = published_world
