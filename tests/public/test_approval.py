@@ -132,3 +132,28 @@ def test_approval_refuses_a_version_other_than_the_one_reviewed(as_user, api, it
     assert current != reviewed
     assert _publication(secretariat, memo_id, "approve", version=current).status_code == 200
     assert "cambiado" in api.get(f"/public/items/{memo_id}").get_json()["body_html"]
+
+
+def test_a_request_pending_from_before_copies_were_recorded_must_be_submitted_again(
+    app, as_user, api, published_world
+):
+    """The migration leaves such requests without a copy: nothing says what was reviewed."""
+    from sqlalchemy import update
+
+    from portal.extensions import db
+    from portal.public.models import PublicationRequest
+
+    world = published_world
+    with app.app_context():
+        db.session.execute(
+            update(PublicationRequest)
+            .where(PublicationRequest.item_id == world.pending_id)
+            .values(public_copy=None)
+        )
+        db.session.commit()
+    secretariat = as_user(world.secretariat)
+
+    _refused(_publication(secretariat, world.pending_id, "approve"))
+    assert api.get(f"/public/items/{world.pending_id}").status_code == 404
+    assert _publication(as_user(world.coordinator), world.pending_id, "submit").status_code == 200
+    assert _publication(secretariat, world.pending_id, "approve").status_code == 200
