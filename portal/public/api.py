@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 
 from flask import Blueprint, Response, url_for
 from flask_login import current_user
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 from sqlalchemy import select
 
 from .. import permissions
@@ -33,6 +33,14 @@ class PublicationBody(Body):
     action: Literal["submit", "approve", "reject", "unpublish"]
     # Why, for `reject` (required there); a remark for the others.
     note: Note = ""
+    version: int | None = Field(
+        None,
+        ge=1,
+        le=2**31 - 1,
+        description="For `approve`: the `item_version` of the submission reviewed; 409 "
+        "`conflict` when the pending submission is another one. Whether or not it is "
+        "given, approval is refused with 409 when the item changed after it was submitted.",
+    )
 
 
 def request_json(request: PublicationRequest, users: dict[int, User]) -> dict[str, Any]:
@@ -43,6 +51,8 @@ def request_json(request: PublicationRequest, users: dict[int, User]) -> dict[st
     return {
         "id": request.id,
         "item_id": request.item_id,
+        "item_version": request.item_version,
+        "document_version": request.document_version,
         "status": str(request.status),
         "note": request.note,
         "submitted_by": person(request.submitted_by_id),
@@ -94,12 +104,13 @@ def get_publication(item_id: int) -> dict[str, Any]:
 @endpoint(access=permissions.signed_in, body=PublicationBody)
 def change_publication(item_id: int, body: PublicationBody) -> dict[str, Any]:
     """submit (the owner group's coordinators), approve, reject (with a reason) and
-    unpublish (the secretariat)."""
+    unpublish (the secretariat). Approval publishes the copy submitted, or answers 409
+    when the item changed after it was submitted or `version` is not the one pending."""
     item = permissions.load_for_publication(item_id, body.action)
     if body.action == "submit":
         service.submit(current_user, item, body.note)
     elif body.action == "approve":
-        service.approve(current_user, item, body.note)
+        service.approve(current_user, item, body.note, body.version)
     elif body.action == "reject":
         service.reject(current_user, item, body.note)
     else:

@@ -81,7 +81,8 @@ class RequestStatus(enum.StrEnum):
     pending = "pending"
     approved = "approved"
     rejected = "rejected"
-    # Closed without a decision: the item was unpublished or purged meanwhile.
+    # Closed without a decision: the item was unpublished or purged meanwhile, or it
+    # changed and was submitted again.
     withdrawn = "withdrawn"
 
 
@@ -103,7 +104,11 @@ class PublicationRequest(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    # The item's version (its ETag) as submitted: what names the submission a reviewer saw.
     item_version: Mapped[int] = mapped_column(Integer)
+    # The public copy as submitted (`service.public_copy_of`), exactly what approval
+    # publishes; None for requests made before it was recorded (they must be resubmitted).
+    public_copy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")
@@ -117,3 +122,10 @@ class PublicationRequest(db.Model):  # type: ignore[name-defined]
 
     submitted_by: Mapped[User | None] = relationship(lazy="raise", foreign_keys=[submitted_by_id])
     decided_by: Mapped[User | None] = relationship(lazy="raise", foreign_keys=[decided_by_id])
+
+    @property
+    def document_version(self) -> int | None:
+        """For a document, the number of the file version submitted."""
+        if not self.public_copy or self.public_copy["document_version_id"] is None:
+            return None
+        return int(self.public_copy["details"]["version"])

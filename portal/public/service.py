@@ -1,16 +1,21 @@
 """The publishing workflow and what the public reads.
 
-A coordinator submits an item of their group; the secretariat approves it (a
-`PublishedItem` copy is made from the item as it is then) or rejects it with a
-reason; the secretariat may unpublish it. A published item can be submitted
-again to publish its later changes; the public keeps the approved copy until
-then. Every step records an event and notifies who is concerned.
+A coordinator submits an item of their group: the request records the item's
+public copy as submitted. The secretariat approves it (that recorded copy becomes
+the `PublishedItem`) or rejects it with a reason; the secretariat may unpublish it.
+Approval publishes exactly what was submitted and reviewed: when the item would
+publish something else by then (an edit, a new file version), or the reviewer saw
+an earlier submission, it is refused (409) until the coordinator submits the item
+again. A published item can be submitted again to publish its later changes; the
+public keeps the approved copy until then. Every step records an event and
+notifies who is concerned.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
@@ -34,6 +39,7 @@ from ..workspaces.models import AgendaItem, Item, Meeting, Memo, Publication, Ta
 from .models import PublicationRequest, PublishedItem, RequestStatus
 
 SUMMARY_CHARS = 300
+NOTHING_PENDING = "Nothing about this item is awaiting review."
 
 
 def conflict(message: str) -> ApiError:
@@ -49,6 +55,30 @@ def pending_request(item: Item) -> PublicationRequest | None:
     )
 
 
+@dataclass(frozen=True)
+class Submission:
+    """A pending request with the copy approval publishes (the one submitted) and the
+    copy the item would give now: they differ when the item changed since."""
+
+    request: PublicationRequest
+    current: dict[str, Any]
+
+    @property
+    def copy(self) -> dict[str, Any]:
+        return self.request.public_copy or self.current
+
+    @property
+    def changed(self) -> bool:
+        return self.request.public_copy != self.current
+
+
+def submission(item: Item) -> Submission | None:
+    request = pending_request(item)
+    if request is None:
+        return None
+    return Submission(request, public_copy_of(item, request.submitted_by_id))
+
+
 def _secretariat_ids() -> list[int]:
     return list(
         db.session.scalars(select(User.id).where(User.is_secretariat, User.active.is_(True)))
@@ -56,24 +86,35 @@ def _secretariat_ids() -> list[int]:
 
 
 def submit(actor: User, item: Item, note: str) -> PublicationRequest:
-    """Ask the secretariat to publish the item (or, once published, its latest changes)."""
-    if pending_request(item) is not None:
+    """Ask the secretariat to publish the item (or, once published, its latest changes),
+    as it is now. A pending request for an item that changed since is replaced."""
+    earlier = submission(item)
+    if earlier is not None and not earlier.changed:
         raise conflict("The item is already awaiting the secretariat's review.")
     if isinstance(item, Document) and item.current_version < 1:
         raise conflict("Upload the document's file before submitting it.")
+    if earlier is not None:
+        _close(earlier.request, actor, RequestStatus.withdrawn, "")
+    if item.publication is not Publication.published:
+        item.publication = Publication.submitted
+    db.session.flush()  # closes the earlier request; gives the item's version as submitted
     request = PublicationRequest(
         item_id=item.id,
         item_version=item.version,
+        public_copy=public_copy_of(item, actor.id),
         submitted_by_id=actor.id,
         submitted_at=utcnow(),
         note=note,
     )
     db.session.add(request)
-    if item.publication is not Publication.published:
-        item.publication = Publication.submitted
     db.session.flush()
     event = record_item_event(
-        "publication.submitted", actor, item, request_id=request.id, note=note
+        "publication.submitted",
+        actor,
+        item,
+        request_id=request.id,
+        note=note,
+        replaces=earlier.request.id if earlier is not None else None,
     )
     notify(event, _secretariat_ids(), actor=actor)
     db.session.commit()
@@ -90,7 +131,7 @@ def _close(request: PublicationRequest, actor: User, status: RequestStatus, reas
 def _decide(actor: User, item: Item, status: RequestStatus, reason: str = "") -> PublicationRequest:
     request = pending_request(item)
     if request is None:
-        raise conflict("Nothing about this item is awaiting review.")
+        raise conflict(NOTHING_PENDING)
     _close(request, actor, status, reason)
     return request
 
@@ -100,10 +141,25 @@ def _people(*user_ids: int | None) -> set[int]:
     return {user_id for user_id in user_ids if user_id is not None}
 
 
-def approve(actor: User, item: Item, note: str = "") -> PublishedItem:
-    """Publish the item as it is now: make (or refresh) its public copy."""
-    request = _decide(actor, item, RequestStatus.approved)
-    facts = public_copy_of(item, request.submitted_by_id) | {
+def approve(actor: User, item: Item, note: str = "", version: int | None = None) -> PublishedItem:
+    """Publish the copy submitted: make (or refresh) the item's public copy. Refused
+    when the item would publish something else now, or when `version` (the submission
+    the reviewer saw) is not the pending one."""
+    pending = submission(item)
+    if pending is None:
+        raise conflict(NOTHING_PENDING)
+    request = pending.request
+    if version is not None and version != request.item_version:
+        raise conflict(
+            "The item was submitted again since the version you reviewed; review it again."
+        )
+    if pending.changed:
+        raise conflict(
+            "The item changed after it was submitted; its coordinator must submit it again."
+        )
+    _close(request, actor, RequestStatus.approved, "")
+    facts = pending.copy | {
+        "item_version": item.version,
         "approved_at": utcnow(),
         "approved_by_id": actor.id,
     }
@@ -234,8 +290,8 @@ _COPIERS: dict[str, Callable[[Any], dict[str, Any]]] = {
 
 
 def public_copy_of(item: Item, submitter_id: int | None) -> dict[str, Any]:
-    """The columns of an item's public copy, from the item as it is now (what approval
-    publishes, and what the secretariat previews before approving)."""
+    """The columns of an item's public copy, from the item as it is now (recorded by a
+    submission; approval publishes it while the item still gives the same), JSON-ready."""
     facts: dict[str, Any] = {"tags": [], "details": {}, "document_version_id": None}
     facts |= _COPIERS[item.kind](item)
     about = (facts.pop("summary_source", None) or facts["body"])[:5000]
@@ -252,7 +308,6 @@ def public_copy_of(item: Item, submitter_id: int | None) -> dict[str, Any]:
         "language": language,
         "community_id": community.id if community is not None else None,
         "member_state_code": community.member_state_code if community is not None else None,
-        "item_version": item.version,
     }
 
 

@@ -27,6 +27,8 @@ PAIRS = [
     ("alert", "paper", 4.5),
     ("ink", "mark", 4.5),
     ("ink", "tag", 4.5),
+    ("ink", "removed", 4.5),
+    ("ink", "added", 4.5),
     ("field", "paper", 3.0),
     ("focus", "mist", 3.0),
     ("focus", "paper", 3.0),

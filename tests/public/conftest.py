@@ -39,4 +39,5 @@ def published_world(item_world, as_user, publish) -> SimpleNamespace:
     publish(world, world.published_memo_id)
     submitted = coordinator.post(f"/items/{world.pending_id}/publication", {"action": "submit"})
     assert submitted.status_code == 200
+    world.pending_version = submitted.get_json()["requests"][0]["item_version"]
     return world

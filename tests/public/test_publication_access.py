@@ -20,6 +20,18 @@ PUBLICATION_CASES: list[tuple[str, str, Any, str]] = [
     (
         "POST",
         "/items/{pending}/publication",
+        {"action": "approve", "version": "{pending_version}"},
+        "401 404 403 403 403 200 404 404",
+    ),
+    (  # the reviewer saw another version than the one submitted
+        "POST",
+        "/items/{pending}/publication",
+        {"action": "approve", "version": "{stale_version}"},
+        "401 404 403 403 403 409 404 404",
+    ),
+    (
+        "POST",
+        "/items/{pending}/publication",
         {"action": "reject", "note": "Falta el resumen"},
         "401 404 403 403 403 200 404 404",
     ),
@@ -46,6 +58,8 @@ def _ids(world) -> dict[str, int]:
         "pending": world.pending_id,
         "published": world.published_memo_id,
         "document": world.document_id,
+        "pending_version": world.pending_version,
+        "stale_version": world.pending_version - 1,
     }
 
 
