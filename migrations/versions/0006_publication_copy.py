@@ -3,8 +3,8 @@
 A request pending before this migration has no recorded copy: approval refuses it
 (409) until its coordinator submits the item again.
 
-Revision ID: 0005_publication_copy
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 06:07:48.856632
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0005_publication_copy'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
