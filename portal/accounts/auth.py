@@ -3,8 +3,8 @@
 A bearer token wins over a cookie and never creates a session; cookie-
 authenticated unsafe requests to the API must carry the CSRF token. The
 cookie's session row and its user are read from the database on every request,
-so a sign-out (which deletes that row), a deactivation, a password change
-(which bump `session_epoch`) or a revoked token takes effect at once.
+so a sign-out (which deletes that row), a deactivation or a password change
+(both bump `session_epoch`) and a revoked token take effect at once.
 """
 
 from __future__ import annotations

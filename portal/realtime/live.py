@@ -6,9 +6,10 @@
 - After each commit (`events.subscribe`), the users whose access may have
   changed (`permissions.users_whose_access_changed`) have their connections
   checked again in every process: they join or leave workspace rooms, or are
-  disconnected (deactivated user, revoked token, ended or signed-out session). Then each
-  event goes as `activity` to the rooms of `permissions.event_audience`, and
-  its notifications as `notification` to their users' rooms.
+  disconnected (deactivated user, revoked token, ended or signed-out session).
+  Then each event goes as `activity` to the rooms of
+  `permissions.event_audience`, and its notifications as `notification` to
+  their users' rooms.
 - `presence` tells a workspace who of its members is online, when that changes.
 - Emitting never undoes a commit: failures are logged, and clients catch up
   through the activity endpoint with the last `event_id` they saw.
