@@ -198,7 +198,8 @@ def storage_check_command(repair: bool, quick: bool, grace_minutes: int) -> None
     click.echo(
         f"Checked {report.checked} blobs: {len(report.orphans)} orphans, "
         f"{len(report.missing)} missing, {len(report.damaged)} damaged, "
-        f"{len(report.unused_rows)} unused rows, {len(report.unreachable)} unreachable stores."
+        f"{len(report.unused_rows)} unused rows, {len(report.partials)} partial uploads, "
+        f"{len(report.unreachable)} unreachable stores."
     )
     if repair and report.problems:
         maintenance.repair(report, say=click.echo)

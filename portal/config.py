@@ -29,6 +29,10 @@ DEFAULTS: dict[str, Any] = {
     "S3_PRESIGNED_DOWNLOADS": False,
     "REDIS_URL": "",
     "MAX_UPLOAD_MB": 100,
+    # Text extractions (child processes) running at once in one process, and the
+    # seconds an upload waits for one before it answers 503.
+    "EXTRACT_WORKERS": os.cpu_count() or 1,
+    "EXTRACT_WAIT_SECONDS": 30,
     # Refused uploads: file extensions (".exe") and sniffed MIME types, comma-separated;
     # programs and scripts are refused whatever this says.
     "UPLOAD_DENY": (

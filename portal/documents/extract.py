@@ -7,6 +7,11 @@ CPU time, under a wall-clock timeout here, with page and character limits and
 zip-bomb checks. A file that cannot be read is stored and served normally:
 the reason goes to the version's `extraction_error`, never to the client as
 an error.
+
+Extraction runs within the upload request. At most PORTAL_EXTRACT_WORKERS
+children run at once per process (each may take MEMORY_MB); an upload waits
+PORTAL_EXTRACT_WAIT_SECONDS at most for its turn, then answers 503 with
+Retry-After and keeps nothing.
 """
 
 from __future__ import annotations
@@ -17,9 +22,13 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..api import ApiError, setting
 from .storage import BlobMissing, BlobStore, LocalStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -60,6 +69,31 @@ def extractable(content_type: str) -> bool:
     return content_type in KINDS
 
 
+# One semaphore per limit, shared by the threads of this process.
+_slots: dict[int, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+@contextmanager
+def _slot() -> Iterator[None]:
+    """Hold one of the process's extraction slots; 503 if none frees in time."""
+    limit = max(1, int(setting("EXTRACT_WORKERS")))
+    with _slots_lock:
+        slots = _slots.setdefault(limit, threading.BoundedSemaphore(limit))
+    if not slots.acquire(timeout=float(setting("EXTRACT_WAIT_SECONDS"))):
+        raise ApiError(
+            503,
+            "unavailable",
+            "Too many files are being read for search right now; try again in a moment.",
+            # A running extraction ends within its timeout.
+            headers={"Retry-After": str(TIMEOUT_SECONDS)},
+        )
+    try:
+        yield
+    finally:
+        slots.release()
+
+
 def extract(store: BlobStore, key: str, content_type: str, size: int) -> Extracted:
     """The text of a stored blob, or the reason there is none."""
     kind = KINDS.get(content_type)
@@ -67,6 +101,11 @@ def extract(store: BlobStore, key: str, content_type: str, size: int) -> Extract
         return NOTHING
     if size > MAX_INPUT_BYTES:
         return Extracted("", f"too large for text extraction (over {MAX_INPUT_BYTES >> 20} MB)")
+    with _slot():
+        return _extract_stored(store, key, kind)
+
+
+def _extract_stored(store: BlobStore, key: str, kind: str) -> Extracted:
     if isinstance(store, LocalStore):
         path = store.path_of(key)
         if path is not None:

@@ -1,27 +1,35 @@
 """`portal storage-check`: compare blob rows with what the stores hold.
 
-Finds orphan blobs (in a store, in no row), rows whose blob is missing, and
-blobs whose bytes no longer match their size or SHA-256. `repair` removes
-orphans older than a grace period (younger ones may be uploads in flight),
-points versions whose blob is missing or damaged at an intact blob with the
-same checksum when one exists, and removes blob rows no version uses.
+Finds orphan blobs (in a store, in no row), rows whose blob is missing, blobs
+whose bytes no longer match their size or SHA-256, and what uploads cut off by
+a crash left (`.part` files, incomplete S3 multipart uploads). `repair` removes
+orphans and partial uploads older than a grace period (younger ones may be
+uploads in flight), points versions whose blob is missing or damaged at an
+intact blob with the same checksum when one exists, and removes blob rows no
+version uses. Each serving process also removes partial uploads older than an
+hour once, in the background, from its first request on (`init_app`).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from flask import Flask
 from sqlalchemy import select, update
 
 from ..events import utcnow
 from ..extensions import db
 from .models import Blob, DocumentVersion
-from .storage import BlobMissing, StoreUnavailable, store_named
+from .storage import BlobMissing, Partial, StoreUnavailable, store_named
 
 log = logging.getLogger(__name__)
+
+# Older than this, an unfinished upload is abandoned: removed when a process starts.
+STALE_PARTIAL_AGE = timedelta(hours=1)
 
 
 @dataclass
@@ -31,6 +39,7 @@ class Report:
     missing: list[Blob] = field(default_factory=list)
     damaged: list[tuple[Blob, str]] = field(default_factory=list)
     unused_rows: list[Blob] = field(default_factory=list)
+    partials: list[tuple[str, Partial]] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     unrepaired: list[str] = field(default_factory=list)
@@ -43,8 +52,13 @@ class Report:
             + len(self.missing)
             + len(self.damaged)
             + len(self.unused_rows)
+            + len(self.partials)
             + len(self.unreachable)
         )
+
+
+def _young(moment: datetime | None, now: datetime, grace: timedelta) -> bool:
+    return moment is not None and now - moment < grace
 
 
 def check(
@@ -62,16 +76,21 @@ def check(
         try:
             store = store_named(name)
             listed = {key: (size, modified) for key, size, modified in store.list_blobs()}
+            partials = list(store.list_partials())
         except StoreUnavailable as error:
             report.unreachable.append(name)
             say(f"store {name}: unreachable ({error.detail or error.message})")
             continue
         known = {row.key: row for row in rows if row.store == name}
         for key in sorted(set(listed) - set(known)):
-            modified = listed[key][1]
-            young = modified is not None and now - modified < grace
+            young = _young(listed[key][1], now, grace)
             (report.young_orphans if young else report.orphans).append((name, key))
             say(f"orphan blob {name}:{key}" + (" (recent, kept)" if young else ""))
+        for partial in partials:
+            young = _young(partial.started, now, grace)
+            if not young:
+                report.partials.append((name, partial))
+            say(f"partial upload {name}:{partial}" + (" (recent, kept)" if young else ""))
         for key, row in known.items():
             report.checked += 1
             if key not in listed:
@@ -113,6 +132,12 @@ def repair(report: Report, say: Callable[[str], None] = log.info) -> Report:
             report.repaired.append(f"removed orphan {name}:{key}")
         except StoreUnavailable:
             report.unrepaired.append(f"orphan {name}:{key}: store unavailable")
+    for name, partial in report.partials:
+        try:
+            store_named(name).remove_partial(partial)
+            report.repaired.append(f"removed partial upload {name}:{partial}")
+        except StoreUnavailable:
+            report.unrepaired.append(f"partial upload {name}:{partial}: store unavailable")
     unused = {row.id: row for row in report.unused_rows}
     bad = {row.id: row for row in report.missing} | {row.id: row for row, _ in report.damaged}
     doomed = dict(unused)
@@ -148,3 +173,36 @@ def repair(report: Report, say: Callable[[str], None] = log.info) -> Report:
     for line in report.repaired + report.unrepaired:
         say(line)
     return report
+
+
+def remove_stale_partials(app: Flask) -> None:
+    """Remove the partial uploads older than STALE_PARTIAL_AGE from the local store
+    and the configured one; younger ones may be uploads of other processes."""
+    with app.app_context():
+        now = utcnow()
+        for name in sorted({"local", db_store_setting()}):
+            try:
+                store = store_named(name)
+                for partial in list(store.list_partials()):
+                    if not _young(partial.started, now, STALE_PARTIAL_AGE):
+                        store.remove_partial(partial)
+                        log.info("removed the abandoned partial upload %s:%s", name, partial)
+            except StoreUnavailable as error:
+                log.warning("partial uploads of store %s stay: %s", name, error.detail)
+
+
+def init_app(app: Flask) -> None:
+    """Clean up abandoned partial uploads once per process, in the background, from
+    the first request on (after any fork of the server, not in every CLI command)."""
+    started = threading.Lock()
+
+    def sweep_once() -> None:
+        if not started.acquire(blocking=False):
+            return
+        thread = threading.Thread(
+            target=remove_stale_partials, args=(app,), name="partial-sweep", daemon=True
+        )
+        app.extensions["portal_partial_sweep"] = thread
+        thread.start()
+
+    app.before_request(sweep_once)

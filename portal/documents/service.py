@@ -2,7 +2,9 @@
 
 Blob first, row second: an upload reaches the store before its rows are
 written, and `upload.received` removes the blob if the transaction does not
-commit (the service calls `Received.keep()` only after the commit).
+commit (the service calls `Received.keep()` only after the commit). Its text
+is extracted before the first query, so an upload waiting for an extraction
+slot holds no database connection.
 """
 
 from __future__ import annotations
@@ -135,8 +137,8 @@ def create_document(
     tags: list[str] | None = None,
 ) -> Document:
     """A new document with the upload as its version 1."""
-    _require_open(workspace.id)
     extracted = _extract(upload)
+    _require_open(workspace.id)
     now = utcnow()
     document = Document(
         workspace_id=workspace.id,
@@ -172,9 +174,9 @@ def create_document(
 def add_version(actor: User, document: Document, upload: Received) -> DocumentVersion:
     """A new current version; refused while another member holds the check-out.
     The holder's upload is the check-in: it releases the lock."""
+    extracted = _extract(upload)
     _require_open(document.workspace_id)
     _refuse_if_locked(actor, document)
-    extracted = _extract(upload)
     checked_in = document.lock_holder_id(utcnow()) == actor.id
     version = _new_version(actor, document, upload, extracted)
     if checked_in or document.checked_out_by_id is not None:

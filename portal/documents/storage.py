@@ -69,6 +69,19 @@ class StoredBlob:
     sha256: str
 
 
+@dataclass(frozen=True)
+class Partial:
+    """An upload that never finished: a `.part` file of the local store (`started` is
+    its last write), or an incomplete S3 multipart upload (`started` is its start)."""
+
+    name: str
+    started: datetime | None
+    upload_id: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name} (upload {self.upload_id})" if self.upload_id else self.name
+
+
 class HashingReader:
     """Passes a stream through, counting and hashing the bytes as they are read."""
 
@@ -126,6 +139,14 @@ class BlobStore(ABC):
     @abstractmethod
     def list_blobs(self) -> Iterator[tuple[str, int, datetime | None]]:
         """Every (key, size, last modified) in the store."""
+
+    @abstractmethod
+    def list_partials(self) -> Iterator[Partial]:
+        """Uploads that were cut off (the process or the store died) and left pieces."""
+
+    @abstractmethod
+    def remove_partial(self, partial: Partial) -> None:
+        """Remove what an unfinished upload left; a partial already gone is not an error."""
 
     def presigned_url(
         self, key: str, *, filename_header: str, content_type: str, expires: timedelta
@@ -268,6 +289,21 @@ class LocalStore(BlobStore):
                 modified = datetime.fromtimestamp(info.st_mtime, UTC)
                 yield f"{path.parent.name}/{path.name}", info.st_size, modified
 
+    def list_partials(self) -> Iterator[Partial]:
+        if not self.incoming.exists():
+            return
+        for path in sorted(self.incoming.iterdir()):
+            try:
+                modified = path.stat().st_mtime
+            except FileNotFoundError:
+                continue  # its upload just finished or failed
+            yield Partial(
+                f"{self.incoming.name}/{path.name}", datetime.fromtimestamp(modified, UTC)
+            )
+
+    def remove_partial(self, partial: Partial) -> None:
+        (self.incoming / Path(partial.name).name).unlink(missing_ok=True)
+
 
 # --- S3 through the minio SDK ---------------------------------------------------
 
@@ -331,7 +367,7 @@ class S3Store(BlobStore):
         try:
             return function(*args, **kwargs)
         except S3Error as error:
-            if error.code in {"NoSuchKey", "NoSuchObject"}:
+            if error.code in {"NoSuchKey", "NoSuchObject", "NoSuchUpload"}:
                 raise BlobMissing(error.object_name or "") from None
             log.warning("S3 %s refused: %s", what, error)
             raise StoreUnavailable(f"{what}: {error.code}") from error
@@ -429,6 +465,30 @@ class S3Store(BlobStore):
             except StopIteration:
                 return
             yield item.object_name, int(item.size or 0), item.last_modified
+
+    # The SDK (7.x) has no public call for incomplete uploads: these two are its own
+    # ListMultipartUploads and AbortMultipartUpload requests.
+    def list_partials(self) -> Iterator[Partial]:
+        """One page (up to 1,000): paging differs between S3 services (SeaweedFS sorts
+        by upload id and ignores key markers), and removing these reveals the rest."""
+        self.ensure_bucket()
+        listing = self._call(
+            "list_multipart_uploads", self.client._list_multipart_uploads, self.bucket
+        )
+        if listing.is_truncated:
+            log.warning("more incomplete uploads than listed; the rest follow their removal")
+        for upload in listing.uploads:
+            yield Partial(upload.object_name, upload.initiated_time, upload.upload_id or "")
+
+    def remove_partial(self, partial: Partial) -> None:
+        with contextlib.suppress(BlobMissing):
+            self._call(
+                "abort_multipart_upload",
+                self.client._abort_multipart_upload,
+                self.bucket,
+                partial.name,
+                partial.upload_id,
+            )
 
     def presigned_url(
         self, key: str, *, filename_header: str, content_type: str, expires: timedelta

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.documents import extract
-from portal.documents.models import DocumentVersion
+from portal.documents.models import Blob, DocumentVersion
+from portal.documents.storage import store_named
 from portal.extensions import db
 
 from . import samples
@@ -118,3 +121,73 @@ def test_text_is_capped(app, world, as_user, monkeypatch):
     monkeypatch.setattr(extract, "MAX_CHARS", 100)
     created = upload(as_user(world.member), world.ws_id, b"palabra " * 1000, "largo.txt")
     assert len(_version(app, created.get_json()["id"]).text) <= 100
+
+
+def _slow_worker(folder, seconds: float):
+    """A worker that takes `seconds` and records when it ran (monotonic clock, shared by
+    every process of the machine) in `folder`."""
+    folder.mkdir()
+    script = folder / "slow.py"
+    script.write_text(
+        "import json, os, pathlib, time\n"
+        "start = time.monotonic()\n"
+        f"time.sleep({seconds})\n"
+        f"pathlib.Path({str(folder)!r}, f'{{os.getpid()}}.span')"
+        ".write_text(f'{start} {time.monotonic()}')\n"
+        "print(json.dumps({'text': 'lento', 'error': None}))\n"
+    )
+    return script
+
+
+def _spans(folder) -> list[tuple[float, float]]:
+    return sorted(tuple(map(float, p.read_text().split())) for p in folder.glob("*.span"))
+
+
+def _most_at_once(spans: list[tuple[float, float]]) -> int:
+    return max(sum(start <= moment < end for start, end in spans) for moment, _ in spans)
+
+
+def _upload_together(clients, ws_id: int) -> list:
+    barrier = threading.Barrier(len(clients))
+
+    def send(index: int):
+        barrier.wait()
+        return upload(clients[index], ws_id, f"texto {index}".encode(), f"n{index}.txt")
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        return list(pool.map(send, range(len(clients))))
+
+
+def test_extractions_wait_for_a_free_slot(app, world, as_user, settings, monkeypatch, tmp_path):
+    monkeypatch.setattr(extract, "WORKER", _slow_worker(tmp_path / "runs", 0.6))
+    settings(EXTRACT_WORKERS=1, EXTRACT_WAIT_SECONDS=20)
+    clients = [as_user(world.member) for _ in range(3)]
+
+    responses = _upload_together(clients, world.ws_id)
+
+    assert [r.status_code for r in responses] == [201, 201, 201]
+    spans = _spans(tmp_path / "runs")
+    assert len(spans) == 3
+    assert _most_at_once(spans) == 1
+
+
+def test_beyond_the_wait_uploads_get_503_and_leave_nothing(
+    app, world, as_user, settings, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(extract, "WORKER", _slow_worker(tmp_path / "runs", 3))
+    settings(EXTRACT_WORKERS=1, EXTRACT_WAIT_SECONDS=0.5)
+    clients = [as_user(world.member) for _ in range(3)]
+
+    responses = _upload_together(clients, world.ws_id)
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201, 503, 503]
+    for refused in (r for r in responses if r.status_code == 503):
+        assert refused.get_json()["error"]["code"] == "unavailable"
+        assert int(refused.headers["Retry-After"]) > 0
+    assert len(_spans(tmp_path / "runs")) == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Blob)) == 1
+        assert len(list(store_named("local").list_blobs())) == 1
+    check = app.test_cli_runner().invoke(args=["portal", "storage-check"])
+    assert check.exit_code == 0, check.output

@@ -4,6 +4,8 @@ Used by the test fixtures and by benchmarks/storage.py. Every port is chosen
 free (gRPC listens on each port + 10000, so both must be free), the S3 gateway
 gets an identities file so real credentials are checked, and stopping kills
 the process group after a short grace (SIGTERM takes 10-15 s otherwise).
+`kill` is the fault (SIGKILL at once); `start` again brings the same server
+back on the same ports with the same data.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class WeedServer:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
         self.process: subprocess.Popen[bytes] | None = None
+        self.ports: list[int] = []
         self.s3_port = 0
         self.access_key = ACCESS_KEY
         self.secret_key = SECRET_KEY
@@ -90,7 +93,8 @@ class WeedServer:
                 }
             )
         )
-        master, volume, filer, s3 = _free_ports(4)
+        self.ports = self.ports or _free_ports(4)
+        master, volume, filer, s3 = self.ports
         self.s3_port = s3
         args = [
             binary,
@@ -111,10 +115,11 @@ class WeedServer:
             "-s3.port.lance=0",
             f"-s3.config={config}",
             "-master.volumeSizeLimitMB=64",
+            "-master.electionTimeout=1s",
             "-volume.max=0",
             "-metricsPort=0",
         ]
-        log = open(self.directory / "weed.log", "wb")  # noqa: SIM115 - lives as long as the server
+        log = open(self.directory / "weed.log", "ab")  # noqa: SIM115 - lives as long as the server
         self.process = subprocess.Popen(
             args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -124,11 +129,33 @@ class WeedServer:
                 raise RuntimeError(
                     "weed exited early:\n" + (self.directory / "weed.log").read_text()[-2000:]
                 )
-            if self._s3_answers():
+            if self._ready():
                 return self
             time.sleep(0.2)
         self.stop()
         raise RuntimeError("weed did not start in time")
+
+    def _ready(self) -> bool:
+        """The S3 gateway answers and the master knows every volume on disk: after a
+        restart the gateway answers before the volume server has reported its volumes,
+        and reads fail meanwhile ("volume not found")."""
+        if not self._s3_answers():
+            return False
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.ports[0]}/dir/status", timeout=1
+            ) as answer:
+                topology = json.load(answer)["Topology"]
+        except (OSError, ValueError, KeyError):
+            return False
+        nodes = [
+            node
+            for center in topology.get("DataCenters") or []
+            for rack in center.get("Racks") or []
+            for node in rack.get("DataNodes") or []
+        ]
+        on_disk = len(list((self.directory / "data").glob("*.dat")))
+        return bool(nodes) and sum(node["Volumes"] for node in nodes) >= on_disk
 
     def _s3_answers(self) -> bool:
         try:
@@ -138,6 +165,13 @@ class WeedServer:
         except OSError:
             return False
         return True
+
+    def kill(self) -> None:
+        """Stop dead, as a crash would: SIGKILL, no grace."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
 
     def stop(self, grace: float = 2.0) -> None:
         process, self.process = self.process, None
