@@ -6,6 +6,8 @@
   gate from `portal.permissions` it passes through (a test walks the URL map
   and refuses a view without one), and the pydantic models its body and query
   string are validated into.
+- `Id` and `URL_CONVERTERS`: integers that fit the id columns, in bodies, query
+  strings and URLs (`<int:…>` out of range names nothing: 404).
 - `paginate`: the `{"items", "page", "per_page", "total"}` list shape.
 - `openapi_document`: the OpenAPI description built from the same declarations.
 """
@@ -17,7 +19,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from flask import Flask, Response, current_app, jsonify, request
 from flask_wtf.csrf import CSRFError
@@ -25,7 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import ValidationError as UrlValidationError
 
 from .extensions import db
 
@@ -97,6 +101,29 @@ def is_api_request() -> bool:
 
 
 # --- request validation -------------------------------------------------------
+
+# The largest value of PostgreSQL's `integer`, the type of every id and counter column:
+# a larger number cannot even be compared with one (the database refuses the query).
+MAX_INT = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in a URL is an id: a number outside 1 .. MAX_INT names nothing, for
+    every method (404; werkzeug's own refusal would read as 405 where the path has
+    other methods), and never reaches the database."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int = 1, max: int = MAX_INT) -> None:
+        super().__init__(map, fixed_digits, min, max)
+
+    def to_python(self, value: str) -> int:
+        try:
+            return int(super().to_python(value))
+        except UrlValidationError:
+            raise NotFound() from None
+
+
+URL_CONVERTERS = {"int": IdConverter}
 
 
 class Body(BaseModel):

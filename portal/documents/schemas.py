@@ -13,7 +13,7 @@ from pydantic import (
     field_validator,
 )
 
-from ..api import Body, PageQuery, Query, _fields_of, invalid
+from ..api import MAX_INT, Body, PageQuery, Query, _fields_of, invalid
 
 Title = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 Description = Annotated[str, StringConstraints(max_length=5000)]
@@ -68,7 +68,7 @@ class DocumentListQuery(PageQuery):
 
 
 class DownloadQuery(Query):
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, le=MAX_INT)
 
 
 class CheckoutBody(Body):
