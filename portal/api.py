@@ -23,15 +23,17 @@ from typing import Annotated, Any, TypeVar
 
 from flask import Flask, Response, current_app, jsonify, request
 from flask_wtf.csrf import CSRFError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, NotFound
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
 from werkzeug.routing import ValidationError as UrlValidationError
 
 from .extensions import db
+from .text import has_unsafe_characters
 
 log = logging.getLogger(__name__)
 
@@ -123,16 +125,50 @@ class IdConverter(IntegerConverter):
             raise NotFound() from None
 
 
-URL_CONVERTERS = {"int": IdConverter}
+class TextConverter(UnicodeConverter):
+    """A text segment of a URL (the default converter): one holding a character a
+    database or XML cannot hold names nothing (404)."""
+
+    def to_python(self, value: str) -> str:
+        if has_unsafe_characters(value):
+            raise NotFound()
+        return value
 
 
-class Body(BaseModel):
+URL_CONVERTERS = {"int": IdConverter, "default": TextConverter, "string": TextConverter}
+
+
+def _holds_unsafe_text(value: Any) -> bool:
+    if isinstance(value, str):
+        return has_unsafe_characters(value)
+    if isinstance(value, dict):
+        return any(_holds_unsafe_text(v) for pair in value.items() for v in pair)
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_holds_unsafe_text(v) for v in value)
+    return False
+
+
+class Input(BaseModel):
+    """Base of bodies and query strings: no text in them, also inside lists, holds NUL or
+    another character a database or XML cannot hold (nested models check their own)."""
+
+    @field_validator("*")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        if _holds_unsafe_text(value):
+            raise PydanticCustomError(
+                "control_character", "Remove the control characters (such as NUL) from the text."
+            )
+        return value
+
+
+class Body(Input):
     """Base of request bodies: unknown fields are refused, types are strict."""
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
 
-class Query(BaseModel):
+class Query(Input):
     """Base of query strings: values arrive as text and are converted."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
