@@ -306,7 +306,9 @@ def http_error_envelope(error: HTTPException) -> Response | HTTPException:
         413: "The request is too large.",
     }
     message = messages.get(status) or (error.description or error.name)
-    return ApiError(status, code, message).response()
+    # Keep what the refusal says beside its body: `Allow` on a 405, `Retry-After`...
+    headers = {name: value for name, value in error.get_headers() if name != "Content-Type"}
+    return ApiError(status, code, message, headers=headers).response()
 
 
 def _csrf_error(error: CSRFError) -> Response | CSRFError:
@@ -328,17 +330,15 @@ def _stale_write(error: StaleDataError) -> Response:
     return conflict("The item changed while you were saving; read it again.").response()
 
 
-def _database_unavailable(error: OperationalError) -> Response | tuple[str, int]:
+def _database_unavailable(error: OperationalError) -> Response | tuple[str, int, dict[str, str]]:
     db.session.rollback()
     log.error("database unavailable on %s %s: %s", request.method, request.path, error.orig)
+    retry = {"Retry-After": "5"}
     if is_api_request():
         return ApiError(
-            503,
-            "unavailable",
-            "The database is unavailable; try again shortly.",
-            headers={"Retry-After": "5"},
+            503, "unavailable", "The database is unavailable; try again shortly.", headers=retry
         ).response()
-    return "The portal is temporarily unavailable; try again shortly.", 503
+    return "The portal is temporarily unavailable; try again shortly.", 503, retry
 
 
 def _unexpected_error(error: Exception) -> Response | tuple[str, int]:
