@@ -277,6 +277,15 @@ def test_the_anonymous_sign_in_refuses_a_control_character(api, email):
     assert "email" in response.get_json()["error"]["fields"]
 
 
+def test_a_lone_surrogate_in_json_is_refused(as_user, world):
+    response = as_user(world.secretariat).post(
+        "/workspaces", data=b'{"name": "Grupo \\ud800"}', content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert "body" in response.get_json()["error"]["fields"]
+
+
 def test_a_control_character_in_a_url_names_nothing(api):
     response = api.get("/member-states/C%00")
 
