@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as portal_config
+from .api import URL_CONVERTERS
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(_flask_settings(settings))
     app.config["PORTAL"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]  # fields in the order written
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # "André", not "Andr\u00e9"
+    app.json.mimetype = "application/json; charset=utf-8"  # type: ignore[attr-defined]
+    app.url_map.converters.update(URL_CONVERTERS)
     if settings["TRUST_PROXY_HOPS"]:
         hops = settings["TRUST_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]

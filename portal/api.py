@@ -6,6 +6,8 @@
   gate from `portal.permissions` it passes through (a test walks the URL map
   and refuses a view without one), and the pydantic models its body and query
   string are validated into.
+- `Id` and `URL_CONVERTERS`: integers that fit the id columns, in bodies, query
+  strings and URLs (`<int:…>` out of range names nothing: 404).
 - `paginate`: the `{"items", "page", "per_page", "total"}` list shape.
 - `openapi_document`: the OpenAPI description built from the same declarations.
 """
@@ -17,17 +19,21 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from flask import Flask, Response, current_app, jsonify, request
 from flask_wtf.csrf import CSRFError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
+from werkzeug.routing import ValidationError as UrlValidationError
 
 from .extensions import db
+from .text import has_unsafe_characters
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +104,71 @@ def is_api_request() -> bool:
 
 # --- request validation -------------------------------------------------------
 
+# The largest value of PostgreSQL's `integer`, the type of every id and counter column:
+# a larger number cannot even be compared with one (the database refuses the query).
+MAX_INT = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
 
-class Body(BaseModel):
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in a URL is an id: a number outside 1 .. MAX_INT names nothing, for
+    every method (404; werkzeug's own refusal would read as 405 where the path has
+    other methods), and never reaches the database."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int = 1, max: int = MAX_INT) -> None:
+        super().__init__(map, fixed_digits, min, max)
+
+    def to_python(self, value: str) -> int:
+        try:
+            return int(super().to_python(value))
+        except UrlValidationError:
+            raise NotFound() from None
+
+
+class TextConverter(UnicodeConverter):
+    """A text segment of a URL (the default converter): one holding a character a
+    database or XML cannot hold names nothing (404)."""
+
+    def to_python(self, value: str) -> str:
+        if has_unsafe_characters(value):
+            raise NotFound()
+        return value
+
+
+URL_CONVERTERS = {"int": IdConverter, "default": TextConverter, "string": TextConverter}
+
+
+def _holds_unsafe_text(value: Any) -> bool:
+    if isinstance(value, str):
+        return has_unsafe_characters(value)
+    if isinstance(value, dict):
+        return any(_holds_unsafe_text(v) for pair in value.items() for v in pair)
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_holds_unsafe_text(v) for v in value)
+    return False
+
+
+class Input(BaseModel):
+    """Base of bodies and query strings: no text in them, also inside lists, holds NUL or
+    another character a database or XML cannot hold (nested models check their own)."""
+
+    @field_validator("*")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        if _holds_unsafe_text(value):
+            raise PydanticCustomError(
+                "control_character", "Remove the control characters (such as NUL) from the text."
+            )
+        return value
+
+
+class Body(Input):
     """Base of request bodies: unknown fields are refused, types are strict."""
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
 
-class Query(BaseModel):
+class Query(Input):
     """Base of query strings: values arrive as text and are converted."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
@@ -243,7 +306,9 @@ def http_error_envelope(error: HTTPException) -> Response | HTTPException:
         413: "The request is too large.",
     }
     message = messages.get(status) or (error.description or error.name)
-    return ApiError(status, code, message).response()
+    # Keep what the refusal says beside its body: `Allow` on a 405, `Retry-After`...
+    headers = {name: value for name, value in error.get_headers() if name != "Content-Type"}
+    return ApiError(status, code, message, headers=headers).response()
 
 
 def _csrf_error(error: CSRFError) -> Response | CSRFError:
@@ -265,17 +330,15 @@ def _stale_write(error: StaleDataError) -> Response:
     return conflict("The item changed while you were saving; read it again.").response()
 
 
-def _database_unavailable(error: OperationalError) -> Response | tuple[str, int]:
+def _database_unavailable(error: OperationalError) -> Response | tuple[str, int, dict[str, str]]:
     db.session.rollback()
     log.error("database unavailable on %s %s: %s", request.method, request.path, error.orig)
+    retry = {"Retry-After": "5"}
     if is_api_request():
         return ApiError(
-            503,
-            "unavailable",
-            "The database is unavailable; try again shortly.",
-            headers={"Retry-After": "5"},
+            503, "unavailable", "The database is unavailable; try again shortly.", headers=retry
         ).response()
-    return "The portal is temporarily unavailable; try again shortly.", 503
+    return "The portal is temporarily unavailable; try again shortly.", 503, retry
 
 
 def _unexpected_error(error: Exception) -> Response | tuple[str, int]:

@@ -14,20 +14,32 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, Response, redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from .api import ApiError, http_error_envelope, is_api_request
+from .text import has_unsafe_characters
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _refuse_unsafe_text() -> None:
+    """A page's query string and form hold no character a database or XML cannot hold
+    (NUL...): refused with the 400 page, as `api.Body` refuses them in the API."""
+    for values in (request.args, request.form):
+        for name, value in values.items(multi=True):
+            if has_unsafe_characters(name) or has_unsafe_characters(value):
+                raise BadRequest()
+
+
 def page(*, access: Callable[[], None]) -> Callable[[F], F]:
-    """Declare a page view: its gate (from `portal.permissions`) runs first."""
+    """Declare a page view: its gate (from `portal.permissions`) runs first, then the
+    check of its query string and form."""
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             access()
+            _refuse_unsafe_text()
             return view(*args, **kwargs)
 
         wrapper.access = access  # type: ignore[attr-defined]

@@ -13,6 +13,24 @@ from sqlalchemy import or_, select
 
 from .extensions import db
 
+# What XML 1.0 cannot hold (outside its `Char` production): NUL and the other C0
+# controls but tab, newline and carriage return, lone surrogates, U+FFFE and U+FFFF.
+# PostgreSQL refuses NUL in text too.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def has_unsafe_characters(text: str) -> bool:
+    """Whether `text` holds a character a database or XML cannot hold: input with one
+    is refused (see `api.Body`), so nothing new is stored with it."""
+    return _NOT_XML.search(text) is not None
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters XML cannot hold, for every output that must parse
+    (the Atom feed, iCalendar, e-mail) whatever rows stored before the input checks,
+    or written by other means, hold."""
+    return _NOT_XML.sub("", text)
+
 
 def slugify(text: str, max_length: int = 80) -> str:
     """`Puerto de Cartagena, Bolívar` -> `puerto-de-cartagena-bolivar`."""

@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
-from ..api import Body, PageQuery
+from ..api import Body, Id, PageQuery
 from .passwords import MIN_LENGTH
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=160)]
@@ -46,13 +46,13 @@ class TokenBody(Body):
 
 
 class ReadBody(Body):
-    ids: list[int] = Field(max_length=500)
+    ids: list[Id] = Field(max_length=500)
 
 
 class UserCreateBody(Body):
     email: EmailStr
     name: Name
-    community_id: int | None = None
+    community_id: Id | None = None
     password: Password | None = None
     is_secretariat: bool = False
     locale: Locale = "es"
@@ -62,7 +62,7 @@ class UserCreateBody(Body):
 class UserUpdateBody(Body):
     email: EmailStr | None = None
     name: Name | None = None
-    community_id: int | None = None
+    community_id: Id | None = None
     password: Password | None = None
     is_secretariat: bool | None = None
     active: bool | None = None
@@ -72,7 +72,7 @@ class UserUpdateBody(Body):
 
 class UserQuery(PageQuery):
     q: Annotated[str, StringConstraints(max_length=100)] | None = None
-    community_id: int | None = None
+    community_id: Id | None = None
     active: bool | None = None
 
 

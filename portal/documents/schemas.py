@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-)
+from pydantic import Field, StringConstraints, ValidationError, field_validator
 
-from ..api import Body, PageQuery, Query, _fields_of, invalid
+from ..api import MAX_INT, Body, PageQuery, Query, _fields_of, invalid
 
 Title = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 Description = Annotated[str, StringConstraints(max_length=5000)]
@@ -37,10 +30,8 @@ class DocumentUpdateBody(Body):
     _tags = field_validator("tags")(lambda cls, v: _unique(v) if v is not None else v)
 
 
-class UploadMeta(BaseModel):
+class UploadMeta(Query):
     """Metadata sent with an upload: multipart fields or the query string."""
-
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     title: Title | None = None
     description: Description = ""
@@ -68,7 +59,7 @@ class DocumentListQuery(PageQuery):
 
 
 class DownloadQuery(Query):
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, le=MAX_INT)
 
 
 class CheckoutBody(Body):

@@ -38,6 +38,7 @@ from werkzeug.sansio.multipart import (
 )
 
 from ..api import ApiError, invalid, setting
+from ..text import has_unsafe_characters
 from .storage import CHUNK, BlobStore, Readable, StoredBlob
 
 log = logging.getLogger(__name__)
@@ -332,6 +333,8 @@ def receive(request: Request, store: BlobStore) -> Received:
         raise invalid(
             {"X-Filename": "Send the file name in X-Filename, or upload as multipart/form-data."}
         )
+    if has_unsafe_characters(raw_name):
+        raise invalid({"X-Filename": "Remove the control characters (such as NUL) from the name."})
     filename = sanitize_filename(raw_name)
     blob, content_type = _store_file(store, request.stream, filename, limit, declared)
     fields = {key: request.args.getlist(key) for key in request.args}

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, HttpUrl, StringConstraints
 
-from ..api import Body, PageQuery
+from ..api import Body, Id, PageQuery
 
 Text = Annotated[str, StringConstraints(max_length=5000)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$", to_upper=True)]
@@ -51,8 +51,8 @@ class CommunityQuery(PageQuery):
 
 
 class AuditQuery(PageQuery):
-    actor: int | None = None
+    actor: Id | None = None
     verb: Annotated[str, StringConstraints(max_length=64)] | None = None
     since: AwareDatetime | None = None
     until: AwareDatetime | None = None
-    workspace_id: int | None = None
+    workspace_id: Id | None = None

@@ -17,6 +17,7 @@ from ..api import API_PREFIX, Body, PageQuery, endpoint, iso, not_found, paginat
 from ..documents.api import send_version
 from ..extensions import db, limiter
 from ..search.api import SearchQuery
+from ..text import xml_safe
 from ..workspaces.models import Item
 from . import service
 from .models import PublicationRequest, PublishedItem, RequestStatus
@@ -261,8 +262,10 @@ def public_feed() -> Response:
     ElementTree.register_namespace("", ATOM)
 
     def add(parent: ElementTree.Element, tag: str, text: str | None = None, **attrs: str) -> Any:
-        element = ElementTree.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
-        element.text = text
+        """An element; its text and attributes without what XML cannot hold."""
+        safe = {name: xml_safe(value) for name, value in attrs.items()}
+        element = ElementTree.SubElement(parent, f"{{{ATOM}}}{tag}", safe)
+        element.text = xml_safe(text) if text is not None else None
         return element
 
     copies = service.newest(FEED_SIZE)

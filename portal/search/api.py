@@ -10,7 +10,7 @@ from flask_login import current_user
 from pydantic import Field, StringConstraints
 
 from .. import permissions
-from ..api import API_PREFIX, Query, endpoint
+from ..api import API_PREFIX, Id, Query, endpoint
 from .indexer import search_index
 from .query import SearchRequest, recheck, run
 
@@ -29,7 +29,7 @@ class SearchQuery(Query):
 
 
 class StaffSearchQuery(SearchQuery):
-    workspace_id: int | None = None
+    workspace_id: Id | None = None
 
 
 def _answer(request: SearchRequest, readable_ids: Any, query: SearchQuery) -> dict[str, Any]:

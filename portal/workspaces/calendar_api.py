@@ -16,6 +16,7 @@ from .. import permissions
 from ..api import API_PREFIX, endpoint
 from ..events import utcnow
 from ..extensions import db
+from ..text import xml_safe
 from . import calendar_service
 from .models import Meeting, MeetingStatus, Workspace
 from .serialize import etag_of
@@ -40,17 +41,17 @@ def _vevent(meeting: Meeting) -> icalendar.Event:
     event.add("dtstamp", utcnow())
     event.add("last-modified", meeting.updated_at)
     event.add("sequence", meeting.version)
-    event.add("summary", meeting.title)
+    event.add("summary", xml_safe(meeting.title))
     event.add("dtstart", meeting.starts_at.astimezone(zone))
     event.add("dtend", meeting.ends_at.astimezone(zone))
     event.add("status", _STATUS[meeting.status])
     if meeting.location:
-        event.add("location", meeting.location)
+        event.add("location", xml_safe(meeting.location))
     if meeting.online_url:
-        event.add("url", meeting.online_url)
+        event.add("url", xml_safe(meeting.online_url))
     description = "\n\n".join(part for part in (meeting.online_url, meeting.guidelines) if part)
     if description:
-        event.add("description", description)
+        event.add("description", xml_safe(description))
     return event
 
 
@@ -59,7 +60,7 @@ def _calendar(name: str, meetings: list[Meeting]) -> bytes:
     calendar.add("prodid", "-//Port Network Portal//Meetings//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-calname", xml_safe(name))
     for meeting in meetings:
         calendar.add_component(_vevent(meeting))
     calendar.add_missing_timezones()

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
-from ..api import Body, PageQuery, Query
+from ..api import MAX_INT, Body, Id, PageQuery, Query
 from .models import (
     AttendanceResponse,
     MeetingStatus,
@@ -55,12 +55,12 @@ class ItemQuery(PageQuery):
 
 
 class ActivityQuery(Query):
-    after: int = Field(0, ge=0)
+    after: int = Field(0, ge=0, le=MAX_INT)
     per_page: int = Field(50, ge=1, le=100)
 
 
 class ShareBody(Body):
-    workspace_id: int
+    workspace_id: Id
     permission: SharePermission = SharePermission.view
 
 
@@ -105,7 +105,7 @@ def _check_online_url(url: str) -> str:
 TimezoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_check_timezone)]
 OnlineUrl = Annotated[str, StringConstraints(max_length=500), AfterValidator(_check_online_url)]
 Place = Annotated[str, StringConstraints(max_length=300)]
-UserIds = Annotated[list[int], Field(max_length=50)]
+UserIds = Annotated[list[Id], Field(max_length=50)]
 
 
 class TaskBody(Body):
@@ -129,7 +129,7 @@ class TaskUpdateBody(Body):
 class TaskQuery(PageQuery):
     # Literal, not the enum: query parameters are described inline in OpenAPI.
     status: Literal["todo", "doing", "done"] | None = None
-    assignee: int | None = None
+    assignee: Id | None = None
     due_before: date | None = None
     overdue: bool | None = None
 
@@ -167,8 +167,8 @@ class AgendaItemBody(Body):
     title: Title
     notes: Markdown = ""
     duration_minutes: Annotated[int, Field(ge=1, le=1440)] | None = None
-    presenter_id: int | None = None
-    document_id: int | None = None
+    presenter_id: Id | None = None
+    document_id: Id | None = None
     scheduled: bool = True
 
 
@@ -176,13 +176,13 @@ class AgendaItemUpdateBody(Body):
     title: Title | None = None
     notes: Markdown | None = None
     duration_minutes: Annotated[int, Field(ge=1, le=1440)] | None = None
-    presenter_id: int | None = None
-    document_id: int | None = None
+    presenter_id: Id | None = None
+    document_id: Id | None = None
     scheduled: bool | None = None
 
 
 class AgendaOrderBody(Body):
-    ids: Annotated[list[int], Field(max_length=500)]
+    ids: Annotated[list[Id], Field(max_length=500)]
 
 
 class OutcomeTaskBody(Body):
