@@ -33,7 +33,8 @@ from .schema import LANGUAGES, PUBLIC_PREFIX, WORKSPACE_PREFIX, build_schema, fo
 
 def fields_of(prefix: str) -> list[str]:
     """The text fields of one scope of the index (schema.WORKSPACE_PREFIX or PUBLIC_PREFIX)."""
-    return [f"{prefix}{name}_{lang}" for name in ("title", "content") for lang in LANGUAGES]
+    texts = [f"{prefix}{name}_{lang}" for name in ("title", "content") for lang in LANGUAGES]
+    return [*texts, f"{prefix}place"]
 
 
 FACETS = ("kind", "community", "country", "language", "year")

@@ -6,8 +6,9 @@ stemmer, so a word meets its plural and its spelling without accents:
 `reunión`, `reunion` and `reuniones`; `facilitación`, `facilitacion` and
 `facilitaciones`. Queries run over the fields of all four languages, each
 analysing the query its own way, so a word is found whatever language the item
-is in. Public search reads only the `public_` fields, so it scans the postings
-of published copies alone.
+is in. The `place` field holds the names of the item's community, port and
+member state. Public search reads only the `public_` fields, so it scans the
+postings of published copies alone.
 """
 
 from __future__ import annotations
@@ -129,6 +130,12 @@ def analyzer(language: str) -> Any:
     )
 
 
+def place_analyzer() -> Any:
+    """Names, folded but not stemmed; the stop words of every language dropped (`de`)."""
+    stopwords = frozenset().union(*(_stopwords(language) for language in LANGUAGES))
+    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter(stopwords)
+
+
 def build_schema() -> Schema:
     fields: dict[str, object] = {
         # "<item id>" for a workspace document, "public:<item id>" for a public copy.
@@ -154,6 +161,8 @@ def build_schema() -> Schema:
         for language in LANGUAGES:
             fields[f"{prefix}title_{language}"] = TEXT(analyzer=analyzer(language), field_boost=3.0)
             fields[f"{prefix}content_{language}"] = TEXT(analyzer=analyzer(language))
+        # The item's community, port and member state (see content.place_names).
+        fields[f"{prefix}place"] = TEXT(analyzer=place_analyzer())
     return Schema(**fields)
 
 
