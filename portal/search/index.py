@@ -193,18 +193,19 @@ class SearchIndex:
 
 
 def _same_schema(index: Index) -> bool:
-    """Whether the index has this code's fields, each of the same type and analysing text
-    the same way: otherwise its terms would not meet the terms of this code's queries."""
+    """Whether the index has this code's fields, each of the same type and weight and
+    analysing text the same way: otherwise its terms would not meet the terms of this
+    code's queries, or would not weigh as this code's documents do."""
     built, current = index.schema, build_schema()
     return set(built.names()) == set(current.names()) and all(
-        type(built[name]) is type(current[name]) and _terms(built[name]) == _terms(current[name])
-        for name in current.names()
+        _signature(built[name]) == _signature(current[name]) for name in current.names()
     )
 
 
-def _terms(field: Any) -> list[str]:
+def _signature(field: Any) -> tuple[Any, ...]:
     analyzer = getattr(field, "analyzer", None)
-    return [token.text for token in analyzer(ANALYSIS_PROBE)] if analyzer is not None else []
+    terms = [token.text for token in analyzer(ANALYSIS_PROBE)] if analyzer is not None else []
+    return type(field), getattr(field.format, "field_boost", None), terms
 
 
 def read_cursor(directory: Path) -> int:

@@ -161,8 +161,10 @@ def build_schema() -> Schema:
         for language in LANGUAGES:
             fields[f"{prefix}title_{language}"] = TEXT(analyzer=analyzer(language), field_boost=3.0)
             fields[f"{prefix}content_{language}"] = TEXT(analyzer=analyzer(language))
-        # The item's community, port and member state (see content.place_names).
-        fields[f"{prefix}place"] = TEXT(analyzer=place_analyzer())
+        # The item's community, port and member state (see content.place_names), weighing
+        # less than the item's own words: `portuaria` in a text ranks above the same word
+        # in the name of the author's "Comunidad Portuaria".
+        fields[f"{prefix}place"] = TEXT(analyzer=place_analyzer(), field_boost=0.5)
     return Schema(**fields)
 
 

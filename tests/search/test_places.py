@@ -101,3 +101,32 @@ def test_a_renamed_community_is_found_by_its_new_names(
 
     assert _hits(member, "/search", "colima") == []
     assert memo_id in {hit["id"] for hit in _hits(member, "/search", "colombia")}
+
+
+def test_a_word_in_the_text_ranks_above_the_same_word_in_the_community_name(
+    app, as_user, item_world, sync
+):
+    from portal.accounts.models import User
+    from portal.workspaces import memos_service
+    from portal.workspaces import service as workspaces
+    from portal.workspaces.models import Role, Workspace
+
+    from ..factories import make_user
+
+    with app.app_context():
+        _community_id, _author, from_there, _other = _community_world(item_world)
+        ws = db.session.get(Workspace, item_world.ws_id)
+        nowhere = make_user(name="Sin comunidad")
+        workspaces.set_membership(
+            db.session.get(User, item_world.secretariat.id), ws, nowhere, Role.member
+        )
+        in_text = memos_service.create_memo(
+            nowhere, ws, title="Estrategia", body="La estrategia portuaria de la región"
+        ).id
+        db.session.remove()
+    sync()
+
+    hits = _hits(as_user(item_world.member), "/search", "portuaria")
+
+    assert hits[0]["id"] == in_text and from_there in [hit["id"] for hit in hits]
+    assert hits[0]["score"] > max(hit["score"] for hit in hits[1:])
