@@ -427,6 +427,12 @@ def _copy_documents(item_ids: list[int]) -> list[dict[str, Any]]:
                     "year": str(copy.published_at.year),
                     "tags": ",".join(copy.tags or []),
                 },
+                place=content.place_names(
+                    copy.community.name if copy.community else "",
+                    copy.community.port if copy.community else "",
+                    copy.member_state_code or "",
+                    copy.member_state.name if copy.member_state else "",
+                ),
                 created_at=copy.published_at,  # the public's "newest" is the newest published
                 version=copy.item_version,
             )
@@ -446,3 +452,10 @@ def _copy_versions() -> dict[str, int]:
 
 
 content.public_copies(_copy_documents, _copy_versions)
+
+
+@content.community_items
+def _copies_of_community(community_id: int) -> Any:
+    return db.session.scalars(
+        select(PublishedItem.item_id).where(PublishedItem.community_id == community_id)
+    )

@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from babel import Locale
 from sqlalchemy import select
 from sqlalchemy.orm import with_polymorphic
 
 from ..accounts.models import User
 from ..extensions import db
-from ..network.models import Community
+from ..network.models import Community, MemberState
 from ..text import markdown_text
 from ..workspaces.models import (
     AgendaItem,
@@ -82,6 +84,18 @@ def _meeting_text(meeting: Meeting, agenda: dict[int, str]) -> str:
     return "\n".join(filter(None, parts))
 
 
+@cache
+def _country_names(code: str) -> tuple[str, ...]:
+    return tuple(Locale.parse(language).territories.get(code, "") for language in LANGUAGES)
+
+
+def place_names(community: str, port: str, state_code: str, state_name: str) -> str:
+    """What an item's place is searched by: its community's name and port, and its member
+    state as the network names it and as each of the four languages does (`Mexique`)."""
+    names = [community, port, state_name, *(_country_names(state_code) if state_code else ())]
+    return "\n".join(dict.fromkeys(name for name in names if name))
+
+
 def labels_of(item: Item, shared_with: Iterable[int]) -> list[str]:
     return [f"ws:{item.workspace_id}", *(f"ws:{w}" for w in shared_with)]
 
@@ -97,11 +111,13 @@ def index_document(
     body: str,
     language: str,
     facets: dict[str, str],
+    place: str,
     created_at: datetime,
     version: int,
 ) -> dict[str, Any]:
     """One index document, in either scope (`prefix`): its text goes to the fields of
-    its language; `language` is one of LANGUAGES or detected from the text."""
+    its language, `place` (see place_names) to the place field; `language` is one of
+    LANGUAGES or detected from the text."""
     if language not in LANGUAGES:
         language = detect_language(f"{title}\n{body}")
     document: dict[str, Any] = {
@@ -116,9 +132,39 @@ def index_document(
         "body_text": body[:200_000],
         f"{prefix}title_{language}": title,
         f"{prefix}content_{language}": body,
+        f"{prefix}place": place,
         **facets,
     }
     return document
+
+
+# Items whose documents carry a community's names (see place_names), rewritten when the
+# community is renamed: the items its members created (here) and the copies published
+# under it (the `public` package adds theirs).
+ItemsOfCommunity = Callable[[int], Iterable[int]]
+_of_community: list[ItemsOfCommunity] = []
+
+
+def community_items(fn: ItemsOfCommunity) -> ItemsOfCommunity:
+    _of_community.append(fn)
+    return fn
+
+
+def items_of_community(community_id: int) -> set[int]:
+    return {item_id for fn in _of_community for item_id in fn(community_id)}
+
+
+def items_created_by(user_id: int) -> list[int]:
+    return list(db.session.scalars(select(Item.id).where(Item.created_by_id == user_id)))
+
+
+@community_items
+def _members_items(community_id: int) -> Iterable[int]:
+    return db.session.scalars(
+        select(Item.id)
+        .join(User, User.id == Item.created_by_id)
+        .where(User.community_id == community_id)
+    )
 
 
 # The index's other scope: public copies, which the `public` package builds
@@ -169,15 +215,24 @@ def build_documents(items: list[Item]) -> list[dict[str, Any]]:
             select(Comment.item_id, Comment.body).where(Comment.item_id.in_(ids))
         ):
             comments[item_id].append(markdown_text(body))
+    # The community of the item's creator: its facets, and its names for the place field.
     creator_ids = {item.created_by_id for item in items if item.created_by_id}
-    origin: dict[int, tuple[str, str]] = {}
+    origin: dict[int, tuple[str, str, str]] = {}
     if creator_ids:
-        for user_id, slug, country in db.session.execute(
-            select(User.id, Community.slug, Community.member_state_code)
+        for user_id, slug, name, port, country, country_name in db.session.execute(
+            select(
+                User.id,
+                Community.slug,
+                Community.name,
+                Community.port,
+                Community.member_state_code,
+                MemberState.name,
+            )
             .join(Community, Community.id == User.community_id)
+            .join(MemberState, MemberState.code == Community.member_state_code)
             .where(User.id.in_(creator_ids))
         ):
-            origin[user_id] = (slug, country)
+            origin[user_id] = (slug, country, place_names(name, port, country, country_name))
     preloaded: dict[str, Any] = {}
     for kind, (_fn, preload) in _sources.items():
         kind_ids = [item.id for item in items if item.kind == kind]
@@ -187,7 +242,7 @@ def build_documents(items: list[Item]) -> list[dict[str, Any]]:
     for item in items:
         source = _sources.get(item.kind)
         body = source[0](item, preloaded.get(item.kind)) if source else ""
-        community, country = origin.get(item.created_by_id or 0, ("", ""))
+        community, country, place = origin.get(item.created_by_id or 0, ("", "", ""))
         documents.append(
             index_document(
                 key=str(item.id),
@@ -205,6 +260,7 @@ def build_documents(items: list[Item]) -> list[dict[str, Any]]:
                     "year": str(item.created_at.year),
                     "tags": ",".join(getattr(item, "tags", None) or []),
                 },
+                place=place,
                 created_at=item.created_at,
                 version=item.version,
             )

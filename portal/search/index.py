@@ -24,7 +24,7 @@ from whoosh.index import Index
 from whoosh.searching import Searcher
 
 from ..api import ApiError
-from .schema import build_schema
+from .schema import ANALYSIS_PROBE, build_schema
 
 WRITER_TIMEOUT = 30.0
 
@@ -97,9 +97,9 @@ class SearchIndex:
         return directory.is_dir() and whoosh_index.exists_in(str(directory))
 
     def is_current(self) -> bool:
-        """Whether the index exists and has the fields this code writes and searches
-        (an index built by an older release needs `portal reindex`)."""
-        return self.exists() and _same_fields(whoosh_index.open_dir(str(self.directory())))
+        """Whether the index exists and has the fields and analysis this code writes and
+        searches (an index built by an older release needs `portal reindex`)."""
+        return self.exists() and _same_schema(whoosh_index.open_dir(str(self.directory())))
 
     def new_directory(self) -> Path:
         """An empty index folder beside the link, named for when it was built."""
@@ -147,7 +147,7 @@ class SearchIndex:
                     opened = whoosh_index.open_dir(str(directory))
                 except Exception as error:
                     raise SearchUnavailable("damaged") from error
-                if not _same_fields(opened):
+                if not _same_schema(opened):
                     raise SearchUnavailable("out of date")
                 self._index = opened
                 self._opened = directory
@@ -192,8 +192,20 @@ class SearchIndex:
         write_cursor(self.directory(), value)
 
 
-def _same_fields(index: Index) -> bool:
-    return set(index.schema.names()) == set(build_schema().names())
+def _same_schema(index: Index) -> bool:
+    """Whether the index has this code's fields, each of the same type and weight and
+    analysing text the same way: otherwise its terms would not meet the terms of this
+    code's queries, or would not weigh as this code's documents do."""
+    built, current = index.schema, build_schema()
+    return set(built.names()) == set(current.names()) and all(
+        _signature(built[name]) == _signature(current[name]) for name in current.names()
+    )
+
+
+def _signature(field: Any) -> tuple[Any, ...]:
+    analyzer = getattr(field, "analyzer", None)
+    terms = [token.text for token in analyzer(ANALYSIS_PROBE)] if analyzer is not None else []
+    return type(field), getattr(field.format, "field_boost", None), terms
 
 
 def read_cursor(directory: Path) -> int:

@@ -24,7 +24,14 @@ from .. import events
 from ..events import Event
 from ..extensions import db
 from ..workspaces.models import Item
-from .content import build_documents, copy_documents, copy_versions, load_items
+from .content import (
+    build_documents,
+    copy_documents,
+    copy_versions,
+    items_created_by,
+    items_of_community,
+    load_items,
+)
 from .index import SearchIndex, write_cursor
 
 log = logging.getLogger(__name__)
@@ -43,6 +50,27 @@ def _affected_item(event_item_id: int | None, data: dict[str, Any]) -> int | Non
         return event_item_id
     value = data.get("item_id") if isinstance(data, dict) else None
     return value if isinstance(value, int) else None
+
+
+# What of a community its items' documents carry (facets and place names).
+_COMMUNITY_FIELDS = {"name", "port", "member_state_code"}
+
+
+def _affected_items(rows: list[Any]) -> set[int]:
+    """The items whose documents these events change: the item an event names, the items
+    that carry a renamed community's names, the items of a person who changed community."""
+    found: set[int] = set()
+    for row in rows:
+        item_id = _affected_item(row.item_id, row.data)
+        data = row.data if isinstance(row.data, dict) else {}
+        changed = set(data.get("fields") or ())
+        if item_id is not None:
+            found.add(item_id)
+        elif row.verb == "community.updated" and changed & _COMMUNITY_FIELDS:
+            found |= items_of_community(data.get("community_id", 0))
+        elif row.verb.startswith("user.") and "community_id" in changed:
+            found.update(items_created_by(data.get("user_id", 0)))
+    return found
 
 
 def documents_of(item_ids: list[int]) -> list[dict[str, Any]]:
@@ -67,17 +95,17 @@ def catch_up(index: SearchIndex) -> int:
     while True:
         cursor = index.cursor()
         rows = db.session.execute(
-            select(Event.id, Event.item_id, Event.data)
+            select(Event.id, Event.verb, Event.item_id, Event.data)
             .where(Event.id > cursor)
             .order_by(Event.id)
             .limit(EVENT_BATCH)
         ).all()
+        item_ids = sorted(_affected_items(rows))
         db.session.rollback()  # end the read transaction: the next batch sees new commits
         if not rows:
             return applied
-        item_ids = {i for i in (_affected_item(r.item_id, r.data) for r in rows) if i is not None}
-        if item_ids:
-            write_items(index, item_ids)
+        for start in range(0, len(item_ids), REBUILD_BATCH):
+            write_items(index, set(item_ids[start : start + REBUILD_BATCH]))
             db.session.rollback()
         index.set_cursor(rows[-1].id)
         applied += len(rows)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import re
 import threading
-import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,12 +28,13 @@ from ..extensions import db
 from .index import SearchIndex
 from .indexer import pending_item_ids
 from .postings import Engine, OutOfTime
-from .schema import LANGUAGES, PUBLIC_PREFIX, WORKSPACE_PREFIX, build_schema
+from .schema import LANGUAGES, PUBLIC_PREFIX, WORKSPACE_PREFIX, build_schema, fold
 
 
 def fields_of(prefix: str) -> list[str]:
     """The text fields of one scope of the index (schema.WORKSPACE_PREFIX or PUBLIC_PREFIX)."""
-    return [f"{prefix}{name}_{lang}" for name in ("title", "content") for lang in LANGUAGES]
+    texts = [f"{prefix}{name}_{lang}" for name in ("title", "content") for lang in LANGUAGES]
+    return [*texts, f"{prefix}place"]
 
 
 FACETS = ("kind", "community", "country", "language", "year")
@@ -110,12 +110,9 @@ def _has_errors(query: Query) -> bool:
     )
 
 
-def _fold(word: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", word.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-_ALL_STOPWORDS = frozenset().union(*(stopwords_for_language(lang) for lang in LANGUAGES))
+_ALL_STOPWORDS = frozenset(
+    fold(word) for lang in LANGUAGES for word in stopwords_for_language(lang)
+)
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 
 
@@ -125,7 +122,7 @@ def _without_stopwords(text: str) -> str:
     if '"' in text:
         return text
     words = text.split()
-    kept = [w for w in words if w in _OPERATORS or _fold(w).strip("()") not in _ALL_STOPWORDS]
+    kept = [w for w in words if w in _OPERATORS or fold(w).strip("()") not in _ALL_STOPWORDS]
     trailing = " " if text.endswith(" ") else ""
     return (" ".join(kept) + trailing) if kept else text
 
@@ -157,7 +154,7 @@ def build_query(text: str, reader: Any, prefix: str = WORKSPACE_PREFIX) -> Query
     if operator in _OPERATORS:  # `a OR b…`, `a NOT b…`: the word typed is the operand
         head_text = head_text[: len(head_text) - len(operator)]
     head = _parse(head_text, prefix)
-    expansions = _expansions(reader, fields_of(prefix), _fold(last))
+    expansions = _expansions(reader, fields_of(prefix), fold(last))
     exact = _parse(last, prefix)
     tail_parts = [q for q in (exact, Or(expansions) if expansions else None) if q is not None]
     if not tail_parts:
