@@ -1,5 +1,5 @@
 """Public pages: home (also the signed-in dashboard), the publications search and an
-item's page, the network directory, robots.txt and sitemap.xml. Views parse, read
+item's page, the network directory, robots.txt, sitemap.xml and favicon.ico. Views parse, read
 through `public.service` and render; they never write."""
 
 from __future__ import annotations
@@ -328,6 +328,13 @@ def robots() -> Response:
         f"Sitemap: {url_for('public.sitemap', _external=True)}",
     ]
     return Response("\n".join(lines) + "\n", mimetype="text/plain")
+
+
+@bp.get("/favicon.ico")
+@page(access=permissions.anyone)
+def favicon() -> Response:
+    """Browsers and crawlers ask for /favicon.ico whatever a page links: the SVG icon."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/sitemap.xml")
