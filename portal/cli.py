@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 
 from . import config as portal_config
+from .i18n import LANGUAGES
 
 portal_cli = AppGroup("portal", help="Set up and run the Port Network Portal.")
 
@@ -38,15 +39,29 @@ def init_command() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--secretariat", is_flag=True, help="Staff of the technical secretariat.")
 @click.option("--community", "community_slug", help="Slug of the person's community.")
+@click.option(
+    "--locale",
+    type=click.Choice(LANGUAGES),
+    help="Interface language; unsaid, the browser's at the first sign-in.",
+)
+@click.option(
+    "--timezone", help="IANA timezone (America/Bogota); unsaid, the browser's at the first sign-in."
+)
 def create_user_command(
-    email: str, name: str, password_stdin: bool, secretariat: bool, community_slug: str | None
+    email: str,
+    name: str,
+    password_stdin: bool,
+    secretariat: bool,
+    community_slug: str | None,
+    locale: str | None,
+    timezone: str | None,
 ) -> None:
     """Add a user."""
     from pydantic import TypeAdapter, ValidationError
     from sqlalchemy import select
 
     from .accounts import service
-    from .accounts.schemas import Password
+    from .accounts.schemas import Password, is_timezone
     from .api import ApiError
     from .extensions import db
     from .network.models import Community
@@ -58,6 +73,8 @@ def create_user_command(
             TypeAdapter(Password).validate_python(password)
         except ValidationError:
             raise click.ClickException("The password needs at least 10 characters.") from None
+    if timezone is not None and not is_timezone(timezone):
+        raise click.ClickException(f"{timezone!r} is not an IANA timezone such as America/Bogota.")
     community_id = None
     if community_slug:
         community_id = db.session.scalar(
@@ -73,6 +90,8 @@ def create_user_command(
             community_id=community_id,
             password=password,
             is_secretariat=secretariat,
+            locale=locale,
+            timezone=timezone,
         )
     except ApiError as error:
         raise click.ClickException(error.message) from None

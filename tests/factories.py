@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from types import SimpleNamespace
 from typing import Any
@@ -40,19 +41,21 @@ def make_community(state: str = "CO", **fields: Any) -> Any:
 
 def make_world() -> SimpleNamespace:
     """Workspace `ws` with a coordinator, a member and an observer; `other_ws` with
-    the outsider as its coordinator; a secretariat user; one community."""
+    the outsider as its coordinator; a secretariat user; one community. Its people read
+    the portal in Spanish (a new account has no language until its first sign-in)."""
     community = make_community()
-    secretariat = make_user(secretariat=True, name="Secretaría Técnica")
+    make_person = functools.partial(make_user, locale="es")
+    secretariat = make_person(secretariat=True, name="Secretaría Técnica")
     ws = workspaces.create_workspace(secretariat, name="Sistemas de Comunidad Portuaria")
     other_ws = workspaces.create_workspace(secretariat, name="Grupo Reservado de Aduanas")
     people = {}
     for role in Role:
-        person = make_user(name=f"{role.value.title()} Person", community_id=community.id)
+        person = make_person(name=f"{role.value.title()} Person", community_id=community.id)
         workspaces.set_membership(secretariat, ws, person, role)
         people[role.value] = person
-    outsider = make_user(name="Outsider Person")
+    outsider = make_person(name="Outsider Person")
     workspaces.set_membership(secretariat, other_ws, outsider, Role.coordinator)
-    bystander = make_user(name="Bystander Person")
+    bystander = make_person(name="Bystander Person")
     return SimpleNamespace(
         community_id=community.id,
         ws_id=ws.id,

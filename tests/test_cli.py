@@ -70,6 +70,25 @@ def test_create_user_refuses_duplicates_short_passwords_and_unknown_communities(
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
 
 
+def test_create_user_takes_a_language_and_timezone_or_leaves_them_for_the_browser(app, ctx):
+    runner = app.test_cli_runner()
+    create = ["portal", "create-user"]
+
+    given = runner.invoke(
+        args=[*create, "a@ports.example", "--name", "A", "--locale", "en", "--timezone", "UTC"]
+    )
+    unsaid = runner.invoke(args=[*create, "b@ports.example", "--name", "B"])
+    bogus = runner.invoke(args=[*create, "c@ports.example", "--name", "C", "--timezone", "Nowhere"])
+
+    assert given.exit_code == 0 and unsaid.exit_code == 0, given.output + unsaid.output
+    assert bogus.exit_code != 0 and "Nowhere" in bogus.output
+    preferences = db.session.execute(select(User.email, User.locale, User.timezone)).all()
+    assert sorted(preferences) == [
+        ("a@ports.example", "en", "UTC"),
+        ("b@ports.example", None, None),
+    ]
+
+
 def test_demo_loads_the_network_once(app, ctx, api):
     runner = app.test_cli_runner()
 

@@ -34,9 +34,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     is_secretariat: Mapped[bool] = mapped_column(Boolean, default=False)
     # A deactivated user is refused on the next request, sockets included.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Interface language (es, en, pt, fr) and IANA timezone.
-    locale: Mapped[str] = mapped_column(String(8), default="es")
-    timezone: Mapped[str] = mapped_column(String(64), default="America/Panama")
+    # Interface language (es, en, pt, fr) and IANA timezone; null until the person or
+    # an invitation says, or the first sign-in through the pages brings the browser's.
+    locale: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
     # Argon2 hash; null until a password is set (the user cannot sign in).
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # Bumped to end every open session (password change, deactivation).

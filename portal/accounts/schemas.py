@@ -15,8 +15,13 @@ Password = Annotated[str, StringConstraints(min_length=MIN_LENGTH, max_length=25
 Locale = Literal["es", "en", "pt", "fr"]
 
 
+def is_timezone(value: str) -> bool:
+    """An IANA timezone name this machine knows (America/Bogota)."""
+    return value in available_timezones()
+
+
 def _known_timezone(value: str) -> str:
-    if value not in available_timezones():
+    if not is_timezone(value):
         raise ValueError("Not an IANA timezone such as America/Bogota.")
     return value
 
@@ -55,8 +60,9 @@ class UserCreateBody(Body):
     community_id: Id | None = None
     password: Password | None = None
     is_secretariat: bool = False
-    locale: Locale = "es"
-    timezone: Timezone = "America/Panama"
+    # Unsaid: taken from the browser at the first sign-in through the pages.
+    locale: Locale | None = None
+    timezone: Timezone | None = None
 
 
 class UserUpdateBody(Body):

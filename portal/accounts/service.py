@@ -62,6 +62,19 @@ def sign_in(user: User, password: str) -> None:
     db.session.commit()
 
 
+def adopt_browser_preferences(user: User, *, locale: str, timezone: str | None) -> None:
+    """Fill in the language and timezone the account was created without, from the browser
+    it signs in with (the page's language, the zone its script reports); never overwrite."""
+    changes = {"locale": locale, "timezone": timezone}
+    changed = [field for field, value in changes.items() if value and getattr(user, field) is None]
+    if not changed:
+        return
+    for field in changed:
+        setattr(user, field, changes[field])
+    events.record("user.updated", actor=user, data={"user_id": user.id, "fields": changed})
+    db.session.commit()
+
+
 def sign_out(user: User) -> None:
     """End this session on the server: a copy of its cookie stops working, and its
     live connections close (the event makes them be checked again)."""
@@ -97,8 +110,8 @@ def create_user(
     community_id: int | None = None,
     password: str | None = None,
     is_secretariat: bool = False,
-    locale: str = "es",
-    timezone: str = "America/Panama",
+    locale: str | None = None,
+    timezone: str | None = None,
     is_demo: bool = False,
 ) -> User:
     email = normalize_email(email)

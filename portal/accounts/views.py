@@ -9,13 +9,15 @@ from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from .. import permissions
+from ..i18n import current_language
 from ..pages import page
 from . import service
 from .api import login_limits
+from .schemas import is_timezone
 
 bp = Blueprint("accounts", __name__)
 
@@ -23,6 +25,8 @@ bp = Blueprint("accounts", __name__)
 class LoginForm(FlaskForm):
     email = EmailField(lazy_gettext("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(), Length(max=256)])
+    # The browser's IANA timezone, put there by static/js/timezone.js; anything else is ignored.
+    timezone = HiddenField()
 
 
 def _safe_next(target: str | None) -> str:
@@ -47,6 +51,10 @@ def login_page() -> str | Response:
         user = service.authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
             service.sign_in(user, form.password.data or "")
+            zone = form.timezone.data or ""
+            service.adopt_browser_preferences(
+                user, locale=current_language(), timezone=zone if is_timezone(zone) else None
+            )
             return redirect(_safe_next(request.args.get("next")))
         g.login_failed = True
         error = gettext("Wrong email or password.")

@@ -1,5 +1,5 @@
 """Public pages: home (also the signed-in dashboard), the publications search and an
-item's page, the network directory, robots.txt and sitemap.xml. Views parse, read
+item's page, the network directory, robots.txt, sitemap.xml and favicon.ico. Views parse, read
 through `public.service` and render; they never write."""
 
 from __future__ import annotations
@@ -89,16 +89,17 @@ def country_name(code: str, fallback: str = "") -> str:
 
 @bp.app_template_filter()
 def file_size(size: int) -> str:
-    """A file's size in the page's language: "673 bytes", "1,2 MB"."""
-    units = (("byte", 1), ("kilobyte", 1000), ("megabyte", 1000**2), ("gigabyte", 1000**3))
-    unit, scale = next((u for u in reversed(units) if size >= u[1]), units[0])
-    value = size / scale
-    return format_unit(
-        value if scale == 1 else round(value, 1),
-        f"digital-{unit}",
-        length="short",
-        locale=current_language(),
-    )
+    """A file's size in the page's language: bytes in words, pluralised by the language's
+    rules ("1 byte", "413 bytes": CLDR's short English "byte" never takes the plural),
+    larger sizes abbreviated to one decimal ("1,2 MB", never "1.000 kB")."""
+    locale = current_language()
+    if size < 1000:
+        return format_unit(size, "digital-byte", length="long", locale=locale)
+    for power, unit in enumerate(("kilobyte", "megabyte", "gigabyte"), start=1):
+        value = round(size / 1000**power, 1)
+        if value < 1000 or unit == "gigabyte":
+            break
+    return format_unit(value, f"digital-{unit}", length="short", locale=locale)
 
 
 def _network_at_a_glance() -> dict[str, Any]:
@@ -327,6 +328,13 @@ def robots() -> Response:
         f"Sitemap: {url_for('public.sitemap', _external=True)}",
     ]
     return Response("\n".join(lines) + "\n", mimetype="text/plain")
+
+
+@bp.get("/favicon.ico")
+@page(access=permissions.anyone)
+def favicon() -> Response:
+    """Browsers and crawlers ask for /favicon.ico whatever a page links: the SVG icon."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/sitemap.xml")

@@ -29,6 +29,8 @@ from ..conftest import REQUIRE_SERVICES, TEST_SETTINGS
 from ..servers import ROOT, PortalServer
 
 CHROMIUM = Path("/usr/bin/chromium")
+# The password of the people who sign in through the pages.
+PASSWORD = "browser-tests-2026"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
@@ -75,7 +77,10 @@ def make_network() -> SimpleNamespace:
     colon = network.create_community(
         None, name="Comunidad Portuaria de Colón", port="Colón", member_state="PA"
     )
-    secretariat = make_user(secretariat=True, name="Secretaría Técnica")
+    # A long name, as people have: the header must hold it.
+    secretariat = make_user(
+        secretariat=True, name="María Fernanda Castillo Rodríguez", password=PASSWORD
+    )
     coordinator = make_user(name="Ana Coordinadora", community_id=cartagena.id)
     colleague = make_user(name="Luis Coordinador", community_id=colon.id)
     group = workspaces.create_workspace(secretariat, name="Estudios portuarios")
@@ -91,6 +96,7 @@ def make_network() -> SimpleNamespace:
     }
     return SimpleNamespace(
         workspace_id=group.id,
+        secretariat_email=secretariat.email,
         cartagena=cartagena.slug,
         colon=colon.slug,
         coordinator=user_ref(coordinator),

@@ -49,7 +49,9 @@ def test_a_visitor_finds_opens_downloads_and_reads_in_another_language(visit, si
     assert Path(download.path()).read_bytes() == study.content
 
     # Switch the language: the same page, in English.
-    page.get_by_role("navigation", name="Idioma").get_by_role("link", name="English").click()
+    languages = page.get_by_role("navigation", name="Idioma")
+    languages.locator("summary").click()  # the menu opens, without JavaScript too
+    languages.get_by_role("link", name="English").click()
     assert page.url.endswith(f"/publications/{study.id}/estudio-de-tiempos-de-despacho")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("link", name="Download").is_visible()

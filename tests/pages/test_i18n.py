@@ -142,3 +142,24 @@ def test_the_api_is_not_redirected_by_the_switcher(app):
     response = app.test_client().get("/api/v1/member-states?lang=fr")
 
     assert response.status_code == 200 and response.is_json
+
+
+# What a file's size reads in each language: bytes spelled out and pluralised by the
+# language's CLDR rules (French and Brazilian Portuguese count 0 as singular), larger
+# sizes abbreviated. Spaces are CLDR's: no-break in French.
+FILE_SIZES = {
+    "en": ["0 bytes", "1 byte", "413 bytes", "1.5 kB", "2.3 MB", "1 MB"],
+    "es": ["0 bytes", "1 byte", "413 bytes", "1,5 kB", "2,3 MB", "1 MB"],
+    "pt": ["0 byte", "1 byte", "413 bytes", "1,5 kB", "2,3 MB", "1 MB"],
+    "fr": ["0\xa0octet", "1\xa0octet", "413\xa0octets", "1,5\u202fko", "2,3\u202fMo", "1\u202fMo"],
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_file_sizes_read_naturally_in_every_language(app, language):
+    from portal.public.views import file_size
+
+    with app.test_request_context(headers={"Accept-Language": language}):
+        sizes = [file_size(size) for size in (0, 1, 413, 1_500, 2_300_000, 999_999)]
+
+    assert sizes == FILE_SIZES[language]

@@ -104,6 +104,29 @@ def test_robots_allows_the_public_pages_and_points_to_the_sitemap(app):
     assert "Sitemap: http://localhost/sitemap.xml" in text
 
 
+@pytest.mark.parametrize("path", ["/", "/login", "/no-such-page"])
+def test_every_page_links_the_favicon(app, path):
+    client = app.test_client()
+    html = client.get(path).get_data(as_text=True)
+
+    href = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', html).group(1)
+    icon = client.get(href)
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    svg = ET.fromstring(icon.data)  # noqa: S314  # our own file
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg" and svg.get("viewBox")
+
+
+def test_favicon_ico_answers_with_the_icon_instead_of_a_404(app):
+    """Browsers and crawlers ask for /favicon.ico whatever the page links."""
+    client = app.test_client()
+
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 301
+    assert response.headers["Location"] == "/static/favicon.svg"
+    assert client.get("/favicon.ico", follow_redirects=True).mimetype == "image/svg+xml"
+
+
 def test_sitemap_lists_the_static_pages(app):
     response = app.test_client().get("/sitemap.xml")
 

@@ -72,6 +72,16 @@ def test_search_facets_are_links_that_narrow_and_widen(app, site):
     assert "No publication matches these words." in none
 
 
+@pytest.mark.parametrize(
+    "path", [f"/search?q={PDF_WORD}&kind=memo", "/search?q=inexistente", "/search?kind=task"]
+)
+def test_a_search_without_hits_shows_no_facets(app, site, path):
+    html = _html(app, path)
+
+    assert "Narrow the results" not in html and 'class="facet' not in html
+    assert "Try other words, fewer words, or remove a filter." in html
+
+
 def test_search_sorts_and_paginates_without_javascript(app, site):
     q = "(conclusiones+OR+estudio)"
     html = _html(app, f"/search?q={q}&sort=newest")
