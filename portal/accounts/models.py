@@ -66,6 +66,9 @@ class UserSession(db.Model):  # type: ignore[name-defined]
     (`User.session_epoch` ends them all at once)."""
 
     __tablename__ = "user_sessions"
+    # A deleted session's id is never handed out again (SQLite reuses the largest
+    # rowid without AUTOINCREMENT), so a signed-out cookie cannot come back to life.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -47,7 +47,12 @@ def sign_in(user: User, password: str) -> None:
     # A cookie lives PERMANENT_SESSION_LIFETIME after its last request, which was at
     # most SESSION_TOUCH_INTERVAL after its row was last seen: older rows are dead.
     idle = current_app.permanent_session_lifetime + SESSION_TOUCH_INTERVAL
-    db.session.execute(delete(UserSession).where(UserSession.last_seen_at < now - idle))
+    replaced = current_session_id()  # signing in again in this browser ends its old session
+    db.session.execute(
+        delete(UserSession).where(
+            (UserSession.last_seen_at < now - idle) | (UserSession.id == replaced)
+        )
+    )
     record = UserSession(user_id=user.id, created_at=now, last_seen_at=now)
     db.session.add(record)
     db.session.flush()

@@ -114,3 +114,15 @@ def test_a_session_row_is_seen_at_most_once_a_minute_and_pruned_once_dead(app, p
         rows = db.session.scalars(select(UserSession).order_by(UserSession.id)).all()
         assert len(rows) == 2 and rows[0].id == live_id
         assert utcnow() - rows[0].last_seen_at < timedelta(seconds=30)
+
+
+def test_signing_in_again_in_the_same_browser_ends_the_session_it_replaces(app, person):
+    client = _api_sign_in(app, person)
+    copy = ApiClient(_copy(app, client.client))
+
+    again = client.post("/auth/login", {"email": person.email, "password": PASSWORD})
+    assert again.status_code == 200
+
+    assert copy.get("/me").status_code == 401
+    client.client.environ_base["HTTP_X_CSRF_TOKEN"] = again.get_json()["csrf_token"]
+    assert client.get("/me").status_code == 200
