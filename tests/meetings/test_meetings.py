@@ -14,7 +14,7 @@ from portal.meetings.models import AgendaItem, Meeting, Outcome
 from portal.tasks.models import Task
 from portal.workspaces.models import TextRevision
 
-from .planning_world import make_planning_world
+from ..workspaces.planning_world import make_planning_world
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from portal.events import Event
 from portal.extensions import db
 from portal.tasks.models import Task
 
-from .planning_world import make_planning_world
+from ..workspaces.planning_world import make_planning_world
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from portal.meetings import service as meetings_service
 from portal.workspaces import items_service
 from portal.workspaces.models import SharePermission, Workspace
 
-from .planning_world import make_planning_world
+from ..workspaces.planning_world import make_planning_world
 
 
 @pytest.fixture
