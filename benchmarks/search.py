@@ -177,9 +177,12 @@ def populate(env: dict[str, str], count: int, vocabularies: dict[str, Vocabulary
     from portal import create_app
     from portal.accounts.models import User
     from portal.extensions import db
+    from portal.meetings.models import Meeting
+    from portal.memos.models import Memo
     from portal.network.models import Community, MemberState
     from portal.public.models import PublishedItem
-    from portal.workspaces.models import Item, Meeting, Memo, Share, Task, Workspace
+    from portal.tasks.models import Task
+    from portal.workspaces.models import Item, Share, Workspace
 
     rng = random.Random(20261128)
     app = create_app()

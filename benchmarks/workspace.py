@@ -52,9 +52,12 @@ def populate(env: dict[str, str]) -> tuple[int, str, int]:
     from portal import create_app
     from portal.accounts import service as accounts
     from portal.extensions import db
-    from portal.workspaces import meetings_service, memos_service, tasks_service
+    from portal.meetings import service as meetings_service
+    from portal.memos import service as memos_service
+    from portal.tasks import service as tasks_service
+    from portal.tasks.models import TaskStatus
     from portal.workspaces import service as workspaces
-    from portal.workspaces.models import Role, TaskStatus
+    from portal.workspaces.models import Role
 
     app = create_app()
     with app.app_context():

@@ -145,6 +145,9 @@ def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_views
     from .api import register_error_handlers
     from .documents.api import bp as documents_api
+    from .meetings.api import bp as meetings_api
+    from .meetings.calendar_api import bp as calendar_api
+    from .memos.api import bp as memos_api
     from .meta import bp as meta_api
     from .network.api import bp as network_api
     from .pages import register_error_pages
@@ -152,12 +155,9 @@ def _register_blueprints(app: Flask) -> None:
     from .public.review import bp as review_views
     from .public.views import bp as public_views
     from .search.api import bp as search_api
+    from .tasks.api import bp as tasks_api
     from .workspaces.api import bp as workspaces_api
-    from .workspaces.calendar_api import bp as calendar_api
     from .workspaces.items_api import bp as items_api
-    from .workspaces.meetings_api import bp as meetings_api
-    from .workspaces.memos_api import bp as memos_api
-    from .workspaces.tasks_api import bp as tasks_api
 
     for blueprint in (
         meta_api,

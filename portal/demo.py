@@ -14,21 +14,13 @@ from sqlalchemy import exists, select
 from .accounts import service as accounts
 from .accounts.models import User
 from .extensions import db
+from .meetings.models import AttendanceResponse, Meeting, MeetingStatus, OutcomeKind
+from .memos.models import Memo
 from .network import service as network
 from .network.models import Community, MemberState
+from .tasks.models import TaskPriority, TaskStatus
 from .workspaces import service as workspaces
-from .workspaces.models import (
-    AttendanceResponse,
-    Meeting,
-    MeetingStatus,
-    Memo,
-    OutcomeKind,
-    Role,
-    SharePermission,
-    TaskPriority,
-    TaskStatus,
-    Workspace,
-)
+from .workspaces.models import Role, SharePermission, Workspace
 
 DEMO_PASSWORD = "portal-demo-2026"  # noqa: S105 - published demonstration credential
 
@@ -257,7 +249,10 @@ MEETINGS = [
 
 def load_demo_items(groups: list[Workspace], people: dict[str, User]) -> int:
     """Memos, tasks and meetings of the demonstration groups, through the services."""
-    from .workspaces import items_service, meetings_service, memos_service, tasks_service
+    from .meetings import service as meetings_service
+    from .memos import service as memos_service
+    from .tasks import service as tasks_service
+    from .workspaces import items_service
 
     count = 0
     for index, author, title, body in MEMOS:

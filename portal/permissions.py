@@ -24,10 +24,9 @@ from .api import ApiError, not_found
 from .events import Event
 from .extensions import db
 from .network.models import Community
+from .workspaces import kinds
 from .workspaces.models import (
-    AgendaItem,
     Item,
-    Meeting,
     Membership,
     Publication,
     Role,
@@ -503,6 +502,9 @@ def may_release_lock(user: Any, item: Item, holder_id: int | None) -> bool:
 
 
 # --- planning: tasks, meetings, agendas, calendar feeds ------------------------
+#
+# Meetings and their agenda points are reached through `workspaces.kinds`: this module
+# imports no item kind (DESIGN.md).
 
 
 def check_readers(user_ids: list[int], item: Item, field: str = "assignee_ids") -> list[User]:
@@ -526,7 +528,7 @@ def check_readers(user_ids: list[int], item: Item, field: str = "assignee_ids") 
     return [users[uid] for uid in ids]
 
 
-def check_agenda_document(document_id: int, meeting: Meeting) -> int:
+def check_agenda_document(document_id: int, meeting: Item) -> int:
     """An agenda point presents a live document found in the meeting's workspace (else 400)."""
     found = db.session.scalar(
         select(Item.id).where(
@@ -545,13 +547,14 @@ def check_agenda_document(document_id: int, meeting: Meeting) -> int:
     return found
 
 
-def load_agenda_item(agenda_item_id: int, need: ItemAccess = ItemAccess.view) -> AgendaItem:
+def load_agenda_item(agenda_item_id: int, need: ItemAccess = ItemAccess.view) -> Any:
     """An agenda point, decided on as its meeting (404 if the meeting is unreadable)."""
-    point = db.session.get(AgendaItem, agenda_item_id)
+    meetings = kinds.get("meeting")
+    point = db.session.get(meetings.parts["agenda_item"], agenda_item_id)
     if point is None:
         raise not_found("agenda item")
     try:
-        load_item(point.meeting_id, need, kind=Meeting)
+        load_item(point.meeting_id, need, kind=meetings.model)
     except ApiError as error:
         if error.status == 404:
             raise not_found("agenda item") from None
@@ -559,10 +562,10 @@ def load_agenda_item(agenda_item_id: int, need: ItemAccess = ItemAccess.view) ->
     return point
 
 
-def load_meeting_to_attend(meeting_id: int) -> Meeting:
+def load_meeting_to_attend(meeting_id: int) -> Any:
     """Whoever reads a meeting answers whether they attend; not in the trash or an
     archived workspace (409)."""
-    meeting = load_item(meeting_id, kind=Meeting)
+    meeting = load_item(meeting_id, kind=kinds.get("meeting").model)
     if meeting.deleted_at is not None:
         raise ApiError(409, "conflict", "The item is in the trash; restore it first.")
     _require_open_workspace(meeting.workspace_id)
@@ -600,8 +603,8 @@ def load_calendar_workspace(workspace_id: int) -> Workspace:
     return workspace
 
 
-def load_calendar_meeting(meeting_id: int) -> Meeting:
-    meeting = db.session.get(Meeting, meeting_id)
+def load_calendar_meeting(meeting_id: int) -> Any:
+    meeting = db.session.get(kinds.get("meeting").model, meeting_id)
     if meeting is None or item_access(reader(), meeting) is ItemAccess.none:
         raise not_found("meeting")
     if meeting.deleted_at is not None:

@@ -75,7 +75,8 @@ def make_item_world() -> SimpleNamespace:
     view (whose member is `viewer`) and one for edit (`editor`), and a trashed memo."""
     from portal.accounts.models import User
     from portal.extensions import db
-    from portal.workspaces import items_service, memos_service
+    from portal.memos import service as memos_service
+    from portal.workspaces import items_service
     from portal.workspaces.models import SharePermission, Workspace
 
     world = make_world()

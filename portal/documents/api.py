@@ -35,8 +35,9 @@ from ..api import (
 )
 from ..extensions import db
 from ..permissions import ItemAccess, WorkspaceAction
+from ..workspaces import kinds
 from ..workspaces.items_api import check_if_match, item_list
-from ..workspaces.serialize import item_json, item_response, kind_fields
+from ..workspaces.serialize import item_json, item_response
 from . import service
 from .models import Blob, Document, DocumentVersion
 from .schemas import (
@@ -105,7 +106,6 @@ class _DocumentFacts:
         }
 
 
-@kind_fields("document", preload=_DocumentFacts)
 def document_fields(document: Document, facts: _DocumentFacts) -> dict[str, Any]:
     """A document's own fields, beside the item fields every kind has."""
     holder = document.lock_holder_id(service.utcnow())
@@ -125,6 +125,9 @@ def document_fields(document: Document, facts: _DocumentFacts) -> dict[str, Any]
         if holder is not None
         else None,
     }
+
+
+kinds.register("document", Document, document_fields, preload=_DocumentFacts)
 
 
 def document_json(document: Document) -> dict[str, Any]:

@@ -29,13 +29,16 @@ from ..api import ApiError, invalid
 from ..documents.models import Document, DocumentVersion
 from ..events import utcnow
 from ..extensions import db
+from ..meetings.models import AgendaItem, Meeting
+from ..memos.models import Memo
 from ..search import content
 from ..search.indexer import search_index
 from ..search.query import SearchRequest, recheck, run_cached
 from ..search.schema import LANGUAGES, PUBLIC_PREFIX, detect_language
+from ..tasks.models import Task
 from ..text import markdown_text, slugify
 from ..workspaces.items_service import record_item_event
-from ..workspaces.models import AgendaItem, Item, Meeting, Memo, Publication, Task, Workspace
+from ..workspaces.models import Item, Publication, Workspace
 from .models import PublicationRequest, PublishedItem, RequestStatus
 
 SUMMARY_CHARS = 300

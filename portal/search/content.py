@@ -20,17 +20,12 @@ from sqlalchemy.orm import with_polymorphic
 
 from ..accounts.models import User
 from ..extensions import db
+from ..meetings.models import AgendaItem, Meeting
+from ..memos.models import Memo
 from ..network.models import Community, MemberState
+from ..tasks.models import Task
 from ..text import markdown_text
-from ..workspaces.models import (
-    AgendaItem,
-    Comment,
-    Item,
-    Meeting,
-    Memo,
-    Share,
-    Task,
-)
+from ..workspaces.models import Comment, Item, Share
 from .schema import LANGUAGES, WORKSPACE_PREFIX, detect_language
 
 TextOf = Callable[[Any, Any], str]

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload, with_polymorphic
+from sqlalchemy.orm import selectinload
 
 from .. import permissions
 from ..accounts.api import user_summary
@@ -19,14 +19,12 @@ from ..events import Event, utcnow
 from ..extensions import db
 from ..permissions import ItemAccess
 from ..text import render_markdown
-from . import items_service
-from .models import Comment, Item, Share
+from . import items_service, kinds
+from .models import Comment, Item, Share, TextRevision
 from .schemas import ActivityQuery, CommentBody, ItemQuery, ShareBody
 from .serialize import ItemPage, etag_of, item_json
 
 bp = Blueprint("items_api", __name__, url_prefix=API_PREFIX)
-
-AnyItem = with_polymorphic(Item, "*")
 
 
 def check_if_match(item: Item) -> None:
@@ -55,8 +53,9 @@ class _MixedPage:
         self.items: dict[int, Item] = {}
 
     def load(self, ids: list[int]) -> None:
+        any_item = kinds.any_item()
         self.items = {
-            i.id: i for i in db.session.scalars(select(AnyItem).where(AnyItem.id.in_(ids)))
+            i.id: i for i in db.session.scalars(select(any_item).where(any_item.id.in_(ids)))
         }
         self.page.load(self.items.values())
 
@@ -157,6 +156,19 @@ def create_comment(item_id: int, body: CommentBody) -> dict[str, Any]:
     item = permissions.load_item(item_id, ItemAccess.comment)
     comment = items_service.add_comment(current_user, item, body.body)
     return comment_json(comment)
+
+
+# --- revisions ----------------------------------------------------------------
+
+
+def revision_json(revision: TextRevision) -> dict[str, Any]:
+    """A saved state of a memo's body or a meeting's minutes (`body` for both)."""
+    return {
+        "number": revision.number,
+        "author": user_summary(revision.author) if revision.author else None,
+        "created_at": iso(revision.created_at),
+        "body": revision.text,
+    }
 
 
 # --- activity -----------------------------------------------------------------

@@ -2,16 +2,15 @@
 
 `ItemPage` serializes a list of items in a fixed number of queries whatever
 its length and mix of kinds: creators and shares are loaded for the whole page
-at once, and each kind's extra rows by the loader it registers.
+at once, and each kind's extra rows by the loader it registers in `kinds`.
 """
 
 from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response, jsonify
 from sqlalchemy import select
@@ -21,25 +20,8 @@ from ..accounts.models import User
 from ..api import iso
 from ..extensions import db
 from ..text import render_markdown
-from .models import Item, Meeting, Memo, Share, Task
-
-KindFields = Callable[[Any, Any], dict[str, Any]]
-Preload = Callable[[list[Any]], Any]
-_kind_fields: dict[str, tuple[KindFields, Preload | None]] = {}
-
-
-def kind_fields(kind: str, preload: Preload | None = None) -> Callable[[KindFields], KindFields]:
-    """Register the function giving an item kind's own fields.
-
-    It is called as `fn(item, preloaded)`, where `preloaded` is what `preload`
-    returned for the page's items of that kind (loaded once per page).
-    """
-
-    def register(fn: KindFields) -> KindFields:
-        _kind_fields[kind] = (fn, preload)
-        return fn
-
-    return register
+from . import kinds
+from .models import Item, Share
 
 
 def etag_of(item: Item) -> str:
@@ -58,10 +40,10 @@ class ItemPage:
 
     def load(self, items: Iterable[Item]) -> ItemPage:
         items = list(items)
-        for kind, (_fields, preload) in _kind_fields.items():
-            of_kind = [item for item in items if item.kind == kind]
-            if preload is not None and of_kind:
-                self.preloaded[kind] = preload(of_kind)
+        for kind in kinds.registered():
+            of_kind = [item for item in items if item.kind == kind.name]
+            if kind.preload is not None and of_kind:
+                self.preloaded[kind.name] = kind.preload(of_kind)
         ids = [item.id for item in items]
         creator_ids = {item.created_by_id for item in items if item.created_by_id}
         if creator_ids:
@@ -109,9 +91,7 @@ class ItemPage:
         }
         if item.deleted_at is not None:
             data["deleted_at"] = iso(item.deleted_at)
-        registered = _kind_fields.get(item.kind)
-        if registered is not None:
-            data.update(registered[0](item, self.preloaded.get(item.kind)))
+        data.update(kinds.get(item.kind).fields(item, self.preloaded.get(item.kind)))
         return data
 
 
@@ -141,44 +121,3 @@ def html_of(source: str) -> str:
     if not source:
         return ""
     return _cached_html(source) if len(source) <= _CACHED_TEXT_CHARS else render_markdown(source)
-
-
-def local_time(moment: Any, timezone: str) -> str | None:
-    return moment.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds") if moment else None
-
-
-@kind_fields("memo")
-def _memo_fields(memo: Memo, _: Any) -> dict[str, Any]:
-    return {"body": memo.body, "body_html": html_of(memo.body)}
-
-
-@kind_fields("task")
-def _task_fields(task: Task, _: Any) -> dict[str, Any]:
-    return {
-        "description": task.description,
-        "description_html": html_of(task.description),
-        "status": str(task.status),
-        "priority": str(task.priority),
-        "due_date": task.due_date.isoformat() if task.due_date else None,
-        "completed_at": iso(task.completed_at),
-        "assignees": [{"id": u.id, "name": u.name} for u in task.assignees],
-        "meeting_id": task.meeting_id,
-    }
-
-
-@kind_fields("meeting")
-def _meeting_fields(meeting: Meeting, _: Any) -> dict[str, Any]:
-    return {
-        "starts_at": iso(meeting.starts_at),
-        "ends_at": iso(meeting.ends_at),
-        "timezone": meeting.timezone,
-        "local_starts_at": local_time(meeting.starts_at, meeting.timezone),
-        "local_ends_at": local_time(meeting.ends_at, meeting.timezone),
-        "location": meeting.location,
-        "online_url": meeting.online_url,
-        "guidelines": meeting.guidelines,
-        "guidelines_html": html_of(meeting.guidelines),
-        "minutes": meeting.minutes,
-        "minutes_html": html_of(meeting.minutes),
-        "status": str(meeting.status),
-    }

@@ -19,7 +19,7 @@ ACTIVITY_KEYS = {"event_id", "verb", "at", "actor", "workspace_id", "item"}
 
 def _make_item(app: Flask, workspace_id: int, actor_id: int, title: str = "Berth plan") -> int:
     from portal.accounts.models import User
-    from portal.workspaces import memos_service
+    from portal.memos import service as memos_service
 
     with app.app_context():
         actor = db.session.get(User, actor_id)

@@ -7,8 +7,11 @@ from types import SimpleNamespace
 
 from portal.accounts.models import User
 from portal.extensions import db
-from portal.workspaces import items_service, meetings_service, tasks_service
-from portal.workspaces.models import MeetingStatus, SharePermission, Workspace
+from portal.meetings import service as meetings_service
+from portal.meetings.models import MeetingStatus
+from portal.tasks import service as tasks_service
+from portal.workspaces import items_service
+from portal.workspaces.models import SharePermission, Workspace
 
 from ..factories import make_item_world
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.workspaces.models import AgendaItem, Meeting, MeetingStatus, Memo, Outcome, Task
+from portal.meetings.models import AgendaItem, Meeting, MeetingStatus, Outcome
+from portal.memos.models import Memo
+from portal.tasks.models import Task
 
 
 def test_demo_groups_hold_memos_tasks_and_meetings_with_agendas(app, ctx):

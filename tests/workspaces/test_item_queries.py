@@ -11,7 +11,9 @@ from sqlalchemy import event
 
 from portal.accounts.models import User
 from portal.extensions import db
-from portal.workspaces import meetings_service, memos_service, tasks_service
+from portal.meetings import service as meetings_service
+from portal.memos import service as memos_service
+from portal.tasks import service as tasks_service
 from portal.workspaces.models import Workspace
 
 

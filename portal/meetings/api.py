@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, jsonify
 from flask_login import current_user
@@ -17,10 +18,12 @@ from ..api import API_PREFIX, PageQuery, changes_of, endpoint, iso, paginate
 from ..extensions import db
 from ..permissions import ItemAccess, WorkspaceAction
 from ..text import render_markdown
-from . import items_service, meetings_service
-from .items_api import check_if_match, item_list
-from .memos_api import revision_json
-from .models import AgendaItem, Attendance, Item, Meeting, Outcome, TextRevision
+from ..workspaces import items_service, kinds
+from ..workspaces.items_api import check_if_match, item_list, revision_json
+from ..workspaces.models import Item, TextRevision
+from ..workspaces.serialize import etag_of, html_of, item_response
+from . import service as meetings_service
+from .models import AgendaItem, Attendance, Meeting, Outcome
 from .schemas import (
     AgendaItemBody,
     AgendaItemUpdateBody,
@@ -31,9 +34,32 @@ from .schemas import (
     MeetingUpdateBody,
     OutcomeBody,
 )
-from .serialize import etag_of, item_response
 
 bp = Blueprint("meetings_api", __name__, url_prefix=API_PREFIX)
+
+
+def local_time(moment: Any, timezone: str) -> str | None:
+    return moment.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds") if moment else None
+
+
+def _meeting_fields(meeting: Meeting, _: Any) -> dict[str, Any]:
+    return {
+        "starts_at": iso(meeting.starts_at),
+        "ends_at": iso(meeting.ends_at),
+        "timezone": meeting.timezone,
+        "local_starts_at": local_time(meeting.starts_at, meeting.timezone),
+        "local_ends_at": local_time(meeting.ends_at, meeting.timezone),
+        "location": meeting.location,
+        "online_url": meeting.online_url,
+        "guidelines": meeting.guidelines,
+        "guidelines_html": html_of(meeting.guidelines),
+        "minutes": meeting.minutes,
+        "minutes_html": html_of(meeting.minutes),
+        "status": str(meeting.status),
+    }
+
+
+kinds.register("meeting", Meeting, _meeting_fields, parts={"agenda_item": AgendaItem})
 
 
 def _moment(value: datetime | date) -> datetime:

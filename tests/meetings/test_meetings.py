@@ -10,9 +10,11 @@ from sqlalchemy import func, select
 from portal.accounts.models import Notification
 from portal.events import Event
 from portal.extensions import db
-from portal.workspaces.models import AgendaItem, Meeting, Outcome, Task, TextRevision
+from portal.meetings.models import AgendaItem, Meeting, Outcome
+from portal.tasks.models import Task
+from portal.workspaces.models import TextRevision
 
-from .planning_world import make_planning_world
+from ..workspaces.planning_world import make_planning_world
 
 
 @pytest.fixture

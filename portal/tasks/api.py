@@ -9,16 +9,33 @@ from flask_login import current_user
 from sqlalchemy import exists, or_, select
 
 from .. import permissions
-from ..api import API_PREFIX, changes_of, endpoint
+from ..api import API_PREFIX, changes_of, endpoint, iso
 from ..events import utcnow
 from ..permissions import ItemAccess, WorkspaceAction
-from . import items_service, tasks_service
-from .items_api import check_if_match, item_list
+from ..workspaces import items_service, kinds
+from ..workspaces.items_api import check_if_match, item_list
+from ..workspaces.serialize import html_of, item_response
+from . import service as tasks_service
 from .models import Task, TaskStatus, task_assignees
 from .schemas import TaskBody, TaskQuery, TaskUpdateBody
-from .serialize import item_response
 
 bp = Blueprint("tasks_api", __name__, url_prefix=API_PREFIX)
+
+
+def _task_fields(task: Task, _: Any) -> dict[str, Any]:
+    return {
+        "description": task.description,
+        "description_html": html_of(task.description),
+        "status": str(task.status),
+        "priority": str(task.priority),
+        "due_date": task.due_date.isoformat() if task.due_date else None,
+        "completed_at": iso(task.completed_at),
+        "assignees": [{"id": u.id, "name": u.name} for u in task.assignees],
+        "meeting_id": task.meeting_id,
+    }
+
+
+kinds.register("task", Task, _task_fields)
 
 
 @bp.get("/workspaces/<int:workspace_id>/tasks")

@@ -6,8 +6,9 @@ from typing import Any
 
 from ..accounts.models import User
 from ..extensions import db
-from . import items_service
-from .models import Memo, TextRevision, Workspace
+from ..workspaces import items_service
+from ..workspaces.models import TextRevision, Workspace
+from .models import Memo
 
 
 def create_memo(actor: User, workspace: Workspace, *, title: str, body: str) -> Memo:

@@ -17,9 +17,10 @@ from ..api import API_PREFIX, endpoint
 from ..events import utcnow
 from ..extensions import db
 from ..text import xml_safe
+from ..workspaces.models import Workspace
+from ..workspaces.serialize import etag_of
 from . import calendar_service
-from .models import Meeting, MeetingStatus, Workspace
-from .serialize import etag_of
+from .models import Meeting, MeetingStatus
 
 bp = Blueprint("calendar_api", __name__, url_prefix=API_PREFIX)
 

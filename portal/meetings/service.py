@@ -1,5 +1,9 @@
 """Meetings: when and where a working group meets, its agenda and backlog, the
-outcomes of each point, who attends, and the minutes (kept as revisions)."""
+outcomes of each point, who attends, and the minutes (kept as revisions).
+
+A task outcome creates its task through `tasks.service`: the one import between
+item kinds (DESIGN.md's dependency rule; `tests/test_layout.py` holds the list).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ from ..accounts.service import notify
 from ..api import conflict, invalid
 from ..events import utcnow
 from ..extensions import db
-from . import items_service, tasks_service
+from ..tasks import service as tasks_service
+from ..workspaces import items_service
+from ..workspaces.models import Share, Workspace
 from .models import (
     AgendaItem,
     Attendance,
@@ -22,8 +28,6 @@ from .models import (
     MeetingStatus,
     Outcome,
     OutcomeKind,
-    Share,
-    Workspace,
 )
 
 # Where a meeting's status may go next; staying put is always allowed.

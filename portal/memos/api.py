@@ -9,17 +9,25 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import permissions
-from ..accounts.api import user_summary
-from ..api import API_PREFIX, PageQuery, changes_of, endpoint, iso, not_found, paginate
+from ..api import API_PREFIX, PageQuery, changes_of, endpoint, not_found, paginate
 from ..extensions import db
 from ..permissions import ItemAccess, WorkspaceAction
-from . import items_service, memos_service
-from .items_api import check_if_match, item_list
-from .models import Memo, TextRevision
+from ..workspaces import items_service, kinds
+from ..workspaces.items_api import check_if_match, item_list, revision_json
+from ..workspaces.models import TextRevision
+from ..workspaces.serialize import html_of, item_response
+from . import service as memos_service
+from .models import Memo
 from .schemas import MemoBody, MemoUpdateBody
-from .serialize import item_response
 
 bp = Blueprint("memos_api", __name__, url_prefix=API_PREFIX)
+
+
+def _memo_fields(memo: Memo, _: Any) -> dict[str, Any]:
+    return {"body": memo.body, "body_html": html_of(memo.body)}
+
+
+kinds.register("memo", Memo, _memo_fields)
 
 
 @bp.get("/workspaces/<int:workspace_id>/memos")
@@ -68,15 +76,6 @@ def delete_memo(memo_id: int) -> Response:
     memo = permissions.load_item(memo_id, ItemAccess.manage, kind=Memo)
     items_service.move_to_trash(current_user, memo)
     return item_response(current_user, memo)
-
-
-def revision_json(revision: TextRevision) -> dict[str, Any]:
-    return {
-        "number": revision.number,
-        "author": user_summary(revision.author) if revision.author else None,
-        "created_at": iso(revision.created_at),
-        "body": revision.text,
-    }
 
 
 @bp.get("/memos/<int:memo_id>/revisions")

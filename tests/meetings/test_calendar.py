@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from portal.accounts.models import CalendarToken, User
 from portal.extensions import db
-from portal.workspaces import items_service, meetings_service
+from portal.meetings import service as meetings_service
+from portal.workspaces import items_service
 from portal.workspaces.models import SharePermission, Workspace
 
-from .planning_world import make_planning_world
+from ..workspaces.planning_world import make_planning_world
 
 
 @pytest.fixture

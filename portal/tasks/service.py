@@ -9,8 +9,9 @@ from ..accounts.models import User
 from ..accounts.service import notify
 from ..events import utcnow
 from ..extensions import db
-from . import items_service
-from .models import Task, TaskPriority, TaskStatus, Workspace
+from ..workspaces import items_service
+from ..workspaces.models import Workspace
+from .models import Task, TaskPriority, TaskStatus
 
 
 def _set_status(task: Task, status: TaskStatus) -> None:

@@ -1,0 +1,74 @@
+"""The registry of item kinds: what `workspaces` and `permissions` know of each kind.
+
+The kinds (documents, memos, tasks, meetings) build on `workspaces`, so nothing
+here and nothing in `permissions` may import them (DESIGN.md). Each kind's `api`
+module registers the kind when it is imported, which `create_app` does before
+anything is served.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import with_polymorphic
+
+from .models import Item
+
+# `fields(item, preloaded)`: the kind's own fields in the API, beside those every item has.
+Fields = Callable[[Any, Any], dict[str, Any]]
+# `preload(items)`: what `fields` needs for a page of the kind's items, loaded once per page.
+Preload = Callable[[list[Any]], Any]
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # `Item.kind` of its rows
+    model: type[Item]
+    fields: Fields
+    preload: Preload | None = None
+    # `page_url(item)`: the address of an item's page; None while the kind has no pages.
+    page_url: Callable[[Any], str] | None = None
+    # Rows of the kind's items that routes name by their own id (a meeting's agenda
+    # points), for `permissions` to decide on as the item they belong to.
+    parts: Mapping[str, type] = field(default_factory=dict)
+
+
+_kinds: dict[str, Kind] = {}
+
+
+def register(
+    name: str,
+    model: type[Item],
+    fields: Fields,
+    *,
+    preload: Preload | None = None,
+    page_url: Callable[[Any], str] | None = None,
+    parts: Mapping[str, type] | None = None,
+) -> Kind:
+    """Make a kind known; registering a name again replaces it."""
+    kind = Kind(name, model, fields, preload, page_url, dict(parts or {}))
+    _kinds[name] = kind
+    return kind
+
+
+def get(name: str) -> Kind:
+    """A registered kind (KeyError: its package was not imported at start-up)."""
+    return _kinds[name]
+
+
+def registered() -> list[Kind]:
+    return list(_kinds.values())
+
+
+def any_item() -> Any:
+    """`Item` with the columns of every registered kind: a page of mixed kinds loads
+    in one query (a plain `Item` query would load each row's own columns one by one)."""
+    return _polymorphic(tuple(kind.model for kind in _kinds.values()))
+
+
+@functools.cache
+def _polymorphic(models: tuple[type[Item], ...]) -> Any:
+    return with_polymorphic(Item, list(models))
