@@ -18,8 +18,8 @@ def _community_world(world):
     """A member of `ws` from the Manzanillo community (Mexico) with a memo, and the memo of
     `ws`'s member from the world's Colombian community."""
     from portal.accounts.models import User
+    from portal.memos import service as memos_service
     from portal.network import service as network
-    from portal.workspaces import memos_service
     from portal.workspaces import service as workspaces
     from portal.workspaces.models import Role, Workspace
 
@@ -107,7 +107,7 @@ def test_a_word_in_the_text_ranks_above_the_same_word_in_the_community_name(
     app, as_user, item_world, sync
 ):
     from portal.accounts.models import User
-    from portal.workspaces import memos_service
+    from portal.memos import service as memos_service
     from portal.workspaces import service as workspaces
     from portal.workspaces.models import Role, Workspace
 
