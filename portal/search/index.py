@@ -94,12 +94,20 @@ class SearchIndex:
 
     def exists(self) -> bool:
         directory = self.directory()
-        return directory.is_dir() and whoosh_index.exists_in(str(directory))
+        if not directory.is_dir():
+            return False
+        try:
+            return whoosh_index.exists_in(str(directory))
+        except Exception:  # there is one, but it cannot be read: `open` calls it damaged
+            return True
 
     def is_current(self) -> bool:
-        """Whether the index exists and has the fields and analysis this code writes and
-        searches (an index built by an older release needs `portal reindex`)."""
-        return self.exists() and _same_schema(whoosh_index.open_dir(str(self.directory())))
+        """Whether the index exists, can be read, and has the fields and analysis this code
+        writes and searches (an index built by an older release needs `portal reindex`)."""
+        try:
+            return self.exists() and _same_schema(whoosh_index.open_dir(str(self.directory())))
+        except Exception:  # damaged, or its schema names analysis code that is gone
+            return False
 
     def new_directory(self) -> Path:
         """An empty index folder beside the link, named for when it was built."""

@@ -128,3 +128,19 @@ def test_an_index_analysed_by_an_older_release_answers_503_until_rebuilt(app, as
     result = app.test_cli_runner().invoke(args=["portal", "init"])
     assert result.exit_code == 0 and "Built the search index" in result.output
     assert as_user(item_world.member).get("/search?q=ventanilla").status_code == 200
+
+
+def test_an_index_whose_schema_cannot_be_read_is_rebuilt_by_init(app, as_user, item_world):
+    from portal.search.indexer import search_index
+
+    handle = search_index(app)
+    unreadable = handle.new_directory()
+    for toc in unreadable.glob("_MAIN_*.toc"):  # as if it named analysis code now gone
+        toc.write_bytes(toc.read_bytes().replace(b"FoldedStemmer", b"GoneStemmer__"))
+    handle.swap_to(unreadable)
+
+    response = as_user(item_world.member).get("/search?q=ventanilla")
+    assert response.status_code == 503 and "damaged" in response.get_json()["error"]["message"]
+    result = app.test_cli_runner().invoke(args=["portal", "init"])
+    assert result.exit_code == 0 and "Built the search index" in result.output, result.output
+    assert as_user(item_world.member).get("/search?q=ventanilla").status_code == 200
