@@ -31,6 +31,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
 from werkzeug.routing import ValidationError as UrlValidationError
+from werkzeug.routing.converters import BaseConverter, NumberConverter
 
 from .extensions import db
 from .text import has_unsafe_characters
@@ -364,6 +365,22 @@ def register_error_handlers(app: Flask) -> None:
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
+JSON_SUCCESS = {
+    "description": "Success",
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
+
+
+def _accepted_by(converter: BaseConverter) -> dict[str, Any]:
+    """What a URL converter accepts, as JSON Schema (`<int:…>` takes 0 and up)."""
+    if isinstance(converter, NumberConverter):
+        schema: dict[str, Any] = {"type": "integer" if converter.num_convert is int else "number"}
+        low = converter.min if converter.min is not None or converter.signed else 0
+        bounds = {"minimum": low, "maximum": converter.max}
+        return schema | {key: value for key, value in bounds.items() if value is not None}
+    return {"type": "string", "pattern": f"^{converter.regex}$"}
+
+
 def _openapi_path(rule: str) -> str:
     return _CONVERTER.sub(lambda m: "{" + m.group(2) + "}", rule[len(API_PREFIX) :]) or "/"
 
@@ -386,7 +403,10 @@ def openapi_document(app: Flask) -> dict[str, Any]:
                 "summary": doc[0] if doc else rule.endpoint,
                 "tags": [rule.endpoint.split(".")[0]],
                 "responses": {
-                    str(getattr(view, "success_status", 200)): {"description": "Success"},
+                    **(
+                        getattr(view, "openapi_responses", None)
+                        or {str(getattr(view, "success_status", 200)): JSON_SUCCESS}
+                    ),
                     "default": {
                         "description": "Error envelope",
                         "content": {
@@ -396,13 +416,15 @@ def openapi_document(app: Flask) -> dict[str, Any]:
                 },
             }
             params = [
-                {"name": arg, "in": "path", "required": True, "schema": {"type": "string"}}
-                for arg in rule.arguments
+                {"name": name, "in": "path", "required": True, "schema": _accepted_by(converter)}
+                for name, converter in rule._converters.items()  # werkzeug's parsed rule
             ]
             query_model = getattr(view, "query_model", None)
             if query_model is not None:
                 for name, field in query_model.model_json_schema().get("properties", {}).items():
                     params.append({"name": name, "in": "query", "schema": field})
+            # Parameters read outside the models (headers, a feed's token) are named by the view.
+            params.extend(getattr(view, "openapi_parameters", ()))
             if params:
                 operation["parameters"] = params
             body_model = getattr(view, "body_model", None)

@@ -9,7 +9,7 @@ from typing import Any
 
 import nh3
 from markdown_it import MarkdownIt
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from .extensions import db
 
@@ -40,15 +40,25 @@ def slugify(text: str, max_length: int = 80) -> str:
 
 
 def free_slug(column: Any, name: str) -> str:
-    """The slug of `name`, or with `-2`, `-3`... appended: the first that `column` lacks."""
-    wanted = slugify(name)
-    taken = set(
-        db.session.scalars(select(column).where(or_(column == wanted, column.like(f"{wanted}-%"))))
-    )
-    slug, n = wanted, 2
-    while slug in taken:
-        slug, n = f"{wanted}-{n}", n + 1
-    return slug
+    """The slug of `name`, or with `-2`, `-3`... appended: the first that `column` lacks.
+
+    The slug is shortened before its suffix so that it still fits the column.
+    """
+    length = column.type.length
+    wanted = slugify(name, length)
+
+    def candidate(n: int) -> str:
+        suffix = f"-{n}" if n > 1 else ""
+        return slugify(wanted, length - len(suffix)) + suffix
+
+    # Every candidate up to -9999999 begins with this (a shortened slug loses at most
+    # one more character, a dash: slugs have no two in a row).
+    stem = wanted[: length - 9]
+    taken = set(db.session.scalars(select(column).where(column.like(f"{stem}%"))))
+    n = 1
+    while candidate(n) in taken:
+        n += 1
+    return candidate(n)
 
 
 # --- Markdown -----------------------------------------------------------------

@@ -83,18 +83,23 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         db.engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-def clean_database(app: Flask) -> Iterator[None]:
-    """Each test starts with empty tables and fresh rate-limit counters."""
-    yield
+def empty_tables(app: Flask) -> None:
+    """Delete every row, children first: 60 times faster than TRUNCATE on PostgreSQL
+    for tables this small. Ids are not reset; tests do not depend on them."""
     with app.app_context():
         db.session.remove()
         tables = [t.name for t in db.metadata.sorted_tables]
         with db.engine.begin() as conn:
-            # DELETE, children first: 60 times faster than TRUNCATE on PostgreSQL for
-            # tables this small. Ids are not reset; tests do not depend on them.
             for name in reversed(tables):
                 conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture(autouse=True)
+def clean_database(app: Flask) -> Iterator[None]:
+    """Each test starts with empty tables and fresh rate-limit counters."""
+    yield
+    empty_tables(app)
+    with app.app_context():
         limiter.reset()
 
 

@@ -223,6 +223,41 @@ def test_openapi_describes_every_route_and_validates(app, api):
     assert "WorkspaceCreateBody" in document["components"]["schemas"]
 
 
+def test_openapi_path_parameters_say_what_the_url_accepts(api):
+    document = api.get("/openapi.json").get_json()
+
+    def path_schema(path, method, name):
+        parameters = document["paths"][path][method]["parameters"]
+        return next(p["schema"] for p in parameters if p["in"] == "path" and p["name"] == name)
+
+    assert path_schema("/workspaces/{workspace_id}", "get", "workspace_id") == {
+        "type": "integer",
+        "minimum": 0,
+    }
+    assert path_schema("/member-states/{code}", "get", "code") == {
+        "type": "string",
+        "pattern": "^[^/]{1,}$",
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [
+        ("/meetings/{meeting_id}.ics", "text/calendar"),
+        ("/workspaces/{workspace_id}/calendar.ics", "text/calendar"),
+        ("/public/feed.atom", "application/atom+xml"),
+        ("/documents/{document_id}/download", "*/*"),
+        ("/public/documents/{document_id}/download", "*/*"),
+        ("/workspaces/{workspace_id}", "application/json"),
+    ],
+)
+def test_openapi_names_what_each_success_is_sent_as(api, path, media_type):
+    responses = api.get("/openapi.json").get_json()["paths"][path]["get"]["responses"]
+
+    assert list(responses["200"]["content"]) == [media_type]
+    assert list(responses["default"]["content"]) == ["application/json"]
+
+
 def test_database_outage_is_a_503_envelope(api, monkeypatch):
     from sqlalchemy.exc import OperationalError
 

@@ -431,6 +431,22 @@ def send_version(version: DocumentVersion) -> Response:
     return response
 
 
+_FILE = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+# How `send_version` answers and the request headers it reads, for the OpenAPI description.
+DOWNLOAD_RESPONSES = {
+    "200": {"description": "The file, in its own content type", "content": _FILE},
+    "206": {"description": "The requested range of the file", "content": _FILE},
+    "302": {"description": "To a short-lived presigned URL (PORTAL_S3_PRESIGNED_DOWNLOADS)"},
+    "304": {"description": "Not modified: If-None-Match names the current ETag"},
+}
+DOWNLOAD_HEADERS = [
+    {"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
+    for name in ("Range", "If-Range", "If-None-Match")
+]
+download.openapi_responses = DOWNLOAD_RESPONSES  # type: ignore[attr-defined]
+download.openapi_parameters = DOWNLOAD_HEADERS  # type: ignore[attr-defined]
+
+
 # --- check-out ------------------------------------------------------------------
 
 

@@ -106,6 +106,19 @@ def workspace_calendar(workspace_id: int) -> Response:
     return _ics(_calendar(workspace.name, meetings), f"{workspace.slug}.ics")
 
 
+ICS_RESPONSES = {
+    "200": {
+        "description": "iCalendar (RFC 5545)",
+        "content": {"text/calendar": {"schema": {"type": "string"}}},
+    }
+}
+# A calendar application sends no cookie: the feed's secret token is in the query string.
+TOKEN_PARAMETER = {"name": "token", "in": "query", "required": False, "schema": {"type": "string"}}
+for _view in (meeting_ics, workspace_calendar):
+    _view.openapi_responses = ICS_RESPONSES  # type: ignore[attr-defined]
+    _view.openapi_parameters = [TOKEN_PARAMETER]  # type: ignore[attr-defined]
+
+
 # --- the caller's calendar token ------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from .. import permissions
 from ..accounts.models import User
 from ..api import API_PREFIX, Body, PageQuery, endpoint, iso, not_found, paginate, setting
-from ..documents.api import send_version
+from ..documents.api import DOWNLOAD_HEADERS, DOWNLOAD_RESPONSES, send_version
 from ..extensions import db, limiter
 from ..search.api import SearchQuery
 from ..text import xml_safe
@@ -251,6 +251,10 @@ def public_download(document_id: int) -> Response:
     return send_version(copy.document_version)
 
 
+public_download.openapi_responses = DOWNLOAD_RESPONSES  # type: ignore[attr-defined]
+public_download.openapi_parameters = DOWNLOAD_HEADERS  # type: ignore[attr-defined]
+
+
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50
 
@@ -296,3 +300,11 @@ def public_feed() -> Response:
     response = Response(body, mimetype="application/atom+xml")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
+
+
+public_feed.openapi_responses = {  # type: ignore[attr-defined]
+    "200": {
+        "description": "An Atom 1.0 feed",
+        "content": {"application/atom+xml": {"schema": {"type": "string"}}},
+    }
+}

@@ -26,6 +26,20 @@ def test_community_gets_a_unique_slug_from_its_name(as_user, world):
     assert first["member_state"] == {"code": "CO", "name": "Colombia"}
 
 
+def test_a_long_community_name_taken_twice_gets_a_slug_that_fits(as_user, world):
+    """Found by schemathesis: the `-2` went past the 80 characters of the column (500 on
+    PostgreSQL, a longer slug than the column on SQLite)."""
+    admin = as_user(world.secretariat)
+    body = {"name": "Comunidad " + "x" * 150, "port": "Colón", "member_state": "co"}
+
+    first = admin.post("/communities", body)
+    second = admin.post("/communities", body)
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.get_json()["slug"] == "comunidad-" + "x" * 70
+    assert second.get_json()["slug"] == "comunidad-" + "x" * 68 + "-2"
+
+
 def test_community_in_an_unknown_member_state_is_refused(as_user, world):
     response = as_user(world.secretariat).post(
         "/communities", {"name": "X", "port": "Y", "member_state": "ZZ"}

@@ -123,6 +123,20 @@ def test_workspace_slug_conflict(as_user, world):
     assert response.status_code == 409
 
 
+def test_a_long_workspace_name_taken_twice_gets_a_slug_that_fits(as_user, world):
+    admin = as_user(world.secretariat)
+    name = "0" * 160
+
+    created = [admin.post("/workspaces", {"name": name}) for _ in range(3)]
+
+    assert [response.status_code for response in created] == [201, 201, 201]
+    assert [response.get_json()["slug"] for response in created] == [
+        "0" * 80,
+        "0" * 78 + "-2",
+        "0" * 78 + "-3",
+    ]
+
+
 def test_hidden_workspace_404_is_identical_to_a_missing_one(as_user, world):
     outsider = as_user(world.outsider)
 
