@@ -372,7 +372,7 @@ JSON_SUCCESS = {
 
 
 def _accepted_by(converter: BaseConverter) -> dict[str, Any]:
-    """What a URL converter accepts, as JSON Schema (`<int:…>` takes 0 and up)."""
+    """What a URL converter accepts, as JSON Schema (`<int:…>` is an id: 1 .. MAX_INT)."""
     if isinstance(converter, NumberConverter):
         schema: dict[str, Any] = {"type": "integer" if converter.num_convert is int else "number"}
         low = converter.min if converter.min is not None or converter.signed else 0

@@ -232,7 +232,8 @@ def test_openapi_path_parameters_say_what_the_url_accepts(api):
 
     assert path_schema("/workspaces/{workspace_id}", "get", "workspace_id") == {
         "type": "integer",
-        "minimum": 0,
+        "minimum": 1,
+        "maximum": 2**31 - 1,
     }
     assert path_schema("/member-states/{code}", "get", "code") == {
         "type": "string",

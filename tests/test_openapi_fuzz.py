@@ -108,8 +108,11 @@ def _build_world(app: Any) -> SimpleNamespace:
     from portal.accounts import service as accounts
     from portal.accounts.models import ApiToken, User
     from portal.documents.models import Document
+    from portal.meetings.models import AgendaItem, Meeting
+    from portal.memos.models import Memo
     from portal.network.models import Community, MemberState
-    from portal.workspaces.models import AgendaItem, Item, Meeting, Memo, Task, Workspace
+    from portal.tasks.models import Task
+    from portal.workspaces.models import Item, Workspace
 
     from .documents.conftest import upload
     from .workspaces.planning_world import make_planning_world
