@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from flask import Flask
@@ -28,14 +28,18 @@ from .factories import make_world
 REQUIRE_SERVICES = os.environ.get("PORTAL_REQUIRE_SERVICES") == "1"
 
 
+def missing_service(message: str) -> NoReturn:
+    """A real component the test needs is missing: a skip here, a failure in CI."""
+    if REQUIRE_SERVICES:
+        pytest.fail(message + " and PORTAL_REQUIRE_SERVICES=1")
+    pytest.skip(message)
+
+
 def service_url(variable: str) -> str:
     """The URL of a real service for a test, or a skip (a failure in CI)."""
     url = os.environ.get(variable, "")
     if not url:
-        message = f"{variable} is not set"
-        if REQUIRE_SERVICES:
-            pytest.fail(message + " and PORTAL_REQUIRE_SERVICES=1")
-        pytest.skip(message)
+        missing_service(f"{variable} is not set")
     return url
 
 

@@ -20,7 +20,7 @@ from portal import create_app
 from portal.extensions import limiter
 from portal.search.indexer import search_index
 
-from .conftest import REQUIRE_SERVICES, TEST_SETTINGS
+from .conftest import TEST_SETTINGS, missing_service
 from .factories import make_user
 from .servers import free_port
 
@@ -62,10 +62,7 @@ class RedisServer:
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     if shutil.which("redis-server") is None:
-        message = "redis-server is not installed"
-        if REQUIRE_SERVICES:
-            pytest.fail(message + " and PORTAL_REQUIRE_SERVICES=1")
-        pytest.skip(message)
+        missing_service("redis-server is not installed")
     server = RedisServer(tmp_path)
     server.start()
     yield server

