@@ -175,8 +175,32 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_views)
     app.register_blueprint(public_views)
     app.register_blueprint(review_views)
+    _register_pages(app)
     register_error_handlers(app)
     register_error_pages(app)
+
+
+def _register_pages(app: Flask) -> None:
+    """The restricted environment's pages: each kind's, what every item shares, and the
+    pages across kinds (a kind's `views` names its pages in `workspaces.kinds`)."""
+    from . import pages
+    from .documents.views import bp as documents_views
+    from .meetings.views import bp as meetings_views
+    from .memos.views import bp as memos_views
+    from .tasks.views import bp as tasks_views
+    from .work import bp as work_views
+    from .workspaces.views import bp as items_views
+
+    pages.init_app(app)
+    for blueprint in (
+        documents_views,
+        memos_views,
+        tasks_views,
+        meetings_views,
+        items_views,
+        work_views,
+    ):
+        app.register_blueprint(blueprint)
 
 
 def _security_headers(response: Response) -> Response:

@@ -2,6 +2,11 @@
 
 - `page(access=...)`: every page view declares the gate of `portal.permissions`
   it passes through (a test walks the URL map and refuses a page without one);
+- `render(template, **context)`: the whole page, or only the block named by
+  htmx's `HX-Target` (the id of the element it swaps, `task_board` ...) when
+  htmx asks: one template serves the page and its live-refreshed parts;
+- `parse_form(Model)`: a form validated by the API's own body model, with errors by
+  field in the page's language and the input kept for the page to show again;
 - friendly HTML error pages (404, 429, ...) for page routes, while routes
   under /api/ keep their JSON error envelope (a refusal raised as `ApiError`
   in a page view, such as the 404 of `permissions`, becomes the HTML page).
@@ -11,15 +16,25 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, Response, redirect, render_template, request, url_for
+from babel.dates import format_date, format_datetime, format_timedelta
+from flask import Flask, Response, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user
+from markupsafe import Markup
+from pydantic import BaseModel, ValidationError
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from .api import ApiError, http_error_envelope, is_api_request
+from .i18n import current_language
 from .text import has_unsafe_characters
 
 F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M", bound=BaseModel)
 
 
 def _refuse_unsafe_text() -> None:
@@ -55,6 +70,167 @@ def page_views(app: Flask) -> list[tuple[Any, Callable[..., Any]]]:
         for rule in app.url_map.iter_rules()
         if not (rule.rule.startswith("/api/") or rule.endpoint == "static")
     ]
+
+
+# --- rendering ----------------------------------------------------------------
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render(template_name: str, **context: Any) -> str:
+    """The page, or, when htmx asks for the element `HX-Target`, the block of the same
+    name alone (a template names the blocks that refresh by the id of their element).
+
+    A block rendered alone sees the view's context and the template globals, not the
+    `{% set %}`s of the template outside it."""
+    target = request.headers.get("HX-Target", "") if is_htmx() else ""
+    if target:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        template = app.jinja_env.get_or_select_template(template_name)
+        block = template.blocks.get(target)
+        if block is not None:
+            app.update_template_context(context)
+            return "".join(block(template.new_context(context)))
+    return render_template(template_name, **context)
+
+
+# --- forms ----------------------------------------------------------------------
+
+# pydantic's error types, as people read them (anything else: "This value is not valid.").
+_FORM_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "missing": lambda e: gettext("Fill in this field."),
+    "string_too_short": lambda e: gettext("Fill in this field."),
+    "string_too_long": lambda e: gettext(
+        "Keep it to %(limit)s characters.", limit=e["ctx"]["max_length"]
+    ),
+    "control_character": lambda e: gettext("Remove the control characters from the text."),
+    "int_parsing": lambda e: gettext("Enter a whole number."),
+    "greater_than_equal": lambda e: gettext("Enter %(limit)s or more.", limit=e["ctx"]["ge"]),
+    "less_than_equal": lambda e: gettext("Enter %(limit)s or less.", limit=e["ctx"]["le"]),
+    "date_from_datetime_parsing": lambda e: gettext("Enter a date."),
+    "date_parsing": lambda e: gettext("Enter a date."),
+    "datetime_parsing": lambda e: gettext("Enter a date and time."),
+    "datetime_from_date_parsing": lambda e: gettext("Enter a date and time."),
+    "enum": lambda e: gettext("Choose one of the options."),
+    "literal_error": lambda e: gettext("Choose one of the options."),
+}
+
+
+def form_errors(error: ValidationError) -> dict[str, str]:
+    """Field name -> the first problem with it, in the page's language."""
+    fields: dict[str, str] = {}
+    for problem in error.errors(include_url=False):
+        name = str(problem["loc"][0]) if problem["loc"] else "form"
+        describe = _FORM_MESSAGES.get(problem["type"])
+        if describe is None and problem["type"] == "value_error":
+            # The model's own rule: its message is written for people (and in English).
+            message = str(problem.get("ctx", {}).get("error") or problem["msg"])
+        else:
+            message = describe(problem) if describe else gettext("This value is not valid.")
+        fields.setdefault(name, message)
+    return fields
+
+
+def parse_form(
+    model: type[M],
+    *,
+    lists: tuple[str, ...] = (),
+    form: MultiDict[str, str] | None = None,
+) -> tuple[M | None, dict[str, str]]:
+    """The posted form validated by `model` (the API's body model: one rule for both).
+
+    Empty fields are left out (the model's default applies); fields named in `lists`
+    are read as lists (checkboxes, multiple selects). Returns (body, {}) or (None, errors).
+    """
+    source = request.form if form is None else form
+    data: dict[str, Any] = {}
+    for name in model.model_fields:
+        if name in lists:
+            values = [value for value in source.getlist(name) if value != ""]
+            if name in source or f"{name}-present" in source:
+                data[name] = values
+        elif source.get(name, "") != "":
+            data[name] = source[name]
+    try:
+        # Python mode, lax: form values are text ("3", "2026-03-04") to convert.
+        return model.model_validate(data, strict=False), {}
+    except ValidationError as error:
+        return None, form_errors(error)
+
+
+# --- times in the viewer's zone -------------------------------------------------
+
+
+def viewer_zone() -> ZoneInfo:
+    """The signed-in user's timezone, else UTC."""
+    name = getattr(current_user, "timezone", None) or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(moment: datetime | None, style: str = "medium", zone: str | None = None) -> str:
+    """A stored (UTC) time in the viewer's zone, or in `zone`, in the page's language."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    try:
+        shown = ZoneInfo(zone) if zone else viewer_zone()
+    except (ZoneInfoNotFoundError, ValueError):
+        shown = viewer_zone()
+    return format_datetime(moment, style, tzinfo=shown, locale=current_language())
+
+
+def local_date(day: date | datetime | None, style: str = "medium") -> str:
+    if day is None:
+        return ""
+    if isinstance(day, datetime):
+        day = day.astimezone(viewer_zone()).date()
+    return format_date(day, style, locale=current_language())
+
+
+def time_ago(moment: datetime | None) -> str:
+    """ "5 minutes ago", "in 2 days", in the page's language."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    delta = moment - datetime.now(ZoneInfo("UTC"))
+    return format_timedelta(delta, add_direction=True, threshold=1.1, locale=current_language())
+
+
+def iso_datetime(moment: datetime | None) -> str:
+    """For `<time datetime=...>`."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    return moment.isoformat()
+
+
+def live_refresh(*events: str) -> Markup:
+    """The attributes that make an element refresh itself through htmx when one of the
+    live events (raised on <body> by static/js/live.js: `live:workspace-5`,
+    `live:item-12`, `live:notifications` ...) happens: it asks this page again for the
+    block named by its id and swaps itself. Put them on the element the block wraps."""
+    path = request.full_path.rstrip("?")
+    triggers = ", ".join(f"{name} from:body" for name in events)
+    return Markup('hx-get="{}" hx-trigger="{}" hx-swap="outerHTML"').format(path, triggers)
+
+
+def init_app(app: Flask) -> None:
+    """The template helpers every page may use."""
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.add_template_global(live_refresh)
+    app.add_template_filter(local_time)
+    app.add_template_filter(local_date)
+    app.add_template_filter(time_ago)
+    app.add_template_filter(iso_datetime)
+    app.add_template_global(is_htmx)
 
 
 # --- error pages --------------------------------------------------------------

@@ -30,12 +30,12 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: `next=https://evil.example` becomes the home page."""
+    """Only same-site paths: `next=https://evil.example` becomes My work."""
     if not target:
-        return url_for("public.home")
+        return url_for("work.my_work")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("public.home")
+        return url_for("work.my_work")
     return target
 
 

@@ -29,8 +29,6 @@ class Kind:
     model: type[Item]
     fields: Fields
     preload: Preload | None = None
-    # `page_url(item)`: the address of an item's page; None while the kind has no pages.
-    page_url: Callable[[Any], str] | None = None
     # Rows of the kind's items that routes name by their own id (a meeting's agenda
     # points), for `permissions` to decide on as the item they belong to.
     parts: Mapping[str, type] = field(default_factory=dict)
@@ -45,13 +43,45 @@ def register(
     fields: Fields,
     *,
     preload: Preload | None = None,
-    page_url: Callable[[Any], str] | None = None,
     parts: Mapping[str, type] | None = None,
 ) -> Kind:
     """Make a kind known; registering a name again replaces it."""
-    kind = Kind(name, model, fields, preload, page_url, dict(parts or {}))
+    kind = Kind(name, model, fields, preload, dict(parts or {}))
     _kinds[name] = kind
     return kind
+
+
+@dataclass(frozen=True)
+class Pages:
+    """The endpoints of a kind's pages; a kind's `views` module names them when imported."""
+
+    item: str  # one item's page, takes `item_id`
+    listing: str  # the kind's list in a group, takes `workspace_id`
+    new: str  # the form for a new item in a group, takes `workspace_id`
+
+
+_pages: dict[str, Pages] = {}
+
+
+def register_pages(name: str, *, item: str, listing: str, new: str) -> None:
+    _pages[name] = Pages(item, listing, new)
+
+
+def pages_of(name: str) -> Pages | None:
+    return _pages.get(name)
+
+
+def with_pages() -> list[Kind]:
+    """The registered kinds that have pages, in the order they registered."""
+    return [kind for kind in _kinds.values() if kind.name in _pages]
+
+
+def page_url(item: Any) -> str:
+    """The address of an item's page, for links in lists, activity and notifications;
+    `item` is an `Item` or anything with its `kind` and `id`."""
+    from flask import url_for
+
+    return url_for(_pages[item.kind].item, item_id=item.id)
 
 
 def get(name: str) -> Kind:

@@ -75,21 +75,36 @@ def make_network() -> SimpleNamespace:
     secretariat = make_user(
         secretariat=True, name="María Fernanda Castillo Rodríguez", password=PASSWORD
     )
-    coordinator = make_user(name="Ana Coordinadora", community_id=cartagena.id)
-    colleague = make_user(name="Luis Coordinador", community_id=colon.id)
+    coordinator = make_user(name="Ana Coordinadora", community_id=cartagena.id, password=PASSWORD)
+    colleague = make_user(name="Luis Coordinador", community_id=colon.id, password=PASSWORD)
+    member = make_user(name="Marta Miembro", community_id=cartagena.id, password=PASSWORD)
+    observer = make_user(name="Óscar Observador", community_id=colon.id, password=PASSWORD)
+    outsider = make_user(name="Pedro Ajeno", community_id=colon.id, password=PASSWORD)
     group = workspaces.create_workspace(secretariat, name="Estudios portuarios")
     workspaces.set_membership(secretariat, group, coordinator, Role.coordinator)
     workspaces.set_membership(secretariat, group, colleague, Role.coordinator)
+    workspaces.set_membership(secretariat, group, member, Role.member)
+    workspaces.set_membership(secretariat, group, observer, Role.observer)
+    # Another group: the outsider coordinates it and reads nothing of the first.
+    other = workspaces.create_workspace(secretariat, name="Comité de tarifas")
+    workspaces.set_membership(secretariat, other, outsider, Role.coordinator)
+    workspaces.set_membership(secretariat, other, coordinator, Role.member)
+    people = {
+        "secretariat": secretariat,
+        "coordinator": coordinator,
+        "colleague": colleague,
+        "member": member,
+        "observer": observer,
+        "outsider": outsider,
+    }
     tokens = {
         name: accounts.create_token(person, "browser tests", 1)[1]
-        for name, person in (
-            ("secretariat", secretariat),
-            ("coordinator", coordinator),
-            ("colleague", colleague),
-        )
+        for name, person in people.items()
     }
     return SimpleNamespace(
         workspace_id=group.id,
+        other_workspace_id=other.id,
+        people=SimpleNamespace(**{name: user_ref(person) for name, person in people.items()}),
         secretariat_email=secretariat.email,
         cartagena=cartagena.slug,
         colon=colon.slug,
@@ -203,6 +218,81 @@ def visit(browser: Any, site: SimpleNamespace) -> Iterator[Any]:
     yield open_page
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def signed_in(browser: Any, site: SimpleNamespace) -> Iterator[Any]:
+    """`signed_in(who, path="/work", language="es", javascript=True, width=1280)` -> a
+    Playwright page of a fresh browser where `who` (a name of `site.data.people`) signed
+    in through the API's login (the page's session cookie), opened at `path`."""
+    contexts = []
+
+    def open_page(
+        who: str,
+        path: str = "/work",
+        *,
+        language: str = "es",
+        javascript: bool = True,
+        width: int = 1280,
+    ) -> Any:
+        context = browser.new_context(
+            java_script_enabled=javascript,
+            locale=language,
+            timezone_id="America/Bogota",
+            extra_http_headers={"Accept-Language": language},
+            viewport={"width": width, "height": 900},
+            accept_downloads=True,
+        )
+        contexts.append(context)
+        person = getattr(site.data.people, who)
+        answer = context.request.post(
+            site.url + "/api/v1/auth/login", data={"email": person.email, "password": PASSWORD}
+        )
+        assert answer.status == 200, answer.text()
+        page = context.new_page()
+        page.goto(site.url + path)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+# The rules of WCAG 2.0 and 2.1, levels A and AA.
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def check_accessibility(page: Any) -> None:
+    """axe-core (injected into the page) finds no WCAG 2.1 A or AA violation.
+
+    Evaluated through the browser's debugging protocol, which the page's
+    Content-Security-Policy (no inline scripts) does not govern."""
+    page.evaluate(AXE.read_text() + "\n;0")
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA
+    )
+    problems = [
+        f"{v['id']} ({v['impact']}): {v['help']} -> "
+        + "; ".join(node["target"][0] if node["target"] else "?" for node in v["nodes"][:5])
+        for v in result["violations"]
+    ]
+    assert not problems, f"{page.url}:\n" + "\n".join(problems)
+
+
+def shoot(page: Any, name: str) -> None:
+    """Screenshots of a page type at desktop width and at 390 px (a phone), under
+    tests/artifacts/workspace/, for review; the page is left at its first width."""
+    folder = ARTIFACTS / "workspace"
+    folder.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    page.screenshot(path=str(folder / f"{name}-desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(folder / f"{name}-390.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, (
+        f"{name} is wider than a 390 px screen"
+    )
+    page.set_viewport_size(size)
 
 
 def screenshot(page: Any, name: str) -> Path:

@@ -24,7 +24,7 @@ CONTROLS = """() => [...document.querySelectorAll(
 
 @pytest.fixture
 def secretariat_page(browser: Any, site: Any) -> Iterator[Any]:
-    """`secretariat_page(width, language)` -> the home page, signed in through the form."""
+    """`secretariat_page(width, language)` -> My work, signed in through the form."""
     contexts = []
 
     def open_page(width: int, language: str) -> Any:
@@ -35,7 +35,7 @@ def secretariat_page(browser: Any, site: Any) -> Iterator[Any]:
         page.locator("#email").fill(site.data.secretariat_email)
         page.locator("#password").fill(PASSWORD)
         page.locator("main form button[type=submit]").click()
-        page.wait_for_url(site.url + "/")
+        page.wait_for_url(site.url + "/work")
         return page
 
     yield open_page

@@ -27,7 +27,7 @@ def test_the_first_sign_in_takes_the_pages_language_and_the_browsers_timezone(br
     page.locator("#email").fill("recien@ports.example")
     page.locator("#password").fill(PASSWORD)
     page.locator("main form button[type=submit]").click()
-    page.wait_for_url(site.url + "/")
+    page.wait_for_url(site.url + "/work")
 
     me = page.request.get(site.url + "/api/v1/me").json()
     assert (me["locale"], me["timezone"]) == ("pt", "America/Bogota")

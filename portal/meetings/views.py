@@ -1,0 +1,7 @@
+"""The pages of meetings."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("meetings", __name__)

@@ -1,0 +1,70 @@
+"""A working group's page: its items of every kind, its activity, its members and who
+is online, and a "new" menu showing only what the viewer's role allows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from .. import permissions
+from ..extensions import db
+from ..pages import page, render
+from ..permissions import WorkspaceAction
+from ..workspaces import kinds
+from ..workspaces.models import Item, Membership, Role
+from . import bp
+
+# Items of each kind shown on the group page; the kind's own list has the rest.
+RECENT_PER_KIND = 5
+ROLE_ORDER = {Role.coordinator: 0, Role.member: 1, Role.observer: 2}
+
+
+def recent_items(workspace_id: int) -> dict[str, dict[str, Any]]:
+    """Kind name -> {count, items}: the newest changed items of each kind with a page.
+
+    One count query for every kind, one query per kind for its rows: the cost does not
+    grow with the group's size beyond what the indexes give."""
+    visible = permissions.workspace_item_ids(workspace_id).subquery()
+    counts = dict(
+        db.session.execute(
+            select(Item.kind, func.count())
+            .where(Item.id.in_(select(visible.c.id)))
+            .group_by(Item.kind)
+        ).all()
+    )
+    sections: dict[str, dict[str, Any]] = {}
+    for kind in kinds.with_pages():
+        rows = db.session.scalars(
+            select(Item)
+            .where(Item.kind == kind.name, Item.id.in_(select(visible.c.id)))
+            .order_by(Item.updated_at.desc(), Item.id.desc())
+            .limit(RECENT_PER_KIND)
+        ).all()
+        sections[kind.name] = {"count": counts.get(kind.name, 0), "items": rows}
+    return sections
+
+
+def members_of(workspace_id: int) -> list[Membership]:
+    memberships = db.session.scalars(
+        select(Membership).where(Membership.workspace_id == workspace_id)
+    ).all()
+    return sorted(memberships, key=lambda m: (ROLE_ORDER[m.role], m.user.name.casefold()))
+
+
+@bp.get("/groups/<int:workspace_id>")
+@page(access=permissions.signed_in)
+def group_page(workspace_id: int) -> str:
+    workspace = permissions.load_workspace(workspace_id)
+    return render(
+        "work/group.html",
+        workspace=workspace,
+        role=permissions.role_in(current_user, workspace.id),
+        may_contribute=permissions.may_on_workspace(
+            current_user, workspace, WorkspaceAction.contribute
+        )
+        and workspace.archived_at is None,
+        sections=recent_items(workspace.id),
+        members=members_of(workspace.id),
+    )
