@@ -168,7 +168,7 @@ def test_html_sign_in_refuses_foreign_redirects(app, person):
         data={"email": person.email, "password": PASSWORD, "csrf_token": csrf},
     )
 
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/work"
 
 
 def test_html_sign_in_without_csrf_token_is_refused(app, person):
