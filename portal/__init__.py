@@ -131,11 +131,13 @@ def _init_extensions(app: Flask, settings: dict[str, Any]) -> None:
     limiter.init_app(app)
     auth.init_app(app)
     i18n.init_app(app)
+    from . import mail
     from .documents import maintenance
     from .search import indexer
 
     indexer.init_app(app)
     maintenance.init_app(app)
+    mail.init_app(app)
     # Socket.IO (threading mode, Redis as message queue when configured), live fan-out.
     realtime.init_app(app)
 

@@ -195,6 +195,31 @@ def indexer_command(interval: float) -> None:
             time.sleep(interval)
 
 
+@portal_cli.command("mailer")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between looks.")
+def mailer_command(interval: float) -> None:
+    """Send the e-mails of the outbox (with PORTAL_MAILER=external): retries while the
+    mail server is down, so nothing is lost."""
+    import time
+
+    from . import mail
+    from .extensions import db
+
+    settings = current_app.config["PORTAL"]
+    target = settings["MAIL_SERVER"] or f"{current_app.instance_path}/mail (no MAIL_SERVER)"
+    click.echo(f"Sending the outbox to {target}.")
+    while True:
+        try:
+            sent = mail.send_due()
+        except Exception as error:  # the database may be down: keep trying
+            click.echo(f"sending failed, retrying: {error}", err=True)
+            sent = 0
+        finally:
+            db.session.remove()
+        if sent < mail.BATCH:
+            time.sleep(interval)
+
+
 @portal_cli.command("storage-check")
 @click.option("--repair", is_flag=True, help="Remove orphans, re-point damaged versions.")
 @click.option("--quick", is_flag=True, help="Compare sizes only; skip reading every blob.")

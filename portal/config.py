@@ -50,10 +50,26 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_HOURS": 12,
     # Days a deleted item stays restorable before `portal purge` removes it.
     "TRASH_DAYS": 30,
+    # The address people reach the portal at, for the links in e-mails.
+    "BASE_URL": "http://127.0.0.1:5000",
+    # SMTP; without a server each message is written to instance/mail/ as an .eml file.
+    "MAIL_SERVER": "",
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_USERNAME": "",
+    "MAIL_PASSWORD": "",
+    "MAIL_SENDER": "Port Network Portal <portal@localhost>",
+    # `thread`: a thread of the web process sends; `external`: the `portal mailer` process.
+    "MAILER": "thread",
+    # Seconds before the first retry while the mail server is down (doubling, up to an
+    # hour), and between two looks at the outbox.
+    "MAIL_RETRY_SECONDS": 30,
+    "MAIL_POLL_SECONDS": 5,
 }
 
 # Settings whose value names a file or secret and must not be printed.
-SECRET_SETTINGS = {"SECRET_KEY", "S3_SECRET_KEY", "DATABASE_URL", "REDIS_URL"}
+SECRET_SETTINGS = {"SECRET_KEY", "S3_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_PASSWORD"}
 
 CONFIG_FILENAME = "portal.cfg"
 

@@ -66,6 +66,8 @@ TEST_SETTINGS = {
     "RATELIMIT_STORAGE_URL": "memory://",
     # Tests index synchronously (search.indexer.catch_up) or start the thread themselves.
     "INDEXER": "external",
+    # Tests send the outbox themselves (portal.mail.send_due) or start the thread.
+    "MAILER": "external",
 }
 
 
