@@ -152,6 +152,8 @@ def _register_blueprints(app: Flask) -> None:
     from .memos.api import bp as memos_api
     from .meta import bp as meta_api
     from .network.api import bp as network_api
+    from .onboarding.api import bp as onboarding_api
+    from .onboarding.views import bp as onboarding_views
     from .pages import register_error_pages
     from .public.api import bp as public_api
     from .public.review import bp as review_views
@@ -172,11 +174,12 @@ def _register_blueprints(app: Flask) -> None:
         documents_api,
     ):
         app.register_blueprint(blueprint)
-    for blueprint in (tasks_api, meetings_api, calendar_api, public_api):
+    for blueprint in (tasks_api, meetings_api, calendar_api, public_api, onboarding_api):
         app.register_blueprint(blueprint)
     app.register_blueprint(accounts_views)
     app.register_blueprint(public_views)
     app.register_blueprint(review_views)
+    app.register_blueprint(onboarding_views)
     _register_pages(app)
     register_error_handlers(app)
     register_error_pages(app)

@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     "TRASH_DAYS": 30,
     # The address people reach the portal at, for the links in e-mails.
     "BASE_URL": "http://127.0.0.1:5000",
+    # Days an invitation's link works.
+    "INVITATION_DAYS": 7,
     # SMTP; without a server each message is written to instance/mail/ as an .eml file.
     "MAIL_SERVER": "",
     "MAIL_PORT": 25,

@@ -22,12 +22,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_datetime, format_timedelta
 from flask import Flask, Response, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
 from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, HTTPException
+from wtforms.validators import ValidationError as CsrfInvalid
 
 from .api import ApiError, http_error_envelope, is_api_request
 from .i18n import current_language
@@ -46,14 +48,32 @@ def _refuse_unsafe_text() -> None:
                 raise BadRequest()
 
 
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _check_csrf() -> None:
+    """Every form a page posts carries the session's CSRF token (the `csrf_token` field of
+    `form.csrf()`, or the X-CSRF-Token header of a script's request): refused otherwise
+    with the 400 page, whatever the view does."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    try:
+        validate_csrf(request.form.get("csrf_token") or request.headers.get("X-CSRF-Token"))
+    except CsrfInvalid:
+        raise CSRFError(
+            gettext("The form was too old or not sent by this site: try again.")
+        ) from None
+
+
 def page(*, access: Callable[[], None]) -> Callable[[F], F]:
     """Declare a page view: its gate (from `portal.permissions`) runs first, then the
-    check of its query string and form."""
+    check of its CSRF token (for a form posted), its query string and form."""
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             access()
+            _check_csrf()
             _refuse_unsafe_text()
             return view(*args, **kwargs)
 
@@ -222,10 +242,23 @@ def live_refresh(*events: str) -> Markup:
     return Markup('hx-get="{}" hx-trigger="{}" hx-swap="outerHTML"').format(path, triggers)
 
 
+ROLE_LABELS = {
+    "coordinator": lazy_gettext("Coordinator"),
+    "member": lazy_gettext("Member"),
+    "observer": lazy_gettext("Observer"),
+}
+
+
+def role_label(role: Any) -> str:
+    """A working-group role in the page's (or the e-mail's) language."""
+    return str(ROLE_LABELS.get(str(role), role))
+
+
 def init_app(app: Flask) -> None:
-    """The template helpers every page may use."""
+    """The template helpers every page (and e-mail) may use."""
     app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_global(live_refresh)
+    app.add_template_global(role_label)
     app.add_template_filter(local_time)
     app.add_template_filter(local_date)
     app.add_template_filter(time_ago)

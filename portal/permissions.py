@@ -24,6 +24,7 @@ from .api import ApiError, not_found
 from .events import Event
 from .extensions import db
 from .network.models import Community
+from .onboarding.models import Invitation
 from .workspaces import kinds
 from .workspaces.models import (
     Item,
@@ -610,3 +611,52 @@ def load_calendar_meeting(meeting_id: int) -> Any:
     if meeting.deleted_at is not None:
         raise not_found("meeting")
     return meeting
+
+
+# --- invitations ----------------------------------------------------------------
+
+
+def check_invitation(workspace_id: int | None, role: Role | None, community_id: int | None,
+                     is_secretariat: bool) -> Workspace | None:  # fmt: skip
+    """Who may invite whom: the secretariat anyone, anywhere; a coordinator people of
+    their own group as members or observers (of no community or their own). Returns the
+    group invited to (404 if the caller may not read it, 403 if not theirs to invite to)."""
+    user = _user()
+    signed_in()
+    workspace = load_workspace(workspace_id) if workspace_id is not None else None
+    if user.is_secretariat:
+        return workspace
+    if workspace is None:
+        raise forbidden("Coordinators invite people to their own working group.")
+    if role_in(user, workspace.id) is not Role.coordinator:
+        raise forbidden("Only the group's coordinators invite people to it.")
+    if role not in (Role.member, Role.observer):
+        raise forbidden("Coordinators invite members and observers.")
+    if is_secretariat:
+        raise forbidden("Only the technical secretariat grants secretariat rights.")
+    if community_id is not None and community_id != user.community_id:
+        raise forbidden("Coordinators invite people of their own community.")
+    return workspace
+
+
+def visible_invitations(user: Any) -> Select[Any]:
+    """The invitations the user manages: all for the secretariat, else those to the
+    groups they coordinate."""
+    statement = select(Invitation)
+    if user.is_secretariat:
+        return statement
+    coordinated = select(Membership.workspace_id).where(
+        Membership.user_id == user.id, Membership.role == Role.coordinator
+    )
+    return statement.where(Invitation.workspace_id.in_(coordinated))
+
+
+def load_invitation(invitation_id: int) -> Any:
+    """An invitation the caller manages (resend, revoke), else 404."""
+    signed_in()
+    invitation = db.session.scalar(
+        visible_invitations(_user()).where(Invitation.id == invitation_id)
+    )
+    if invitation is None:
+        raise not_found("invitation")
+    return invitation

@@ -125,6 +125,43 @@ CASES += [
 ]
 
 
+# Invitations: the secretariat invites anyone; a group's coordinators manage its own.
+CASES += [
+    ("POST", "/invitations", {"email": "invitee@ports.example"}, "401 403 403 403 403 201"),
+    ("GET", "/invitations", None, "401 200 200 200 200 200"),
+    ("POST", "/invitations/{invitation}/resend", None, "401 404 404 404 200 200"),
+    ("DELETE", "/invitations/{invitation}", None, "401 404 404 404 200 200"),
+    ("GET", "/auth/invitations/{invitation_token}", None, "200"),
+    (
+        "POST",
+        "/auth/invitations/{invitation_token}/accept",
+        {"name": "Invited Person", "password": "a-long-enough-password"},
+        "201",
+    ),
+]
+INVITATION_TOKEN = "a-token-of-the-access-matrix"
+
+
+def _invitation(app: Flask, world: SimpleNamespace) -> int:
+    """A pending invitation to the group under test, with a known link."""
+    import hashlib
+
+    from portal.accounts.models import User
+    from portal.onboarding import service
+    from portal.workspaces.models import Role, Workspace
+
+    with app.app_context():
+        invitation, _ = service.invite(
+            db.session.get(User, world.secretariat.id),
+            email="invitee@ports.example",
+            workspace=db.session.get(Workspace, world.ws_id),
+            role=Role.member,
+        )
+        invitation.token_hash = hashlib.sha256(INVITATION_TOKEN.encode()).hexdigest()
+        db.session.commit()
+        return invitation.id
+
+
 def _format(path: str, app: Flask, world: SimpleNamespace) -> str:
     values = {
         "ws": world.ws_id,
@@ -136,6 +173,9 @@ def _format(path: str, app: Flask, world: SimpleNamespace) -> str:
         values["member_token"] = _member_token(app, world)
     if "{doc}" in path:
         values["doc"] = _document(app, world)
+    if "{invitation" in path:
+        values["invitation"] = _invitation(app, world)
+        values["invitation_token"] = INVITATION_TOKEN
     return path.format(**values)
 
 

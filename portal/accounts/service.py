@@ -118,7 +118,10 @@ def create_user(
     locale: str | None = None,
     timezone: str | None = None,
     is_demo: bool = False,
+    commit: bool = True,
 ) -> User:
+    """Add an account; `commit=False` leaves it in the caller's transaction (an invitation
+    accepted creates the account, its membership and the session at once)."""
     email = normalize_email(email)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise conflict("A user with this email already exists.", fields={"email": "Taken."})
@@ -142,7 +145,8 @@ def create_user(
         actor=actor,
         data={"user_id": user.id, "email": email, "is_secretariat": is_secretariat},
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return user
 
 

@@ -68,8 +68,11 @@ def _require_open(workspace: Workspace) -> None:
         raise conflict("The workspace is archived; restore it first.")
 
 
-def set_membership(actor: User, workspace: Workspace, user: User, role: Role) -> Membership:
-    """Add the user with `role`, or change their role."""
+def set_membership(
+    actor: User | None, workspace: Workspace, user: User, role: Role, *, commit: bool = True
+) -> Membership:
+    """Add the user with `role`, or change their role (`commit=False`: in the caller's
+    transaction)."""
     _require_open(workspace)
     if not user.active:
         raise invalid({"user_id": "This user is deactivated."})
@@ -87,7 +90,8 @@ def set_membership(actor: User, workspace: Workspace, user: User, role: Role) ->
         events.record("member.role_changed", actor=actor, workspace=workspace, data=data)
     else:
         return membership
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return membership
 
 

@@ -1,8 +1,13 @@
-// The sign-in form tells the server the browser's timezone (hidden field), so that an
-// account created without one gets it at its first sign-in. A module file: the
-// Content-Security-Policy allows no inline script.
+// Forms that ask for a timezone get the browser's: a hidden field of the sign-in form
+// (an account created without one gets it at its first sign-in), or a select not yet
+// chosen (the invitation form). A module file: the Content-Security-Policy allows no
+// inline script.
 const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
 
 for (const field of document.querySelectorAll("input[data-browser-timezone]")) {
   field.value = zone;
+}
+for (const select of document.querySelectorAll("select[data-browser-timezone]")) {
+  const known = [...select.options].some((option) => option.value === zone);
+  if (known && !select.value) select.value = zone;
 }
