@@ -54,6 +54,8 @@ CASES: list[tuple[str, str, Any, str]] = [
         {"current_password": "x", "new_password": "a-new-long-password"},
         "401 400 400 400 400 400",
     ),
+    ("GET", "/me/preferences", None, "401 200 200 200 200 200"),
+    ("PATCH", "/me/preferences", {"email_notifications": "off"}, "401 200 200 200 200 200"),
     ("GET", "/me/tokens", None, "401 200 200 200 200 200"),
     ("POST", "/me/tokens", {"name": "calendar"}, "401 201 201 201 201 201"),
     ("DELETE", "/me/tokens/{member_token}", None, "401 404 404 200 404 404"),

@@ -29,6 +29,7 @@ from .schemas import (
     LoginBody,
     NotificationQuery,
     PasswordBody,
+    PreferencesBody,
     ProfileBody,
     ReadBody,
     TokenBody,
@@ -63,6 +64,7 @@ def user_json(user: User) -> dict[str, Any]:
         "active": user.active,
         "locale": user.locale,
         "timezone": user.timezone,
+        "email_notifications": user.email_notifications,
         "created_at": iso(user.created_at),
         "last_login_at": iso(user.last_login_at),
     }
@@ -179,6 +181,29 @@ def update_me(body: ProfileBody) -> dict[str, Any]:
     """Change one's own name, language or timezone."""
     service.update_user(current_user, current_user, changes_of(body))
     return me_json(current_user)
+
+
+def preferences_json(user: User) -> dict[str, Any]:
+    return {
+        "locale": user.locale,
+        "timezone": user.timezone,
+        "email_notifications": user.email_notifications,
+    }
+
+
+@bp.get("/me/preferences")
+@endpoint(access=permissions.signed_in)
+def get_preferences() -> dict[str, Any]:
+    """How and in which language the user hears from the portal."""
+    return preferences_json(current_user)
+
+
+@bp.patch("/me/preferences")
+@endpoint(access=permissions.signed_in, body=PreferencesBody)
+def update_preferences(body: PreferencesBody) -> dict[str, Any]:
+    """Change the language, timezone or e-mail notifications (immediate, daily, off)."""
+    service.update_user(current_user, current_user, changes_of(body))
+    return preferences_json(current_user)
 
 
 @bp.post("/me/password")

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..events import UTCDateTime, utcnow
@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 class User(UserMixin, db.Model):  # type: ignore[name-defined]
     # Not `user`: a reserved word on PostgreSQL.
     __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "email_notifications IN ('immediate', 'daily', 'off')", name="email_notifications"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased; the sign-in name.
@@ -38,6 +43,12 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     # an invitation says, or the first sign-in through the pages brings the browser's.
     locale: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # How notifications reach them by e-mail: `immediate`, a `daily` digest at 07:00 in
+    # their timezone, or `off`; and when the last digest covered up to.
+    email_notifications: Mapped[str] = mapped_column(
+        String(16), default="immediate", server_default="immediate"
+    )
+    digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Argon2 hash; null until a password is set (the user cannot sign in).
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # Bumped to end every open session (password change, deactivation).

@@ -40,6 +40,15 @@ class ProfileBody(Body):
     timezone: Timezone | None = None
 
 
+EmailNotifications = Literal["immediate", "daily", "off"]
+
+
+class PreferencesBody(Body):
+    locale: Locale | None = None
+    timezone: Timezone | None = None
+    email_notifications: EmailNotifications | None = None
+
+
 class PasswordBody(Body):
     current_password: Annotated[str, StringConstraints(max_length=256)]
     new_password: Password

@@ -126,3 +126,31 @@ def test_the_sign_in_page_carries_the_timezone_field_and_its_script(app):
 
     assert '<input data-browser-timezone id="timezone" name="timezone" type="hidden"' in html
     assert '<script type="module" src="/static/js/timezone.js"></script>' in html
+
+
+def test_the_preferences_say_how_the_portal_reaches_the_user(as_user, world):
+    member = as_user(world.member)
+
+    assert member.get("/me/preferences").get_json() == {
+        "locale": "es", "timezone": None, "email_notifications": "immediate",
+    }  # fmt: skip
+    changed = member.patch(
+        "/me/preferences", {"email_notifications": "daily", "timezone": "America/Lima"}
+    )
+
+    assert changed.status_code == 200
+    assert changed.get_json() == {
+        "locale": "es", "timezone": "America/Lima", "email_notifications": "daily",
+    }  # fmt: skip
+    assert member.get("/me").get_json()["email_notifications"] == "daily"
+
+
+@pytest.mark.parametrize("value", ["weekly", "", None, 1])
+def test_an_unknown_email_preference_is_refused_and_changes_nothing(as_user, world, value):
+    member = as_user(world.member)
+
+    refused = member.patch("/me/preferences", {"email_notifications": value})
+
+    assert refused.status_code == 400
+    assert "email_notifications" in refused.get_json()["error"]["fields"]
+    assert member.get("/me/preferences").get_json()["email_notifications"] == "immediate"
