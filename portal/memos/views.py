@@ -65,6 +65,15 @@ def _may_contribute(workspace: Workspace) -> bool:
     )
 
 
+def _posted_memo() -> tuple[MemoBody | None, dict[str, str]]:
+    """The posted title and body; a browser sends a text area's lines ended by CRLF, the
+    body is kept with LF as the API's clients send it (or every save would differ)."""
+    body, errors = parse_form(MemoBody)
+    if body is not None:
+        body = body.model_copy(update={"body": body.body.replace("\r\n", "\n")})
+    return body, errors
+
+
 def _preview() -> str | None:
     """The rendered Markdown of the posted body when the form asks for a preview."""
     return html_of(request.form.get("body", "")) if "preview" in request.form else None
@@ -91,7 +100,7 @@ def new_page(workspace_id: int) -> Response | tuple[str, int]:
     if request.method == "POST":
         csrf.protect()
         if "preview" not in request.form:
-            body, errors = parse_form(MemoBody)
+            body, errors = _posted_memo()
             if body is not None:
                 memo = memos_service.create_memo(
                     current_user, workspace, title=body.title, body=body.body
@@ -141,7 +150,7 @@ def edit_page(item_id: int) -> Response | tuple[str, int]:
     csrf.protect()
     if "preview" in request.form:
         return _editor(memo, request.form)
-    body, errors = parse_form(MemoBody)
+    body, errors = _posted_memo()
     if body is None:
         return _editor(memo, request.form, 400, errors=errors)
     yours = {"title": body.title, "body": body.body}

@@ -318,14 +318,17 @@ def test_saving_over_a_newer_version_shows_both_texts_and_loses_neither(pages, m
     assert revisions(pages, memo) == ["Primera línea\n\nSegunda línea", theirs, merged]
 
 
-def test_a_stale_save_of_the_same_text_is_no_conflict(pages, memo):
+def test_a_stale_save_of_the_same_text_is_no_conflict_and_lines_end_with_lf(pages, memo):
     base = etag_in(html_of(pages("member").get(f"/memos/{memo}/edit")))
-    edit(pages, "coordinator", memo, title="Hoja de ruta", body="Igual", etag=base)
+    edit(pages, "coordinator", memo, title="Hoja de ruta", body="Igual\r\n\r\nlínea", etag=base)
 
-    response = edit(pages, "member", memo, title="Hoja de ruta", body="Igual", etag=base)
+    # Browsers end a text area's lines with CRLF: the same text, whatever its line ends.
+    response = edit(
+        pages, "member", memo, title="Hoja de ruta", body="Igual\r\n\r\nlínea", etag=base
+    )
 
     assert response.status_code == 303
-    assert revisions(pages, memo) == ["Primera línea\n\nSegunda línea", "Igual"]
+    assert revisions(pages, memo) == ["Primera línea\n\nSegunda línea", "Igual\n\nlínea"]
 
 
 def test_a_save_without_the_version_it_is_based_on_is_treated_as_stale(pages, memo):
