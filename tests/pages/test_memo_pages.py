@@ -242,6 +242,15 @@ def test_the_body_refreshes_alone_for_a_live_event(pages, memo):
     assert html.lstrip().startswith('<div id="memo_body"') and "<h1" not in html
 
 
+def test_the_header_of_the_item_frame_refreshes_alone_too(pages, memo):
+    headers = {"HX-Request": "true", "HX-Target": "item_header"}
+
+    html = html_of(pages("member").get(f"/memos/{memo}", headers=headers))
+
+    assert html.lstrip().startswith('<header id="item_header"') and "<html" not in html
+    assert "<h1>Hoja de ruta</h1>" in html and f'href="/memos/{memo}/edit"' in html
+
+
 # --- editing --------------------------------------------------------------------
 
 
