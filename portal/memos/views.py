@@ -25,7 +25,7 @@ from ..permissions import ItemAccess, WorkspaceAction
 from ..text import line_diff
 from ..workspaces import kinds
 from ..workspaces.items_api import is_current
-from ..workspaces.models import TextRevision, Workspace
+from ..workspaces.models import Item, TextRevision, Workspace
 from ..workspaces.serialize import etag_of, html_of
 from ..workspaces.views import item_context
 from . import api as memos_api
@@ -83,7 +83,17 @@ def _preview() -> str | None:
 @page(access=permissions.signed_in)
 def list_page(workspace_id: int) -> str:
     workspace = permissions.load_workspace(workspace_id)
-    listing = _listing(memos_api.memos_in(workspace.id).options(selectinload(Memo.created_by)))
+    # Ordered and counted on the items table alone, then the page's memos loaded: sorting
+    # the join of items and memos cost ~100 ms at 10,000 memos (see mixed_item_list).
+    ids = permissions.workspace_item_ids(workspace.id).where(Item.kind == "memo")
+    listing = _listing(ids.order_by(Item.created_at.desc(), Item.id.desc()))
+    memos = {
+        memo.id: memo
+        for memo in db.session.scalars(
+            select(Memo).where(Memo.id.in_(listing["items"])).options(selectinload(Memo.created_by))
+        )
+    }
+    listing["items"] = [memos[memo_id] for memo_id in listing["items"]]
     return render(
         "memos/list.html",
         workspace=workspace,
