@@ -159,6 +159,9 @@ def edit_page(item_id: int) -> Response | tuple[str, int]:
         return _editor(memo, {"title": memo.title, "body": memo.body, "etag": etag_of(memo)})
     csrf.protect()
     if "preview" in request.form:
+        if "merging" in request.form:  # a preview of the merge keeps both versions in view
+            mine = request.form.get("body", "").replace("\r\n", "\n").splitlines()
+            return _editor(memo, request.form, conflict=line_diff(memo.body.splitlines(), mine))
         return _editor(memo, request.form)
     body, errors = _posted_memo()
     if body is None:

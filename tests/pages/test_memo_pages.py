@@ -321,7 +321,12 @@ def test_saving_over_a_newer_version_shows_both_texts_and_loses_neither(pages, m
     assert 'role="alert"' in html
 
     merged = "Primera línea\n\nSegunda línea corregida\n\nTercera línea"
-    response = edit(pages, "member", memo, title="Hoja de ruta", body=merged, etag=current)
+    form = {"title": "Hoja de ruta", "body": merged, "etag": current, "merging": "1"}
+    preview = html_of(edit(pages, "member", memo, preview="1", **form))
+    assert "<p>Tercera línea</p>" in preview.split('id="memo_preview"')[1]
+    assert 'id="theirs"' in preview and "Tercera línea</ins>" in preview  # both still shown
+
+    response = edit(pages, "member", memo, **form)
 
     assert response.status_code == 303
     assert revisions(pages, memo) == ["Primera línea\n\nSegunda línea", theirs, merged]
