@@ -25,6 +25,7 @@ from flask import Flask, Response, current_app, redirect, render_template, reque
 from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
+from jinja2 import Environment, Template, nodes
 from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import MultiDict
@@ -101,7 +102,8 @@ def is_htmx() -> bool:
 
 def render(template_name: str, **context: Any) -> str:
     """The page, or, when htmx asks for the element `HX-Target`, the block of the same
-    name alone (a template names the blocks that refresh by the id of their element).
+    name alone, the template's own or one it inherits (a template names the blocks
+    that refresh by the id of their element).
 
     A block rendered alone sees the view's context and the template globals, not the
     `{% set %}`s of the template outside it."""
@@ -109,11 +111,35 @@ def render(template_name: str, **context: Any) -> str:
     if target:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         template = app.jinja_env.get_or_select_template(template_name)
-        block = template.blocks.get(target)
-        if block is not None:
-            app.update_template_context(context)
-            return "".join(block(template.new_context(context)))
+        app.update_template_context(context)
+        page_context = template.new_context(context)
+        # The blocks of the templates it extends too (an item page's `item_header` is
+        # item.html's), the most derived first, as rendering the whole page sees them.
+        for ancestor in _ancestors(app.jinja_env, template):
+            for name, block in ancestor.blocks.items():
+                page_context.blocks.setdefault(name, []).append(block)
+        if target in page_context.blocks:
+            return "".join(page_context.blocks[target][0](page_context))
     return render_template(template_name, **context)
+
+
+def _ancestors(env: Environment, template: Template) -> list[Template]:
+    """The templates that `template` extends, nearest first."""
+    found = []
+    while (parent := _parent_name(env, template.name or "")) is not None:
+        template = env.get_template(parent)
+        found.append(template)
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def _parent_name(env: Environment, name: str) -> str | None:
+    """The template named by `{% extends "..." %}` in template `name`, if any."""
+    source = env.loader.get_source(env, name)[0] if env.loader else ""
+    extends = next(env.parse(source).find_all(nodes.Extends), None)
+    if extends is None or not isinstance(extends.template, nodes.Const):
+        return None
+    return str(extends.template.value)
 
 
 # --- forms ----------------------------------------------------------------------
