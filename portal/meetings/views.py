@@ -256,10 +256,8 @@ def _meeting_form() -> tuple[MeetingBody | None, dict[str, str]]:
 def _form_page(
     workspace: Workspace, values: dict[str, Any], errors: dict[str, str], meeting: Any = None
 ) -> tuple[str, int]:
-    if meeting is None:
-        statuses = [MeetingStatus.planned]
-    else:
-        statuses = [meeting.status, *next_statuses(meeting)]
+    # A new meeting is planned; a planned one may start or be cancelled...
+    statuses = [meeting.status, *next_statuses(meeting)] if meeting is not None else []
     return render(
         "meetings/form.html",
         workspace=workspace,
