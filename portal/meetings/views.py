@@ -159,15 +159,6 @@ def _conflict_flashed(action: Callable[[], Any], message: str) -> None:
         flash(message)
 
 
-def _may_change(meeting: Meeting, access: ItemAccess) -> bool:
-    """What `load_item(..., edit)` would allow, to show or hide the controls."""
-    if access < ItemAccess.edit or meeting.deleted_at is not None:
-        return False
-    return not db.session.scalar(
-        select(Workspace.archived_at).where(Workspace.id == meeting.workspace_id)
-    )
-
-
 def _page_url(meeting_id: int, anchor: str = "") -> str:
     return url_for("meetings.meeting_page", item_id=meeting_id, _anchor=anchor or None)
 
@@ -397,7 +388,9 @@ def _revision_count(meeting: Meeting) -> int:
 def meeting_context(meeting: Meeting) -> dict[str, Any]:
     """Everything meetings/meeting.html shows, for the page and each refreshed block."""
     context = item_context(meeting)
-    may_change = _may_change(meeting, context["access"])
+    # What `load_item(..., edit)` and `load_meeting_to_attend` allow, to show the controls.
+    still_open = meeting.deleted_at is None and context["workspace"].archived_at is None
+    may_change = still_open and context["access"] >= ItemAccess.edit
     details = meeting_details(meeting)
     mine = next(
         (a["response"] for a in details["attendance"] if a["user"]["id"] == current_user.id),
@@ -410,7 +403,7 @@ def meeting_context(meeting: Meeting) -> dict[str, Any]:
         | {
             "meeting": meeting,
             "may_change": may_change,
-            "may_attend": meeting.deleted_at is None
+            "may_attend": still_open
             and meeting.status not in (MeetingStatus.held, MeetingStatus.cancelled),
             "may_record": may_change and in_progress,
             "my_response": mine,

@@ -170,3 +170,34 @@ def test_the_meeting_pages_are_accessible_and_fit_a_phone(signed_in, site):
     assert page.locator(".handle").first.is_visible()
     check_accessibility(page)
     shoot(page, "meeting")
+
+
+def test_the_meetings_other_pages_are_accessible(signed_in, site):
+    meeting_id = plan_meeting(site, "Comité en curso", points=("Apertura",))
+    for minutes in ("Asistentes: 5", "Asistentes: 6\nSe aprueba el piloto"):
+        api(site, "coordinator", "PATCH", f"/meetings/{meeting_id}", json={"minutes": minutes})
+    api(site, "coordinator", "PATCH", f"/meetings/{meeting_id}", json={"status": "in_progress"})
+    point_id = api(site, "coordinator", "GET", f"/meetings/{meeting_id}")["agenda"][0]["id"]
+    page = open_in_english(signed_in, site, "member", f"/meetings/{meeting_id}")
+    page.get_by_role("link", name="Record an outcome").click()
+    assert page.url.endswith(f"/agenda-items/{point_id}/outcomes")
+    check_accessibility(page)
+    page.get_by_label("A task for someone").check()
+    page.get_by_label("What was decided, or what is to be done").fill("Pedir las cifras")
+    page.get_by_label("Task title").fill("Cifras del piloto")
+    page.get_by_role("button", name="Record the outcome").click()
+    assert page.get_by_text("Pedir las cifras").is_visible()
+
+    for path in (
+        f"/agenda-items/{point_id}/edit",
+        f"/meetings/{meeting_id}/agenda/new",
+        f"/meetings/{meeting_id}/minutes",
+        f"/meetings/{meeting_id}/minutes/revisions?revision=2",
+        f"/groups/{site.data.workspace_id}/calendar",
+    ):
+        page.goto(site.url + path)
+        check_accessibility(page)
+    page.get_by_role("button", name="Create my calendar link").click()
+    link = page.get_by_label("Your personal calendar link").input_value()
+    assert "/calendar.ics?token=pcal_" in link
+    check_accessibility(page)
