@@ -264,8 +264,6 @@ def _form_page(
 @page(access=permissions.signed_in)
 def new_page(workspace_id: int) -> Any:
     workspace = permissions.load_workspace(workspace_id, WorkspaceAction.contribute)
-    if workspace.archived_at is not None:
-        abort(409)
     if request.method == "GET":
         values = {"timezone": _zone_name(viewer_zone()), "status": "planned"}
         return _form_page(workspace, values, {})
