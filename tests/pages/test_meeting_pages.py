@@ -282,7 +282,7 @@ def test_a_viewer_in_the_meetings_zone_sees_it_once(app, pw):
     page = html_of(browser_of(app, pw.member).get(f"/meetings/{pw.meeting_id}"))
 
     assert page.count("09:00\u2009\u2013\u200911:00") == 1
-    assert "Where it is held" not in page
+    assert "Meeting's time zone" not in page
 
 
 # --- the list ------------------------------------------------------------------------------
@@ -622,3 +622,43 @@ def test_the_personal_calendar_link_is_shown_once_works_and_can_be_turned_off(ap
 
     post(client, path, {"action": "revoke"})
     assert app.test_client().get(url.replace("http://localhost", "")).status_code == 401
+
+
+def test_the_meeting_page_costs_the_same_queries_for_1_or_12_points(app, pw):
+    client = browser_of(app, pw.member)
+    url = f"/meetings/{pw.meeting_id}"
+    client.get(url)
+    with count_queries(app) as small:
+        client.get(url)
+    for n in range(11):
+        post(client, f"{url}/agenda/new", {"title": f"Punto {n}", "scheduled": "true",
+                                           "presenter_id": str(pw.coordinator.id)})  # fmt: skip
+        post(client, f"/agenda-items/{_point_id(app, f'Punto {n}')}/outcomes",
+             {"kind": "decision", "text": f"Decisión {n}"})  # fmt: skip
+        post(client, f"/meetings/{pw.meeting_id}/attendance", {"response": "yes"})
+
+    with count_queries(app) as large:
+        page = html_of(client.get(url))
+
+    assert page.count('class="outcome-decision"') == 11
+    assert len(large) == len(small)
+
+
+def test_the_list_shows_times_in_the_viewers_zone(app, world):
+    with app.app_context():
+        member = db.session.get(User, world.member.id)
+        member.timezone = "Europe/Madrid"
+        meetings_service.create_meeting(
+            member,
+            db.session.get(Workspace, world.ws_id),
+            title="Comité de diciembre",
+            starts_at=datetime(2030, 12, 3, 14, 0, tzinfo=UTC),
+            ends_at=datetime(2030, 12, 3, 15, 0, tzinfo=UTC),
+            timezone="America/Bogota",
+        )
+        db.session.remove()
+
+    page = html_of(browser_of(app, world.member).get(f"/groups/{world.ws_id}/meetings"))
+
+    assert "Times in your time zone, Europe/Madrid." in page
+    assert "Tue, Dec 3, 2030, 15:00\u2009\u2013\u200916:00" in page
