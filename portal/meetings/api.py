@@ -245,7 +245,7 @@ def _point_response(meeting: Meeting, point: AgendaItem, status: int = 200) -> R
     return response
 
 
-def _check_point_refs(meeting: Meeting, fields: dict[str, Any]) -> None:
+def check_point_refs(meeting: Meeting, fields: dict[str, Any]) -> None:
     if fields.get("presenter_id") is not None:
         permissions.check_readers([fields["presenter_id"]], meeting, field="presenter_id")
     if fields.get("document_id") is not None:
@@ -259,7 +259,7 @@ def add_agenda_item(meeting_id: int, body: AgendaItemBody) -> Response:
     meeting = permissions.load_item(meeting_id, ItemAccess.edit, kind=Meeting)
     check_if_match(meeting)
     fields = body.model_dump()
-    _check_point_refs(meeting, fields)
+    check_point_refs(meeting, fields)
     point = meetings_service.add_agenda_item(current_user, meeting, **fields)
     return _point_response(meeting, point, 201)
 
@@ -273,7 +273,7 @@ def update_agenda_item(agenda_item_id: int, body: AgendaItemUpdateBody) -> Respo
     meeting = db.session.get(Meeting, point.meeting_id)
     check_if_match(meeting)  # type: ignore[arg-type]
     changes = changes_of(body, nullable={"duration_minutes", "presenter_id", "document_id"})
-    _check_point_refs(meeting, changes)  # type: ignore[arg-type]
+    check_point_refs(meeting, changes)  # type: ignore[arg-type]
     meetings_service.update_agenda_item(current_user, meeting, point, changes)  # type: ignore[arg-type]
     return _point_response(meeting, point)  # type: ignore[arg-type]
 
