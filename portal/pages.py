@@ -37,24 +37,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=BaseModel)
 
 
-def _refuse_unsafe_text() -> None:
+def _refuse_unsafe_text(form: bool = True) -> None:
     """A page's query string and form hold no character a database or XML cannot hold
     (NUL...): refused with the 400 page, as `api.Body` refuses them in the API."""
-    for values in (request.args, request.form):
+    for values in (request.args, request.form) if form else (request.args,):
         for name, value in values.items(multi=True):
             if has_unsafe_characters(name) or has_unsafe_characters(value):
                 raise BadRequest()
 
 
-def page(*, access: Callable[[], None]) -> Callable[[F], F]:
+def page(*, access: Callable[[], None], streams_upload: bool = False) -> Callable[[F], F]:
     """Declare a page view: its gate (from `portal.permissions`) runs first, then the
-    check of its query string and form."""
+    check of its query string and form. A view that `streams_upload` reads its multipart
+    body itself as a stream (`documents.upload.received_files`, whose fields its API
+    model checks): reading `request.form` here would spool the whole upload first."""
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             access()
-            _refuse_unsafe_text()
+            _refuse_unsafe_text(form=not streams_upload)
             return view(*args, **kwargs)
 
         wrapper.access = access  # type: ignore[attr-defined]
