@@ -473,3 +473,15 @@ def test_a_form_without_the_csrf_token_changes_nothing(app, world):
     assert member.post(f"/documents/{document_id}/checkout", data={"hours": "4"}).status_code == 400
     with app.app_context():
         assert db.session.get(Document, document_id).checked_out_by_id is None
+
+
+def test_the_demo_has_a_document_of_each_kind_with_its_text(app, world):
+    result = app.test_cli_runner().invoke(args=["portal", "demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        versions = db.session.scalars(select(DocumentVersion)).all()
+        kinds = {v.filename.rpartition(".")[2] for v in versions}
+        assert {"pdf", "docx", "xlsx", "odt"} <= kinds
+        assert all(v.text and v.extraction_error is None for v in versions)
+        held = db.session.scalars(select(Document).where(Document.checked_out_by_id.is_not(None)))
+        assert len(held.all()) == 1
