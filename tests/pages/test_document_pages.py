@@ -485,3 +485,26 @@ def test_the_demo_has_a_document_of_each_kind_with_its_text(app, world):
         assert all(v.text and v.extraction_error is None for v in versions)
         held = db.session.scalars(select(Document).where(Document.checked_out_by_id.is_not(None)))
         assert len(held.all()) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "block"),
+    [
+        ("/documents/{id}", "document_file"),
+        ("/documents/{id}", "document_versions"),
+        ("/documents/{id}", "document_preview"),
+        ("/groups/{ws}/documents", "document_list"),
+    ],
+)
+def test_a_live_part_refreshes_alone(app, world, path, block):
+    document_id = make_document(app, world, title="Parte")
+    response = client_of(app, world, "member").get(
+        path.format(id=document_id, ws=world.ws_id),
+        headers={"HX-Request": "true", "HX-Target": block},
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert page.lstrip().startswith(f'<section id="{block}"') or page.lstrip().startswith(
+        f'<div id="{block}"'
+    )
+    assert "<html" not in page
