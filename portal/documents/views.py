@@ -109,6 +109,26 @@ def language_options(current: str | None = None) -> list[tuple[str, str]]:
     return [("", gettext("Not said"))] + [(code, language_name(code)) for code in codes]
 
 
+# Why no text was extracted (`DocumentVersion.extraction_error`, written for the log) by
+# the words it holds, as people read it; anything else reads as a damaged file.
+EXTRACTION_PROBLEMS = (
+    ("encrypted", lazy_gettext("It is protected by a password.")),
+    ("too large", lazy_gettext("It is too large to read its text.")),
+    ("too much data", lazy_gettext("It is too large to read its text.")),
+    ("zip bomb", lazy_gettext("It is too large to read its text.")),
+    ("too many members", lazy_gettext("It is too large to read its text.")),
+    ("took longer", lazy_gettext("Reading its text took too long.")),
+    ("memory", lazy_gettext("Reading its text took too long.")),
+)
+
+
+def extraction_problem(error: str) -> str:
+    for words, meaning in EXTRACTION_PROBLEMS:
+        if words in error:
+            return str(meaning)
+    return gettext("It may be damaged.")
+
+
 def refusal_reasons() -> dict[str, str]:
     """Why the API refused a file, by its error code, in the page's language: the flash
     of a form posted without JavaScript and upload.js's result lines say the same."""
@@ -152,7 +172,8 @@ def list_page(workspace_id: int) -> str:
     """The group's documents, newest first, a page at a time: four queries at any size."""
     workspace = permissions.load_workspace(workspace_id)
     statement = service.listed(workspace.id)
-    total = db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    counted = statement.order_by(None).subquery()
+    total = db.session.scalar(select(func.count()).select_from(counted)) or 0
     number = _page_number()
     documents = list(db.session.scalars(statement.limit(PER_PAGE).offset((number - 1) * PER_PAGE)))
     facts = kinds.get("document").preload(documents) if documents else None  # type: ignore[misc]
@@ -326,7 +347,7 @@ def _document_context(document: Document, **extra: Any) -> dict[str, Any]:
         and permissions.may_release_lock(current_user, document, holder_id),
         "preview": text,
         "preview_cut": more,
-        "extraction_error": extraction_error,
+        "extraction_problem": extraction_problem(extraction_error) if extraction_error else None,
         "checkout_hours": CHECKOUT_HOURS,
         "reasons": refusal_reasons(),
         "max_bytes": int(setting("MAX_UPLOAD_MB")) * 1024 * 1024,

@@ -322,7 +322,7 @@ def test_the_document_page_by_role(app, world, who, status):
 def test_the_extraction_error_is_said_in_words(app, world):
     document_id = make_document(app, world, b"%PDF-1.4 broken", "roto.pdf")
     page = text_of(client_of(app, world, "member").get(f"/documents/{document_id}"))
-    assert "No text could be read from this file" in page
+    assert "No text could be read from this file. It may be damaged." in page
 
 
 def test_editing_the_details(app, world):

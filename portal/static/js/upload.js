@@ -86,7 +86,7 @@ function enhance(form) {
     line.row.className = ok ? "done" : "failed";
     line.status.replaceChildren(message);
     if (link) line.status.append(" · ", link);
-    if (ok) line.progress.value = 100;
+    line.progress.value = ok ? 100 : 0;
   }
 
   function reasonOf(xhr) {
