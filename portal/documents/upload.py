@@ -456,6 +456,9 @@ def received_files(
     if mimetype != "multipart/form-data" or not boundary:
         raise invalid({"body": "Send the files as multipart/form-data."})
     limit = _upload_limit()
+    declared = request.content_length
+    if declared is not None and declared > MAX_PARTS * limit + MULTIPART_OVERHEAD:
+        raise too_large(limit)  # more than a form's files could hold, each within the limit
     events = _MultipartEvents(request.stream, boundary.encode("latin-1"))
     uploads = Uploads()
     checked = False

@@ -141,6 +141,14 @@ def refusal_reasons() -> dict[str, str]:
     }
 
 
+def _file_field() -> dict[str, Any]:
+    """What templates/documents/_upload.html shows and gives upload.js."""
+    return {
+        "reasons": refusal_reasons(),
+        "max_bytes": int(setting("MAX_UPLOAD_MB")) * 1024 * 1024,
+    }
+
+
 def _refusal_text(refused: Refused) -> str:
     reason = refusal_reasons().get(refused.error.code, refused.error.message)
     return gettext("Not uploaded: %(name)s. %(reason)s", name=refused.filename, reason=reason)
@@ -221,9 +229,7 @@ def _upload_form(
         "values": values or MultiDict(),
         "errors": errors or {},
         "refused": [_refusal_text(r) for r in refused or []],
-        "reasons": refusal_reasons(),
-        "max_bytes": int(setting("MAX_UPLOAD_MB")) * 1024 * 1024,
-    }
+    } | _file_field()
 
 
 @bp.get("/groups/<int:workspace_id>/documents/new")
@@ -328,16 +334,15 @@ def _document_context(document: Document, **extra: Any) -> dict[str, Any]:
         access >= ItemAccess.edit and document.deleted_at is None and workspace.archived_at is None
     )
     text, more, extraction_error = _current_text(document)
+    current = next(
+        (row for row in versions if row["version"].number == document.current_version),
+        {"version": None, "by": None},
+    )
     context |= {
         "document": document,
         "versions": versions,
-        "current": next(
-            (v["version"] for v in versions if v["version"].number == document.current_version),
-            None,
-        ),
-        "uploader": next(
-            (v["by"] for v in versions if v["version"].number == document.current_version), None
-        ),
+        "current": current["version"],
+        "uploader": current["by"],
         "holder": holder,
         "held_by_me": holder_id is not None and holder_id == current_user.id,
         "may_edit": may_edit,
@@ -349,8 +354,7 @@ def _document_context(document: Document, **extra: Any) -> dict[str, Any]:
         "preview_cut": more,
         "extraction_problem": extraction_problem(extraction_error) if extraction_error else None,
         "checkout_hours": CHECKOUT_HOURS,
-        "reasons": refusal_reasons(),
-        "max_bytes": int(setting("MAX_UPLOAD_MB")) * 1024 * 1024,
+        **_file_field(),
         "values": _values_of(document),
         "errors": {},
         "version_errors": {},
