@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
 
+from . import demo_files
 from .accounts import service as accounts
 from .accounts.models import User
 from .extensions import db
@@ -247,6 +248,57 @@ MEETINGS = [
 ]  # fmt: skip
 
 
+# (group index, uploader, file name, title, language, tags, how to make its bytes):
+# a file of each kind the portal reads, made in code (`demo_files`).
+DOCUMENTS = [
+    (0, "coordinator@portnet.example", "Agenda_reunion_mensual.pdf",
+     "Agenda de la reunión mensual del grupo PCS", "es", ["agenda", "reunión"],
+     lambda: demo_files.pdf("Agenda de la reunión mensual del grupo PCS\n"
+                            "1. Estado del inventario EDIFACT (20 min)\n"
+                            "2. Piloto de avisos de arribo (30 min)\n3. Varios (10 min)")),
+    (0, "member@portnet.example", "Inventario_EDIFACT.xlsx",
+     "Inventario de mensajes EDIFACT por puerto", "es", ["EDIFACT", "inventario"],
+     lambda: demo_files.xlsx([["Puerto", "Mensaje", "Versión"], ["Cartagena", "BAPLIE", "D.95B"],
+                              ["Valparaíso", "COPARN", "D.00B"], ["Santos", "IFTMIN", "D.99B"]])),
+    (0, "member@portnet.example", "Acuerdo_intercambio_datos.docx",
+     "Borrador del acuerdo de intercambio de datos", "es", ["acuerdo", "datos"],
+     lambda: demo_files.docx("Acuerdo de intercambio de datos entre comunidades portuarias\n"
+                             "Cláusula 1. Objeto: el intercambio de avisos de arribo.\n"
+                             "Cláusula 2. Cada parte custodia sus datos.")),
+    (1, "callao@portnet.example", "Acta_taller_ventanillas.odt",
+     "Acta del taller de ventanillas únicas", "es", ["ventanilla única"],
+     lambda: demo_files.odt("Acta del taller de ventanillas únicas\n"
+                            "Participaron el Callao y Manzanillo.\n"
+                            "Se acordó medir los tiempos de despacho con la metodología TRS.")),
+    (2, "green@portnet.example", "Shore_power_tariffs.pdf",
+     "Shore power tariffs compared", "en", ["shore power", "tariffs"],
+     lambda: demo_files.pdf("Shore power tariffs compared\nKingston: 0.18 USD/kWh\n"
+                            "Auxiliary engines: 0.27 USD/kWh equivalent")),
+]  # fmt: skip
+
+
+def load_demo_documents(groups: list[Workspace], people: dict[str, User]) -> int:
+    """The demonstration's documents, uploaded through the documents service; the data
+    agreement is checked out by its author, as while she edits it offline."""
+    from .documents import service as documents
+    from .documents.storage import current_store
+    from .documents.upload import received_bytes
+
+    store = current_store()
+    for index, uploader, filename, title, language, tags, make in DOCUMENTS:
+        document = documents.create_document(
+            people[uploader],
+            groups[index],
+            received_bytes(store, make(), filename),
+            title=title,
+            language=language,
+            tags=tags,
+        )
+        if filename.endswith(".docx"):
+            documents.check_out(people[uploader], document, 72)
+    return len(DOCUMENTS)
+
+
 def load_demo_items(groups: list[Workspace], people: dict[str, User]) -> int:
     """Memos, tasks and meetings of the demonstration groups, through the services."""
     from .meetings import service as meetings_service
@@ -349,7 +401,7 @@ def load_demo_items(groups: list[Workspace], people: dict[str, User]) -> int:
             people["trade@portnet.example"], trade_memo, groups[0], SharePermission.view
         )
     publish_demo_items(groups, people, held)
-    return count + 1
+    return count + 1 + load_demo_documents(groups, people)
 
 
 # (title of a memo, its group's coordinator) the secretariat has published, and one

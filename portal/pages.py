@@ -40,10 +40,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=BaseModel)
 
 
-def _refuse_unsafe_text() -> None:
+def _refuse_unsafe_text(form: bool = True) -> None:
     """A page's query string and form hold no character a database or XML cannot hold
     (NUL...): refused with the 400 page, as `api.Body` refuses them in the API."""
-    for values in (request.args, request.form):
+    for values in (request.args, request.form) if form else (request.args,):
         for name, value in values.items(multi=True):
             if has_unsafe_characters(name) or has_unsafe_characters(value):
                 raise BadRequest()
@@ -52,30 +52,40 @@ def _refuse_unsafe_text() -> None:
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def _check_csrf() -> None:
-    """Every form a page posts carries the session's CSRF token (the `csrf_token` field of
-    `form.csrf()`, or the X-CSRF-Token header of a script's request): refused otherwise
-    with the 400 page, whatever the view does."""
-    if request.method not in UNSAFE_METHODS:
-        return
+def check_csrf(token: str | None) -> None:
+    """The session's CSRF token, or the 400 page."""
     try:
-        validate_csrf(request.form.get("csrf_token") or request.headers.get("X-CSRF-Token"))
+        validate_csrf(token)
     except CsrfInvalid:
         raise CSRFError(
             gettext("The form was too old or not sent by this site: try again.")
         ) from None
 
 
-def page(*, access: Callable[[], None]) -> Callable[[F], F]:
+def _check_csrf() -> None:
+    """Every form a page posts carries the session's CSRF token (the `csrf_token` field of
+    `form.csrf()`, or the X-CSRF-Token header of a script's request): refused otherwise
+    with the 400 page, whatever the view does."""
+    if request.method in UNSAFE_METHODS:
+        check_csrf(request.form.get("csrf_token") or request.headers.get("X-CSRF-Token"))
+
+
+def page(*, access: Callable[[], None], streams_upload: bool = False) -> Callable[[F], F]:
     """Declare a page view: its gate (from `portal.permissions`) runs first, then the
-    check of its CSRF token (for a form posted), its query string and form."""
+    check of its CSRF token (for a form posted), its query string and form.
+
+    A view that `streams_upload` reads its multipart body itself as a stream
+    (`documents.upload.received_files`, which checks the CSRF field before it stores
+    anything, and whose fields its API model checks): reading `request.form` here would
+    spool the whole upload first."""
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             access()
-            _check_csrf()
-            _refuse_unsafe_text()
+            if not streams_upload:
+                _check_csrf()
+            _refuse_unsafe_text(form=not streams_upload)
             return view(*args, **kwargs)
 
         wrapper.access = access  # type: ignore[attr-defined]

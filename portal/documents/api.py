@@ -145,12 +145,6 @@ def _load(document_id: int, need: ItemAccess = ItemAccess.view) -> Document:
     return permissions.load_item(document_id, need, kind=Document)
 
 
-def _end_read_transaction() -> None:
-    """Close the transaction of the access checks before a long upload streams in,
-    so the database is not held idle in a transaction; the objects reload after."""
-    db.session.commit()
-
-
 # --- documents ------------------------------------------------------------------
 
 
@@ -159,11 +153,7 @@ def _end_read_transaction() -> None:
 def list_documents(workspace_id: int, query: DocumentListQuery) -> dict[str, Any]:
     """The workspace's documents, newest first."""
     workspace = permissions.load_workspace(workspace_id)
-    statement = (
-        select(Document)
-        .where(Document.workspace_id == workspace.id, Document.deleted_at.is_(None))
-        .order_by(Document.created_at.desc(), Document.id.desc())
-    )
+    statement = service.listed(workspace.id)
     if query.q:
         statement = statement.where(func.lower(Document.title).like(f"%{query.q.lower()}%"))
     return item_list(statement, query)
@@ -176,7 +166,7 @@ def upload_document(workspace_id: int) -> Response:
     or the raw body with `X-Filename` (metadata in the query string)."""
     workspace = permissions.load_workspace(workspace_id, WorkspaceAction.contribute)
     service.check_open(workspace.id)
-    _end_read_transaction()
+    service.end_read_transaction()
     with received(request, current_store()) as upload:
         meta = upload_meta(upload.fields)
         document = service.create_document(current_user, workspace, upload, **meta.model_dump())
@@ -274,7 +264,7 @@ def upload_version(document_id: int) -> Response:
     # Refuse before reading the body when another member holds the check-out.
     service.check_open(document.workspace_id)
     service.check_not_locked(current_user, document)
-    _end_read_transaction()
+    service.end_read_transaction()
     with received(request, current_store()) as upload:
         service.add_version(current_user, document, upload)
     return _document_response(document, 201)

@@ -21,6 +21,11 @@ def _unique(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
+def split_tags(values: list[str]) -> list[str]:
+    """Tags as people type them, repeated or comma-separated: trimmed, once each."""
+    return _unique([t.strip() for raw in values for t in raw.split(",") if t.strip()])
+
+
 class DocumentUpdateBody(Body):
     title: Title | None = None
     description: Description | None = None
@@ -46,8 +51,7 @@ def upload_meta(fields: dict[str, list[str]]) -> UploadMeta:
     }
     if fields.get("title") == [""]:
         values.pop("title", None)
-    tags = [t.strip() for raw in fields.get("tags", []) for t in raw.split(",") if t.strip()]
-    values["tags"] = _unique(tags)
+    values["tags"] = split_tags(fields.get("tags", []))
     try:
         return UploadMeta.model_validate(values)
     except ValidationError as error:

@@ -13,7 +13,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import events
@@ -42,6 +42,22 @@ def _require_open(workspace_id: int) -> None:
     archived = db.session.scalar(select(Workspace.archived_at).where(Workspace.id == workspace_id))
     if archived is not None:
         raise conflict("The workspace is archived; restore it first.")
+
+
+def listed(workspace_id: int) -> Select[tuple[Document]]:
+    """The workspace's documents out of the trash, newest first (the API's list and the
+    page's)."""
+    return (
+        select(Document)
+        .where(Document.workspace_id == workspace_id, Document.deleted_at.is_(None))
+        .order_by(Document.created_at.desc(), Document.id.desc())
+    )
+
+
+def end_read_transaction() -> None:
+    """Close the transaction of the access checks before a long upload streams in,
+    so the database is not held idle in a transaction; the objects reload after."""
+    db.session.commit()
 
 
 def lock_json(document: Document, now: datetime | None = None) -> dict[str, Any] | None:

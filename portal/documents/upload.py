@@ -16,10 +16,11 @@ that points at it is committed.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -341,21 +342,31 @@ def receive(request: Request, store: BlobStore) -> Received:
     return Received(store, blob, filename, content_type, fields)
 
 
+def _file_parts(
+    events: _MultipartEvents, fields: dict[str, list[str]]
+) -> Iterator[tuple[str, _FilePartReader]]:
+    """The `file` parts of a multipart body as they arrive, each as (its name as sent,
+    a reader of its data); the fields met on the way are gathered into `fields`. What
+    the consumer leaves of a part, and any other file part, is read and dropped."""
+    while not events.done:
+        event = events.next()
+        if isinstance(event, Field):
+            fields.setdefault(event.name, []).append(_read_field(events, event.name))
+        elif isinstance(event, File):
+            reader = _FilePartReader(events)
+            if event.name == "file":
+                yield _fix_latin1(event.filename), reader
+            reader.drain()
+
+
 def _receive_multipart(request: Request, store: BlobStore, boundary: bytes, limit: int) -> Received:
     events = _MultipartEvents(request.stream, boundary)
     fields: dict[str, list[str]] = {}
     stored: tuple[StoredBlob, str, str] | None = None
     try:
-        while not events.done:
-            event = events.next()
-            if isinstance(event, Field):
-                fields.setdefault(event.name, []).append(_read_field(events, event.name))
-            elif isinstance(event, File):
-                reader = _FilePartReader(events)
-                if event.name != "file" or stored is not None:
-                    reader.drain()  # another file part: ignored
-                    continue
-                filename = sanitize_filename(_fix_latin1(event.filename))
+        for raw_name, reader in _file_parts(events, fields):
+            if stored is None:  # a second file part is ignored
+                filename = sanitize_filename(raw_name)
                 blob, content_type = _store_file(store, reader, filename, limit)
                 stored = (blob, filename, content_type)
         if stored is None:
@@ -404,3 +415,81 @@ def received(request: Request, store: BlobStore) -> Iterator[Received]:
     finally:
         if not upload.kept:
             _discard(store, upload.blob)
+
+
+# --- several files at once (the upload page without JavaScript) -----------------
+
+
+@dataclass
+class Refused:
+    """A file of a form that was not stored, and the refusal the API would have given."""
+
+    filename: str
+    error: ApiError
+
+
+@dataclass
+class Uploads:
+    """The files of one form: stored, refused, and the form's other fields."""
+
+    fields: dict[str, list[str]] = field(default_factory=dict)
+    stored: list[Received] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+
+
+# The refusals of one file that leave the others of the form to go on.
+FILE_REFUSALS = {413, 415}
+
+
+@contextmanager
+def received_files(
+    request: Request, store: BlobStore, check_fields: Callable[[dict[str, list[str]]], None]
+) -> Iterator[Uploads]:
+    """Every `file` part of a multipart form, each streamed into `store` or refused on
+    its own as the API refuses an upload (too large, type not accepted).
+
+    `check_fields` sees the fields sent before the first file part (or all of them when
+    there is none) before anything is stored: a page checks its CSRF token there, so the
+    form puts that field first. Blobs not kept are removed when the block ends."""
+    mimetype, options = parse_options_header(request.headers.get("Content-Type", ""))
+    boundary = options.get("boundary")
+    if mimetype != "multipart/form-data" or not boundary:
+        raise invalid({"body": "Send the files as multipart/form-data."})
+    limit = _upload_limit()
+    declared = request.content_length
+    if declared is not None and declared > MAX_PARTS * limit + MULTIPART_OVERHEAD:
+        raise too_large(limit)  # more than a form's files could hold, each within the limit
+    events = _MultipartEvents(request.stream, boundary.encode("latin-1"))
+    uploads = Uploads()
+    checked = False
+    try:
+        for raw_name, reader in _file_parts(events, uploads.fields):
+            if not checked:
+                check_fields(uploads.fields)
+                checked = True
+            if not raw_name:
+                continue  # a file input left empty
+            filename = sanitize_filename(raw_name)
+            try:
+                blob, content_type = _store_file(store, reader, filename, limit)
+            except ApiError as refusal:
+                if refusal.status not in FILE_REFUSALS:
+                    raise
+                uploads.refused.append(Refused(filename, refusal))
+                continue
+            uploads.stored.append(Received(store, blob, filename, content_type, uploads.fields))
+        if not checked:
+            check_fields(uploads.fields)
+        yield uploads
+    finally:
+        for upload in uploads.stored:
+            if not upload.kept:
+                _discard(store, upload.blob)
+
+
+def received_bytes(store: BlobStore, data: bytes, filename: str) -> Received:
+    """Bytes the portal made itself (the demonstration's files), checked and stored as
+    an upload is; the service keeps the blob when its document is committed."""
+    filename = sanitize_filename(filename)
+    blob, content_type = _store_file(store, io.BytesIO(data), filename, _upload_limit(), len(data))
+    return Received(store, blob, filename, content_type)

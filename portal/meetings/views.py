@@ -26,7 +26,7 @@ from .. import permissions
 from ..accounts.models import User
 from ..api import ApiError
 from ..events import utcnow
-from ..extensions import csrf, db
+from ..extensions import db
 from ..i18n import current_language
 from ..pages import page, parse_form, render, viewer_zone
 from ..permissions import ItemAccess, WorkspaceAction
@@ -128,11 +128,6 @@ def _zone_name(zone: ZoneInfo) -> str:
 def zone_options(*extra: str | None) -> list[tuple[str, str]]:
     names = set(COMMON_ZONES) | {name for name in extra if name and name in _timezone_names()}
     return [(name, name.replace("_", " ")) for name in sorted(names)]
-
-
-def _checked_post() -> None:
-    """The CSRF token of a page's form (the app checks no form by default)."""
-    csrf.protect()
 
 
 def _attempt(action: Callable[[], Any]) -> dict[str, str]:
@@ -267,7 +262,6 @@ def new_page(workspace_id: int) -> Any:
     if request.method == "GET":
         values = {"timezone": _zone_name(viewer_zone()), "status": "planned"}
         return _form_page(workspace, values, {})
-    _checked_post()
     body, errors = _meeting_form()
     created: list[Meeting] = []
     if body is not None:
@@ -300,7 +294,6 @@ def edit_page(item_id: int) -> Any:
             "status": str(meeting.status),
         }
         return _form_page(workspace, values, {}, meeting)  # type: ignore[arg-type]
-    _checked_post()
     body, errors = _meeting_form()
     if body is not None:
         changes = body.model_dump(exclude={"minutes"})
@@ -323,7 +316,6 @@ def edit_page(item_id: int) -> Any:
 def status_action(item_id: int) -> Response:
     """The buttons that start, close or cancel a meeting."""
     meeting = permissions.load_item(item_id, ItemAccess.edit, kind=Meeting)
-    _checked_post()
     body, _errors = parse_form(MeetingUpdateBody)
     if body is None or body.status is None:
         abort(400)
@@ -468,7 +460,6 @@ def new_point_page(item_id: int) -> Any:
     if request.method == "GET":
         scheduled = "false" if request.args.get("backlog") else "true"
         return _point_form_page(meeting, None, {"scheduled": scheduled}, {})
-    _checked_post()
     errors = _point_form(
         meeting,
         lambda fields: meetings_service.add_agenda_item(current_user, meeting, **fields),
@@ -499,7 +490,6 @@ def edit_point_page(point_id: int) -> Any:
             "scheduled": "true" if point.scheduled else "false",
         }
         return _point_form_page(meeting, point, values, {})
-    _checked_post()
     errors = _point_form(
         meeting,
         lambda fields: meetings_service.update_agenda_item(current_user, meeting, point, fields),
@@ -514,7 +504,6 @@ def edit_point_page(point_id: int) -> Any:
 @page(access=permissions.signed_in)
 def delete_point(point_id: int) -> Response:
     point, meeting = _load_point(point_id)
-    _checked_post()
     meetings_service.delete_agenda_item(current_user, meeting, point)
     flash(gettext("The point is removed."))
     return redirect(_page_url(meeting.id, "meeting_agenda"), 303)
@@ -525,7 +514,6 @@ def delete_point(point_id: int) -> Response:
 def schedule_point(point_id: int) -> Response:
     """Move a point from the backlog to the end of the agenda, or back."""
     point, meeting = _load_point(point_id)
-    _checked_post()
     scheduled = request.form.get("scheduled") == "true"
     meetings_service.update_agenda_item(current_user, meeting, point, {"scheduled": scheduled})
     flash(
@@ -541,7 +529,6 @@ def schedule_point(point_id: int) -> Response:
 def move_point(point_id: int) -> Response:
     """Move up or Move down: the reorder of the whole agenda, as the API does it."""
     point, meeting = _load_point(point_id)
-    _checked_post()
     ids = [p.id for p in meetings_service.scheduled_points(meeting)]
     if point.id in ids:
         at = ids.index(point.id)
@@ -557,7 +544,6 @@ def move_point(point_id: int) -> Response:
 def reorder_page(item_id: int) -> Response:
     """The agenda in a new order (`ids`, each scheduled point once), as a form."""
     meeting = permissions.load_item(item_id, ItemAccess.edit, kind=Meeting)
-    _checked_post()
     ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
     meetings_service.reorder_agenda(current_user, meeting, ids)
     flash(gettext("The agenda is reordered."))
@@ -591,7 +577,6 @@ def outcome_page(point_id: int) -> Any:
     point, meeting = _load_point(point_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _checked_post()
         fields, errors = _outcome_form()
         if fields is not None:
 
@@ -634,7 +619,6 @@ def outcome_page(point_id: int) -> Any:
 @page(access=permissions.signed_in)
 def attendance_action(item_id: int) -> Response:
     meeting = permissions.load_meeting_to_attend(item_id)
-    _checked_post()
     body, _errors = parse_form(AttendanceBody)
     if body is None:
         abort(400)
@@ -657,7 +641,6 @@ def minutes_page(item_id: int) -> Any:
     context = item_context(meeting) | {"meeting": meeting, "errors": {}, "newer": None}
     if request.method == "GET":
         return render("meetings/minutes_form.html", **context, text=meeting.minutes)
-    _checked_post()
     text = request.form.get("minutes", "")
     body, errors = parse_form(MeetingUpdateBody)
     if body is None:
@@ -725,7 +708,6 @@ def calendar_page(workspace_id: int) -> Any:
     workspace = permissions.load_workspace(workspace_id)
     link = None
     if request.method == "POST":
-        _checked_post()
         if request.form.get("action") == "revoke":
             calendar_service.revoke_tokens(current_user)
             flash(gettext("Your calendar link no longer works."))

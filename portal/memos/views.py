@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 
 from .. import permissions
 from ..api import MAX_INT, PageQuery, Query, paginate
-from ..extensions import csrf, db
+from ..extensions import db
 from ..pages import page, parse_form, render
 from ..permissions import ItemAccess, WorkspaceAction
 from ..text import line_diff
@@ -107,16 +107,14 @@ def list_page(workspace_id: int) -> str:
 def new_page(workspace_id: int) -> Response | tuple[str, int]:
     workspace = permissions.load_workspace(workspace_id, WorkspaceAction.contribute)
     errors: dict[str, str] = {}
-    if request.method == "POST":
-        csrf.protect()
-        if "preview" not in request.form:
-            body, errors = _posted_memo()
-            if body is not None:
-                memo = memos_service.create_memo(
-                    current_user, workspace, title=body.title, body=body.body
-                )
-                flash(gettext("Memo saved."))
-                return redirect(url_for("memos.memo_page", item_id=memo.id), 303)
+    if request.method == "POST" and "preview" not in request.form:
+        body, errors = _posted_memo()
+        if body is not None:
+            memo = memos_service.create_memo(
+                current_user, workspace, title=body.title, body=body.body
+            )
+            flash(gettext("Memo saved."))
+            return redirect(url_for("memos.memo_page", item_id=memo.id), 303)
     return render(
         "memos/form.html",
         workspace=workspace,
@@ -157,7 +155,6 @@ def edit_page(item_id: int) -> Response | tuple[str, int]:
     memo = permissions.load_item(item_id, ItemAccess.edit, kind=Memo)
     if request.method == "GET":
         return _editor(memo, {"title": memo.title, "body": memo.body, "etag": etag_of(memo)})
-    csrf.protect()
     if "preview" in request.form:
         if "merging" in request.form:  # a preview of the merge keeps both versions in view
             mine = request.form.get("body", "").replace("\r\n", "\n").splitlines()
@@ -228,7 +225,6 @@ def revisions_page(item_id: int) -> tuple[str, int]:
 def restore_revision(item_id: int, number: int) -> Response:
     """Make an old text current again, as a new revision (as the API's restore)."""
     memo = permissions.load_item(item_id, ItemAccess.edit, kind=Memo)
-    csrf.protect()
     memos_service.restore_revision(current_user, memo, memos_api.revision_of(memo, number))
     flash(gettext("Revision %(number)d is the current text again.", number=number))
     return redirect(url_for("memos.memo_page", item_id=memo.id), 303)
