@@ -138,8 +138,7 @@ def _list_filters() -> tuple[TaskQuery, dict[str, str], bool]:
     if query is None:
         for name in errors:
             args.pop(name, None)
-        query, _ = parse_form(TaskQuery, form=args)
-        assert query is not None  # every field that could not be read was left out
+        query = parse_form(TaskQuery, form=args)[0] or TaskQuery(per_page=PER_PAGE)
     if mine:
         query.assignee = current_user.id
     errors.pop("page", None)
@@ -289,8 +288,9 @@ def update(item_id: int) -> tuple[str, int] | Response:
     """Save the edit form: every field posted, validated as the API's new task is."""
     task = permissions.load_item(item_id, ItemAccess.edit, kind=Task)
     body, errors = parse_form(TaskBody, lists=("assignee_ids",))
-    assignees: list[User] = []
-    if body is not None:
+    assignees: list[User] | None = None
+    # Checked when they change only: someone deactivated since stays until unticked.
+    if body is not None and set(body.assignee_ids) != {u.id for u in task.assignees}:
         assignees, errors = _checked_assignees(body.assignee_ids, task)
     if request.form.get("version") != str(task.version):
         # Someone saved first: the page shows the task as it is now, the form keeps

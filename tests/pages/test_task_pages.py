@@ -490,6 +490,17 @@ def test_the_task_page_shows_the_task_and_its_edit_form(app, world, tasks):
     assert f'name="version" value="{version_of(app, tasks.late)}"' in html
 
 
+def test_the_task_details_refresh_alone_when_htmx_asks(app, world, tasks):
+    response = client_of(app, world.member).get(
+        f"/tasks/{tasks.late}", headers={"HX-Request": "true", "HX-Target": "task_details"}
+    )
+
+    html = html_of(response).strip()
+    assert html.startswith('<section id="task_details"')
+    assert f'hx-trigger="live:item-{tasks.late} from:body"' in html
+    assert "Leer <strong>todo</strong> el anexo" in html and "<footer" not in html
+
+
 def test_editing_a_task_saves_every_field(app, world, tasks):
     client = client_of(app, world.member)
     path = f"/tasks/{tasks.late}"
@@ -579,6 +590,30 @@ def test_an_edit_assigning_someone_outside_the_group_is_refused(app, world, task
 
     assert response.status_code == 400
     assert "Assign only people who can read the task" in html_of(response)
+    assert task_row(app, tasks.late).assignee_ids == {world.member.id}
+
+
+def test_an_edit_keeps_an_assignee_deactivated_since_without_asking_again(app, world, tasks):
+    client = client_of(app, world.coordinator)
+    path = f"/tasks/{tasks.late}"
+    token = csrf_of(client, path)
+    with app.app_context():
+        db.session.get(User, world.member.id).active = False
+        db.session.commit()
+
+    response = client.post(
+        path,
+        data={
+            "csrf_token": token,
+            "version": version_of(app, tasks.late),
+            "title": "Revisar el manual hoy",
+            "assignee_ids-present": "1",
+            "assignee_ids": [str(world.member.id)],
+        },
+    )
+
+    assert response.status_code == 303
+    assert task_row(app, tasks.late).title == "Revisar el manual hoy"
     assert task_row(app, tasks.late).assignee_ids == {world.member.id}
 
 
