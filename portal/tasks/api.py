@@ -6,17 +6,16 @@ from typing import Any
 
 from flask import Blueprint, Response
 from flask_login import current_user
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Select, exists, or_, select
 
 from .. import permissions
 from ..api import API_PREFIX, changes_of, endpoint, iso
-from ..events import utcnow
 from ..permissions import ItemAccess, WorkspaceAction
 from ..workspaces import items_service, kinds
 from ..workspaces.items_api import check_if_match, item_list
 from ..workspaces.serialize import html_of, item_response
 from . import service as tasks_service
-from .models import Task, TaskStatus, task_assignees
+from .models import Task, task_assignees
 from .schemas import TaskBody, TaskQuery, TaskUpdateBody
 
 bp = Blueprint("tasks_api", __name__, url_prefix=API_PREFIX)
@@ -38,15 +37,12 @@ def _task_fields(task: Task, _: Any) -> dict[str, Any]:
 kinds.register("task", Task, _task_fields)
 
 
-@bp.get("/workspaces/<int:workspace_id>/tasks")
-@endpoint(access=permissions.signed_in, query=TaskQuery)
-def list_tasks(workspace_id: int, query: TaskQuery) -> dict[str, Any]:
-    """The workspace's tasks and those shared with it, newest first; filter by
-    `status`, `assignee` (a user id), `due_before` (a date) and `overdue`."""
-    workspace = permissions.load_workspace(workspace_id)
+def filtered_tasks(workspace_id: int, query: TaskQuery) -> Select[tuple[Task]]:
+    """The workspace's tasks and those shared with it, newest first, as `query` filters
+    them: the rule of the API's list and of the tasks page."""
     statement = (
         select(Task)
-        .where(Task.id.in_(permissions.workspace_item_ids(workspace.id)))
+        .where(Task.id.in_(permissions.workspace_item_ids(workspace_id)))
         .order_by(Task.created_at.desc(), Task.id.desc())
     )
     if query.status is not None:
@@ -60,11 +56,19 @@ def list_tasks(workspace_id: int, query: TaskQuery) -> dict[str, Any]:
     if query.due_before is not None:
         statement = statement.where(Task.due_date < query.due_before)
     if query.overdue is not None:
-        overdue = (Task.due_date < utcnow().date()) & (Task.status != TaskStatus.done)
         statement = statement.where(
-            overdue if query.overdue else or_(Task.due_date.is_(None), ~overdue)
+            Task.overdue if query.overdue else or_(Task.due_date.is_(None), ~Task.overdue)
         )
-    return item_list(statement, query)
+    return statement
+
+
+@bp.get("/workspaces/<int:workspace_id>/tasks")
+@endpoint(access=permissions.signed_in, query=TaskQuery)
+def list_tasks(workspace_id: int, query: TaskQuery) -> dict[str, Any]:
+    """The workspace's tasks and those shared with it, newest first; filter by
+    `status`, `assignee` (a user id), `due_before` (a date) and `overdue`."""
+    workspace = permissions.load_workspace(workspace_id)
+    return item_list(filtered_tasks(workspace.id, query), query)
 
 
 @bp.post("/workspaces/<int:workspace_id>/tasks")

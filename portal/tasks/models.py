@@ -6,10 +6,11 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Table, Text
+from sqlalchemy import CheckConstraint, Column, ColumnElement, Date, ForeignKey, Table, Text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..events import UTCDateTime
+from ..events import UTCDateTime, utcnow
 from ..extensions import db
 from ..workspaces.models import Item, text_enum
 
@@ -67,3 +68,18 @@ class Task(Item):
     )
 
     __mapper_args__ = {"polymorphic_identity": "task"}
+
+    @hybrid_property
+    def overdue(self) -> bool:
+        """Due before today (UTC) and not done: one rule for the list filter and the pages."""
+        return (
+            self.due_date is not None
+            and self.due_date < utcnow().date()
+            and self.status is not TaskStatus.done
+        )
+
+    @overdue.inplace.expression
+    @classmethod
+    def _overdue_expression(cls) -> ColumnElement[bool]:
+        # NULL for a task without a due date: filter with `or_(due_date IS NULL, ...)`.
+        return (cls.due_date < utcnow().date()) & (cls.status != TaskStatus.done)
