@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from babel.lists import format_list
-from flask import request, url_for
+from flask import request
 from flask_babel import lazy_gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -187,10 +187,9 @@ def item_link(item: Item | None, quoted: bool = True) -> Markup:
     then); `quoted` in a sentence (the browser quotes <q> as the page's language does)."""
     if item is None:
         return Markup("%s") % AN_ITEM
-    pages = kinds.pages_of(item.kind)
     title = (
-        Markup('<a href="%s">%s</a>') % (url_for(pages.item, item_id=item.id), item.title)
-        if pages is not None
+        Markup('<a href="%s">%s</a>') % (kinds.page_url(item), item.title)
+        if kinds.pages_of(item.kind) is not None
         else escape(item.title)
     )
     return Markup("<q>%s</q>") % title if quoted else title
@@ -281,8 +280,9 @@ def group_feed(workspace_id: int, viewer: Any) -> Select[tuple[Event]]:
 def my_groups_feed(viewer: Any, since: datetime | None) -> Select[tuple[Event]]:
     """What others did in the viewer's groups (every group for the secretariat) and to
     the items shared with them since `since`, newest first."""
-    statement = select(Event).where(Event.workspace_id.is_not(None))
-    if not viewer.is_secretariat:
+    if viewer.is_secretariat:
+        statement = select(Event).where(Event.workspace_id.is_not(None))
+    else:
         mine = permissions.readable_workspace_ids(viewer)
         statement = select(Event).where(
             or_(
