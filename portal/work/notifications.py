@@ -30,12 +30,18 @@ def unread(user: Any) -> Any:
     return permissions.visible_notifications(user).where(Notification.read_at.is_(None))
 
 
+# The header counts up to this many ("99+"): the count stops there, however many there are.
+HEADER_COUNT_LIMIT = 100
+
+
 @bp.app_template_global()
 def unread_notifications() -> int:
-    """The header's count: one COUNT query, once per request."""
+    """The header's count, up to HEADER_COUNT_LIMIT: one COUNT query, once per request."""
     if "unread_notifications" not in g:
         g.unread_notifications = db.session.scalar(
-            select(func.count()).select_from(unread(current_user).subquery())
+            select(func.count()).select_from(
+                unread(current_user).limit(HEADER_COUNT_LIMIT).subquery()
+            )
         )
     return int(g.unread_notifications or 0)
 

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from markupsafe import Markup
+from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.events import Event, utcnow
@@ -183,6 +184,21 @@ def test_the_header_count_is_one_query(app, work):
         html = _get(client, "/notifications/badge")
     counts = [s for s in statements if "count(" in s.lower()]
     assert len(counts) == 1 and "Notifications, 4 unread" in html
+
+
+def test_the_header_stops_counting_at_99(app, work):
+    from portal.accounts.models import Notification
+
+    with app.app_context():
+        event_id = db.session.scalar(select(Event.id).where(Event.verb == "comment.created"))
+        db.session.add_all(
+            Notification(user_id=work.member.id, event_id=event_id) for _ in range(120)
+        )
+        db.session.commit()
+        db.session.remove()
+    header = _unread_in_header(_get(_client(app, work.member), "/work"))
+
+    assert "Notifications, more than 99 unread" in header and ">99+</span>" in header
 
 
 def test_notifications_list_newest_first_and_mark_one_then_all_read(app, work):
