@@ -152,6 +152,9 @@ def run(label: str, database_url: str, instance: Path) -> None:
                 f"/api/v1/workspaces/{ws_id}/tasks?status=doing&assignee={assignee}"
             ),
             "activity feed (50 events)": f"/api/v1/workspaces/{ws_id}/activity?after=0",
+            # Pages (the token signs in the pages too): header count, tasks, feed.
+            "My work page": "/work",
+            "group activity page": f"/groups/{ws_id}/activity",
         }
         results = {name: measure(conn, path, token) for name, path in paths.items()}
         conn.close()

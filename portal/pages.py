@@ -280,12 +280,13 @@ def iso_datetime(moment: datetime | None) -> str:
     return moment.isoformat()
 
 
-def live_refresh(*events: str) -> Markup:
+def live_refresh(*events: str, url: str | None = None) -> Markup:
     """The attributes that make an element refresh itself through htmx when one of the
     live events (raised on <body> by static/js/live.js: `live:workspace-5`,
     `live:item-12`, `live:notifications` ...) happens: it asks this page again for the
-    block named by its id and swaps itself. Put them on the element the block wraps."""
-    path = request.full_path.rstrip("?")
+    block named by its id and swaps itself. Put them on the element the block wraps.
+    A part of the layout, on every page, asks its own `url` instead."""
+    path = url or request.full_path.rstrip("?")
     triggers = ", ".join(f"{name} from:body" for name in events)
     return Markup('hx-get="{}" hx-trigger="{}" hx-swap="outerHTML"').format(path, triggers)
 

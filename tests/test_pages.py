@@ -15,25 +15,24 @@ def test_home_invites_visitors_to_sign_in(app, world):
     assert '<main id="main"' in html
 
 
-def test_home_shows_a_member_their_working_groups_only(app, world):
+def test_my_work_shows_a_member_their_working_groups_only(app, world):
     client = app.test_client()
     sign_in_session(client, world.outsider)
 
-    html = client.get("/").get_data(as_text=True)
+    html = client.get("/work").get_data(as_text=True)
 
     assert "Grupo Reservado de Aduanas" in html
     assert "Sistemas de Comunidad Portuaria" not in html
-    assert "Últimos cambios" not in html
 
 
-def test_home_shows_the_secretariat_the_latest_changes(app, world):
+def test_home_is_the_same_for_the_secretariat_without_raw_event_codes(app, world):
     client = app.test_client()
     sign_in_session(client, world.secretariat)
 
     html = client.get("/").get_data(as_text=True)
 
-    assert "Últimos cambios en la red" in html
-    assert "member.added" in html
+    assert 'href="/work"' in html
+    assert "member.added" not in html and "Sistemas de Comunidad Portuaria" not in html
 
 
 def test_directory_lists_active_communities_by_member_state(app, world):

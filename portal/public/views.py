@@ -1,4 +1,4 @@
-"""Public pages: home (also the signed-in dashboard), the publications search and an
+"""Public pages: home, the publications search and an
 item's page, the network directory, robots.txt, sitemap.xml and favicon.ico. Views parse, read
 through `public.service` and render; they never write."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import nh3
 from babel import Locale
@@ -18,18 +18,16 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_babel import lazy_gettext
 from flask_login import current_user
 from markupsafe import Markup
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .. import permissions
 from ..api import setting
-from ..events import Event
 from ..extensions import db, limiter
 from ..i18n import current_language
 from ..network.models import Community, MemberState
 from ..pages import page
-from ..workspaces.models import Membership, Workspace
 from . import service
 from .api import PublicSearchQuery, public_page_url, run_public_search
 from .models import PublishedItem
@@ -126,6 +124,7 @@ def _network_at_a_glance() -> dict[str, Any]:
 
 
 bp.add_app_template_global(public_page_url, "publication_url")
+bp.add_app_template_global(highlight_html)
 
 
 @bp.app_template_filter()
@@ -156,53 +155,55 @@ def kind_name(kind: str) -> str:
 @bp.get("/")
 @page(access=permissions.anyone)
 def home() -> str:
-    workspaces, recent = [], []
-    if current_user.is_authenticated:
-        roles = dict(
-            db.session.execute(
-                select(Membership.workspace_id, Membership.role).where(
-                    Membership.user_id == current_user.id
-                )
-            ).all()
-        )
-        rows = db.session.scalars(
-            permissions.visible_workspaces(current_user)
-            .where(Workspace.archived_at.is_(None))
-            .order_by(Workspace.name)
-            .limit(50)
-        )
-        workspaces = [(w, roles.get(w.id)) for w in rows]
-        if current_user.is_secretariat:
-            recent = list(
-                db.session.scalars(
-                    select(Event)
-                    .options(selectinload(Event.actor))
-                    .order_by(Event.id.desc())
-                    .limit(10)
-                )
-            )
+    """The network's front page, the same for everyone (signed-in people have My work)."""
     return render_template(
         "public/home.html",
         network=_network_at_a_glance(),
         newest=service.newest(NEWEST_ON_HOME),
-        workspaces=workspaces,
-        recent=recent,
     )
 
 
-def _search_query() -> PublicSearchQuery:
+Q = TypeVar("Q", bound=BaseModel)
+
+
+def lenient_query(model: type[Q], names: tuple[str, ...], **fixed: Any) -> Q:
     """The query string as a search, leniently: a value that does not validate (a
     mistyped page number, an unknown kind) is dropped rather than refused."""
     args: dict[str, Any] = {
-        key: value for key, value in request.args.items() if key in SEARCH_FIELDS and value
+        key: value for key, value in request.args.items() if key in names and value
     }
     for _attempt in range(len(args) + 1):
         try:
-            return PublicSearchQuery.model_validate({**args, "per_page": PER_PAGE})
+            return model.model_validate({**args, **fixed})
         except ValidationError as error:
             for problem in error.errors(include_url=False):
                 args.pop(str(problem["loc"][0]) if problem["loc"] else "", None)
-    return PublicSearchQuery(per_page=PER_PAGE)
+    return model.model_validate(fixed)
+
+
+def search_links(endpoint: str, current: dict[str, Any]) -> Callable[..., str]:
+    """`search_url(**changes)`: this search with `changes` (None removes a parameter)."""
+
+    def search_url(**changes: Any) -> str:
+        params = {**current, **changes}
+        return url_for(endpoint, **{key: value for key, value in params.items() if value})
+
+    return search_url
+
+
+def published_copies(ids: list[int]) -> dict[int, PublishedItem]:
+    """The public copies of a page of hits, with what their lines show, in one query."""
+    return {
+        copy.item_id: copy
+        for copy in db.session.scalars(
+            select(PublishedItem)
+            .options(
+                selectinload(PublishedItem.community),
+                selectinload(PublishedItem.member_state),
+            )
+            .where(PublishedItem.item_id.in_(ids))
+        )
+    }
 
 
 def _facet_labels(
@@ -234,30 +235,14 @@ def _facet_labels(
 @limiter.limit(lambda: setting("PUBLIC_RATE_LIMIT"))
 @page(access=permissions.anyone)
 def search() -> str:
-    query = _search_query()
+    query = lenient_query(PublicSearchQuery, SEARCH_FIELDS, per_page=PER_PAGE)
     current = {name: getattr(query, name) for name in ("q", *FACET_NAMES) if getattr(query, name)}
     if query.sort != "relevance":
         current["sort"] = query.sort
-
-    def search_url(**changes: Any) -> str:
-        """This search with `changes` (None removes a parameter); back to page 1."""
-        params = {**current, **changes}
-        return url_for("public.search", **{key: value for key, value in params.items() if value})
-
+    search_url = search_links("public.search", current)
     # No words: the catalogue, every publication the filters let through, newest first.
     results = run_public_search(query)
-    ids = [hit["id"] for hit in results["items"]]
-    copies = {
-        copy.item_id: copy
-        for copy in db.session.scalars(
-            select(PublishedItem)
-            .options(
-                selectinload(PublishedItem.community),
-                selectinload(PublishedItem.member_state),
-            )
-            .where(PublishedItem.item_id.in_(ids))
-        )
-    }
+    copies = published_copies([hit["id"] for hit in results["items"]])
     pages = min(math.ceil(results["total"] / PER_PAGE), 50)
     labels = _facet_labels(results["facets"], query)
     return render_template(
@@ -274,7 +259,6 @@ def search() -> str:
         labels=labels,
         facet_names=FACET_NAMES,
         facet_titles=FACET_TITLES,
-        highlight_html=highlight_html,
         first_number=(query.page - 1) * PER_PAGE + 1,
     )
 

@@ -32,12 +32,31 @@ class StaffSearchQuery(SearchQuery):
     workspace_id: Id | None = None
 
 
-def _answer(request: SearchRequest, readable_ids: Any, query: SearchQuery) -> dict[str, Any]:
+def staff_request(query: StaffSearchQuery, **filters: str) -> SearchRequest:
+    """The signed-in search over what the caller may read: the labels of their groups
+    (none for the secretariat: everything), or of the one group asked for (404 if they
+    may not read it). The page adds its filters (`language`, `year`)."""
+    labels = permissions.search_labels(current_user)
+    if query.workspace_id is not None:
+        permissions.load_workspace(query.workspace_id)
+        labels = [f"ws:{query.workspace_id}"]
+    return SearchRequest(
+        text=query.q,
+        page=query.page,
+        per_page=query.per_page,
+        newest_first=query.sort == "newest",
+        filters={"kind": query.kind or "", **filters},
+        labels=labels,
+    )
+
+
+def staff_search(request: SearchRequest) -> dict[str, Any]:
+    """Run it; the hits of the page are checked against the database once more."""
     found = run(search_index(current_app), request)
     return {
-        "items": recheck(found["hits"], readable_ids),
-        "page": query.page,
-        "per_page": query.per_page,
+        "items": recheck(found["hits"], permissions.readable_item_ids(current_user)),
+        "page": request.page,
+        "per_page": request.per_page,
         "total": found["total"],
         "facets": found["facets"],
         "partial": found["partial"],
@@ -48,17 +67,4 @@ def _answer(request: SearchRequest, readable_ids: Any, query: SearchQuery) -> di
 @endpoint(access=permissions.signed_in, query=StaffSearchQuery)
 def search(query: StaffSearchQuery) -> dict[str, Any]:
     """Full-text search over everything the caller may read; hits carry `highlights`."""
-    filters = {"kind": query.kind or ""}
-    labels = permissions.search_labels(current_user)
-    if query.workspace_id is not None:
-        permissions.load_workspace(query.workspace_id)
-        labels = [f"ws:{query.workspace_id}"]
-    request = SearchRequest(
-        text=query.q,
-        page=query.page,
-        per_page=query.per_page,
-        newest_first=query.sort == "newest",
-        filters=filters,
-        labels=labels,
-    )
-    return _answer(request, permissions.readable_item_ids(current_user), query)
+    return staff_search(staff_request(query))

@@ -61,6 +61,8 @@ class SearchRequest:
     # With no words, list what the labels and filters let through, newest first (the
     # public catalogue: all publications, or a community's, a year's...).
     browse: bool = False
+    # Labels whose hits to count, as the facet `label` (the groups of the signed-in search).
+    count_labels: tuple[str, ...] = ()
 
     @property
     def prefix(self) -> str:
@@ -266,7 +268,8 @@ def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
     """Search the index: hits of the page, total, facet counts, whether time ran out."""
     searcher = index.searcher()
     query = build_query(request.text, searcher.reader(), request.prefix)
-    empty = {"hits": [], "total": 0, "facets": {name: [] for name in FACETS}, "partial": False}
+    names = (*FACETS, "label") if request.count_labels else FACETS
+    empty = {"hits": [], "total": 0, "facets": {name: [] for name in names}, "partial": False}
     filter_query = _filter(request)
     if filter_query is NullQuery or (query is None and not (request.browse and filter_query)):
         return empty
@@ -321,6 +324,14 @@ def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
             ({"value": value, "count": count} for value, count in counts.items() if value),
             key=lambda entry: (-entry["count"], entry["value"]),
         )
+    if request.count_labels:
+        counts = {
+            label: len(engine.docs(Term("labels", label), docs)) for label in request.count_labels
+        }
+        facet_counts["label"] = sorted(
+            ({"value": label, "count": count} for label, count in counts.items() if count),
+            key=lambda entry: (-entry["count"], entry["value"]),
+        )
     return {"hits": hits, "total": len(docs), "facets": facet_counts, "partial": partial}
 
 
@@ -343,6 +354,7 @@ def _request_key(request: SearchRequest) -> tuple[Any, ...]:
         None if request.labels is None else tuple(sorted(request.labels)),
         request.public,
         request.browse,
+        request.count_labels,
     )
 
 

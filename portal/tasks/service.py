@@ -84,6 +84,8 @@ def update_task(
     if not changed:
         return task
     items_service.touch(task)
-    items_service.record_item_event("item.updated", actor, task, fields=sorted(changed))
+    # The new status, for the activity's "moved to Doing".
+    moved = {"status": str(task.status)} if "status" in changed else {}
+    items_service.record_item_event("item.updated", actor, task, fields=sorted(changed), **moved)
     db.session.commit()
     return task

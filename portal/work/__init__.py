@@ -36,7 +36,8 @@ def new_kind_label(kind: str) -> str:
 
 
 from ..workspaces import kinds  # noqa: E402
-from . import group, home  # noqa: E402,F401  # the routes, on `bp`
+from . import activity, group, home, notifications, search  # noqa: E402,F401  # the routes
 
 bp.add_app_template_global(kinds.page_url, "item_url")
 bp.add_app_template_global(kinds.pages_of, "kind_pages")
+bp.add_app_template_global(activity.item_link, "item_title_link")

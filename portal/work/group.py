@@ -14,7 +14,7 @@ from ..pages import page, render
 from ..permissions import WorkspaceAction
 from ..workspaces import kinds
 from ..workspaces.models import Item, Membership, Role
-from . import bp
+from . import activity, bp
 
 # Items of each kind shown on the group page; the kind's own list has the rest.
 RECENT_PER_KIND = 5
@@ -67,4 +67,5 @@ def group_page(workspace_id: int) -> str:
         and workspace.archived_at is None,
         sections=recent_items(workspace.id),
         members=members_of(workspace.id),
+        activity=activity.latest(workspace.id),
     )

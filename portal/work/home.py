@@ -1,20 +1,33 @@
-"""My work: where a signed-in member lands."""
+"""My work: where a signed-in member lands. Their groups, their open tasks by due date,
+the next meetings, unread notifications and what others changed in their groups since
+their previous sign-in; each part a few queries, whatever the size of the groups."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any
+
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from .. import permissions
+from ..accounts.models import Notification
+from ..events import utcnow
 from ..extensions import db
-from ..pages import page, render
+from ..meetings.models import Meeting, MeetingStatus
+from ..pages import page, render, viewer_zone
+from ..tasks.models import Task, TaskStatus, task_assignees
 from ..workspaces.models import Membership, Workspace
-from . import bp
+from . import activity, bp
+from .notifications import notification_entries, unread
+
+TASKS_SHOWN = 10
+MEETINGS_SHOWN = 5
+NOTIFICATIONS_SHOWN = 5
+CHANGES_SHOWN = 10
 
 
-@bp.get("/work")
-@page(access=permissions.signed_in)
-def my_work() -> str:
+def my_groups() -> list[tuple[Workspace, Any]]:
     roles = dict(
         db.session.execute(
             select(Membership.workspace_id, Membership.role).where(
@@ -27,4 +40,79 @@ def my_work() -> str:
         .where(Workspace.archived_at.is_(None))
         .order_by(Workspace.name)
     ).all()
-    return render("work/my_work.html", groups=[(g, roles.get(g.id)) for g in groups])
+    return [(group, roles.get(group.id)) for group in groups]
+
+
+def readable(model: Any) -> Any:
+    """The row's item is one the viewer may read, looked up by its key: building the set
+    of every readable item first would cost as much as the groups are big."""
+    ids = permissions.readable_item_ids(current_user).subquery()
+    return exists(select(ids.c.id).where(ids.c.id == model.id))
+
+
+def open_tasks() -> list[Task]:
+    """The viewer's open tasks that they may still read, due soonest first (no date last)."""
+    return list(
+        db.session.scalars(
+            select(Task)
+            .join(task_assignees, task_assignees.c.task_id == Task.id)
+            .where(
+                task_assignees.c.user_id == current_user.id,
+                Task.status != TaskStatus.done,
+                readable(Task),
+            )
+            .order_by(Task.due_date.is_(None), Task.due_date, Task.id)
+            .limit(TASKS_SHOWN)
+        )
+    )
+
+
+def next_meetings() -> list[Meeting]:
+    """Meetings the viewer may read that have not ended nor been cancelled, soonest first."""
+    return list(
+        db.session.scalars(
+            select(Meeting)
+            .where(
+                Meeting.ends_at > utcnow(),
+                Meeting.status.in_([MeetingStatus.planned, MeetingStatus.in_progress]),
+                readable(Meeting),
+            )
+            .order_by(Meeting.starts_at, Meeting.id)
+            .limit(MEETINGS_SHOWN)
+        )
+    )
+
+
+def group_names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Workspace.id, Workspace.name).where(Workspace.id.in_(ids)))
+    return dict(rows.all())
+
+
+@bp.get("/work")
+@page(access=permissions.signed_in)
+def my_work() -> str:
+    groups = my_groups()
+    tasks = open_tasks()
+    meetings = next_meetings()
+    since: datetime | None = activity.previous_sign_in(current_user)
+    changes = activity.entries(
+        db.session.scalars(activity.my_groups_feed(current_user, since).limit(CHANGES_SHOWN))
+    )
+    notifications = notification_entries(
+        unread(current_user).order_by(Notification.id.desc()).limit(NOTIFICATIONS_SHOWN)
+    )
+    today: date = utcnow().astimezone(viewer_zone()).date()
+    return render(
+        "work/my_work.html",
+        groups=groups,
+        tasks=tasks,
+        meetings=meetings,
+        names=group_names({i.workspace_id for i in [*tasks, *meetings]}),
+        today=today,
+        since=since,
+        changes=changes,
+        notifications=notifications,
+        live_events=[f"live:workspace-{group.id}" for group, _role in groups],
+    )

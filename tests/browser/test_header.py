@@ -51,7 +51,8 @@ def test_the_secretariats_header_is_one_row_at_1280_px(secretariat_page, languag
     controls = page.evaluate(CONTROLS)
     tops = [control["top"] for control in controls]
 
-    assert len(controls) == 7, controls  # brand, 4 links, the account menu, the languages
+    # The brand, 4 links, search, notifications, the account menu, the languages.
+    assert len(controls) == 9, controls
     assert max(tops) - min(tops) < 16, controls
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 1280
 

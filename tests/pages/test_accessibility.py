@@ -29,6 +29,8 @@ PAIRS = [
     ("ink", "tag", 4.5),
     ("ink", "removed", 4.5),
     ("ink", "added", 4.5),
+    ("ink", "focus-on-dark", 4.5),  # the header's unread count
+    ("alert", "removed", 4.5),  # an overdue task
     ("field", "paper", 3.0),
     ("focus", "mist", 3.0),
     ("focus", "paper", 3.0),

@@ -1,0 +1,340 @@
+"""Activity as people read it: each recorded event as a sentence in the viewer's language,
+the item linked ("Ana Coordinadora uploaded version 3 of “Plan”"), never a raw verb; and
+the feeds that show them (a group's, what changed in my groups), limited to what the
+viewer may read (`permissions.readable_events`).
+
+`sentence()` knows every verb the portal records (tests hold the list); a verb it does not
+know reads as a generic change, so a new verb never shows as code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from babel.lists import format_list
+from flask import request
+from flask_babel import lazy_gettext
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import selectinload
+
+from .. import permissions
+from ..accounts.models import User
+from ..events import Event
+from ..extensions import db
+from ..i18n import current_language
+from ..pages import local_time, page, render
+from ..workspaces import kinds
+from ..workspaces.items_api import workspace_feed
+from ..workspaces.models import Item, Workspace
+from . import bp
+
+# One sentence per verb; %(actor)s is who did it, %(item)s the item (linked).
+SENTENCES: dict[str, Any] = {
+    "item.updated": lazy_gettext("%(actor)s edited %(item)s"),
+    "item.deleted": lazy_gettext("%(actor)s moved %(item)s to the trash"),
+    "item.restored": lazy_gettext("%(actor)s restored %(item)s from the trash"),
+    "item.purged": lazy_gettext("%(actor)s removed an item from the trash for good"),
+    "item.unshared": lazy_gettext("%(actor)s stopped sharing %(item)s with %(group)s"),
+    "comment.created": lazy_gettext("%(actor)s commented on %(item)s"),
+    "task.assigned": lazy_gettext("%(actor)s assigned %(item)s to %(people)s"),
+    "publication.submitted": lazy_gettext("%(actor)s submitted %(item)s for publication"),
+    "publication.approved": lazy_gettext("%(actor)s published %(item)s"),
+    "publication.rejected": lazy_gettext("%(actor)s declined to publish %(item)s"),
+    "publication.unpublished": lazy_gettext("%(actor)s withdrew %(item)s from the publications"),
+    "meeting.cancelled": lazy_gettext("%(actor)s cancelled the meeting %(item)s"),
+    "meeting.rescheduled": lazy_gettext("%(actor)s moved the meeting %(item)s to %(when)s"),
+    "agenda.item_changed": lazy_gettext("%(actor)s changed a point of the agenda of %(item)s"),
+    "agenda.item_removed": lazy_gettext("%(actor)s removed a point from the agenda of %(item)s"),
+    "agenda.reordered": lazy_gettext("%(actor)s reordered the agenda of %(item)s"),
+    "document.version_added": lazy_gettext("%(actor)s uploaded version %(version)s of %(item)s"),
+    "document.version_restored": lazy_gettext(
+        "%(actor)s restored version %(restored_from)s of %(item)s as version %(version)s"
+    ),
+    "document.checked_out": lazy_gettext("%(actor)s checked out %(item)s to edit it"),
+    "document.released": lazy_gettext("%(actor)s checked in %(item)s"),
+    "document.lock_broken": lazy_gettext(
+        "%(actor)s released the check-out %(person)s held on %(item)s"
+    ),
+    "workspace.created": lazy_gettext("%(actor)s created the working group %(group)s"),
+    "workspace.updated": lazy_gettext(
+        "%(actor)s changed the details of the working group %(group)s"
+    ),
+    "workspace.archived": lazy_gettext("%(actor)s archived the working group %(group)s"),
+    "workspace.restored": lazy_gettext("%(actor)s reopened the working group %(group)s"),
+    "member.added": lazy_gettext("%(actor)s added %(person)s to %(group)s as %(role)s"),
+    "member.role_changed": lazy_gettext("%(actor)s made %(person)s %(role)s of %(group)s"),
+    "member.removed": lazy_gettext("%(actor)s removed %(person)s from %(group)s"),
+    "auth.login": lazy_gettext("%(actor)s signed in"),
+    "auth.logout": lazy_gettext("%(actor)s signed out"),
+    "auth.login_failed": lazy_gettext("Someone failed to sign in as %(email)s"),
+    "user.created": lazy_gettext("%(actor)s created the account of %(person)s"),
+    "user.updated": lazy_gettext("%(actor)s changed the account of %(person)s"),
+    "user.deactivated": lazy_gettext("%(actor)s deactivated the account of %(person)s"),
+    "token.created": lazy_gettext("%(actor)s created an API token"),
+    "token.revoked": lazy_gettext("%(actor)s revoked an API token"),
+    "calendar_token.created": lazy_gettext("%(actor)s created a calendar link"),
+    "calendar_token.revoked": lazy_gettext("%(actor)s revoked their calendar links"),
+    "member_state.created": lazy_gettext("%(actor)s added the member state %(name)s"),
+    "community.created": lazy_gettext("%(actor)s added the port community %(name)s"),
+    "community.updated": lazy_gettext("%(actor)s changed the details of a port community"),
+}
+CREATED = {
+    "document": lazy_gettext("%(actor)s uploaded the document %(item)s"),
+    "memo": lazy_gettext("%(actor)s wrote the memo %(item)s"),
+    "task": lazy_gettext("%(actor)s created the task %(item)s"),
+    "meeting": lazy_gettext("%(actor)s scheduled the meeting %(item)s"),
+}
+SHARED = {
+    "view": lazy_gettext("%(actor)s shared %(item)s with %(group)s to read"),
+    "edit": lazy_gettext("%(actor)s shared %(item)s with %(group)s to edit"),
+}
+ATTENDANCE = {
+    "yes": lazy_gettext("%(actor)s will attend %(item)s"),
+    "no": lazy_gettext("%(actor)s will not attend %(item)s"),
+    "maybe": lazy_gettext("%(actor)s might attend %(item)s"),
+}
+OUTCOMES = {
+    "decision": lazy_gettext("%(actor)s recorded a decision in %(item)s"),
+    "task": lazy_gettext("%(actor)s recorded a task in %(item)s"),
+}
+TASK_STATUSES = {
+    "todo": lazy_gettext("To do"),
+    "doing": lazy_gettext("Doing"),
+    "done": lazy_gettext("Done"),
+}
+ROLES = {
+    "coordinator": lazy_gettext("coordinator"),
+    "member": lazy_gettext("member"),
+    "observer": lazy_gettext("observer"),
+}
+MOVED = lazy_gettext("%(actor)s moved %(item)s to %(status)s")
+MINUTES = lazy_gettext("%(actor)s updated the minutes of %(item)s")
+AGENDA_ADDED = lazy_gettext("%(actor)s added a point to the agenda of %(item)s")
+BACKLOG_ADDED = lazy_gettext("%(actor)s added a point to the backlog of %(item)s")
+CREATED_ANY = lazy_gettext("%(actor)s created %(item)s")
+CHANGED_ITEM = lazy_gettext("%(actor)s changed %(item)s")
+CHANGED = lazy_gettext("%(actor)s made a change")
+NOBODY = lazy_gettext("The portal")
+SOMEONE = lazy_gettext("someone")
+AN_ITEM = lazy_gettext("an item")
+ANOTHER_GROUP = lazy_gettext("another working group")
+
+
+@dataclass
+class Narrator:
+    """What the sentences of a list of events name, loaded in a fixed number of queries
+    (items, the people and groups their details name) for one viewer."""
+
+    viewer: Any
+    items: dict[int, Item] = field(default_factory=dict)
+    people: dict[int, str] = field(default_factory=dict)
+    groups: dict[int, str] = field(default_factory=dict)
+    my_groups: set[int] = field(default_factory=set)
+
+    def load(self, events: Iterable[Event]) -> Narrator:
+        events = list(events)
+        item_ids = {e.item_id for e in events if e.item_id}
+        user_ids: set[int] = set()
+        group_ids = {e.workspace_id for e in events if e.workspace_id}
+        for event in events:
+            data = event.data or {}
+            for key in ("user_id", "holder_id"):
+                if isinstance(data.get(key), int):
+                    user_ids.add(data[key])
+            user_ids.update(i for i in data.get("user_ids") or [] if isinstance(i, int))
+            if isinstance(data.get("workspace_id"), int):
+                group_ids.add(data["workspace_id"])
+        if item_ids:
+            rows = db.session.scalars(select(Item).where(Item.id.in_(item_ids)))
+            self.items = {item.id: item for item in rows}
+        if user_ids:
+            rows = db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))
+            self.people = dict(rows.all())
+        if group_ids:
+            rows = db.session.execute(
+                select(Workspace.id, Workspace.name).where(Workspace.id.in_(group_ids))
+            )
+            self.groups = dict(rows.all())
+        if not self.viewer.is_secretariat:
+            self.my_groups = set(
+                db.session.scalars(permissions.readable_workspace_ids(self.viewer))
+            )
+        return self
+
+    def item(self, event: Event) -> Item | None:
+        return self.items.get(event.item_id or 0)
+
+    def group_name(self, event: Event, workspace_id: int | None) -> str:
+        """A group the viewer may know of by name: one of theirs, or any for the
+        secretariat and for the readers of the item's owner group (as the item's
+        sharing panel shows them)."""
+        item = self.item(event)
+        known = (
+            self.viewer.is_secretariat
+            or workspace_id in self.my_groups
+            or (item is not None and item.workspace_id in self.my_groups)
+        )
+        name = self.groups.get(workspace_id or 0)
+        return name if known and name else str(ANOTHER_GROUP)
+
+
+def item_link(item: Item | None, quoted: bool = True) -> Markup:
+    """An item's title, linked to its page when its kind has pages (plain text until
+    then); `quoted` in a sentence (the browser quotes <q> as the page's language does)."""
+    if item is None:
+        return Markup("%s") % AN_ITEM
+    title = (
+        Markup('<a href="%s">%s</a>') % (kinds.page_url(item), item.title)
+        if kinds.pages_of(item.kind) is not None
+        else escape(item.title)
+    )
+    return Markup("<q>%s</q>") % title if quoted else title
+
+
+def _item_updated(event: Event, item: Item | None) -> Any:
+    data = event.data or {}
+    fields = data.get("fields") or []
+    if fields == ["status"] and data.get("status") in TASK_STATUSES:
+        return MOVED
+    if fields == ["minutes"]:
+        return MINUTES
+    return SENTENCES["item.updated"]
+
+
+def _template(event: Event, item: Item | None) -> Any:
+    """The sentence's template for the event: by verb, and for some by a detail."""
+    data = event.data or {}
+    verb = event.verb
+    pick: dict[str, Callable[[], Any]] = {
+        "item.created": lambda: CREATED.get(data.get("kind", ""), CREATED_ANY),
+        "item.updated": lambda: _item_updated(event, item),
+        "item.shared": lambda: SHARED.get(data.get("permission", ""), SHARED["view"]),
+        "meeting.attendance": lambda: ATTENDANCE.get(data.get("response", ""), CHANGED_ITEM),
+        "meeting.outcome_recorded": lambda: OUTCOMES.get(
+            data.get("outcome_kind", ""), CHANGED_ITEM
+        ),
+        "agenda.item_added": lambda: AGENDA_ADDED if data.get("scheduled", True) else BACKLOG_ADDED,
+    }
+    if verb in pick:
+        return pick[verb]()
+    if verb in SENTENCES:
+        return SENTENCES[verb]
+    return CHANGED_ITEM if event.item_id else CHANGED
+
+
+def sentence(event: Event, narrator: Narrator) -> Markup:
+    """The event as a sentence in the page's language, its item linked. `event.actor`
+    must be loaded (`selectinload(Event.actor)`), the rest by `narrator.load`."""
+    data = event.data or {}
+    item = narrator.item(event)
+    person_id = data.get("user_id") if "user_id" in data else data.get("holder_id")
+    people = [narrator.people.get(i, str(SOMEONE)) for i in data.get("user_ids") or []]
+    when = data.get("starts_at")
+    values = {
+        "actor": event.actor.name if event.actor is not None else str(NOBODY),
+        "item": item_link(item),
+        "group": narrator.group_name(event, data.get("workspace_id", event.workspace_id)),
+        "person": narrator.people.get(person_id, str(SOMEONE)),
+        "people": format_list(people or [str(SOMEONE)], locale=current_language()),
+        "role": str(ROLES.get(data.get("role", ""), "")),
+        "status": str(TASK_STATUSES.get(data.get("status", ""), "")),
+        "when": local_time(datetime.fromisoformat(when), "medium") if when else "",
+        "version": data.get("version", ""),
+        "restored_from": data.get("restored_from", ""),
+        "email": data.get("email", ""),
+        "name": data.get("name", ""),
+    }
+    return escape(str(_template(event, item))) % values
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An event as a list shows it."""
+
+    event: Event
+    sentence: Markup
+
+
+def entries(events: Iterable[Event], viewer: Any = None) -> list[Entry]:
+    events = list(events)
+    narrator = Narrator(viewer if viewer is not None else current_user).load(events)
+    return [Entry(event, sentence(event, narrator)) for event in events]
+
+
+# --- the feeds ------------------------------------------------------------------------
+
+
+def _readable(statement: Select[Any], viewer: Any) -> Select[Any]:
+    return statement.where(permissions.readable_events(viewer)).options(selectinload(Event.actor))
+
+
+def group_feed(workspace_id: int, viewer: Any) -> Select[tuple[Event]]:
+    """A group's activity (the API's feed) as the viewer may read it, newest first."""
+    return _readable(workspace_feed(workspace_id), viewer).order_by(Event.id.desc())
+
+
+def my_groups_feed(viewer: Any, since: datetime | None) -> Select[tuple[Event]]:
+    """What others did in the viewer's groups (every group for the secretariat) and to
+    the items shared with them since `since`, newest first."""
+    if viewer.is_secretariat:
+        statement = select(Event).where(Event.workspace_id.is_not(None))
+    else:
+        mine = permissions.readable_workspace_ids(viewer)
+        statement = select(Event).where(
+            or_(
+                Event.workspace_id.in_(mine),
+                Event.item_id.in_(permissions.shared_item_ids(mine)),
+            )
+        )
+    statement = statement.where(or_(Event.actor_id.is_(None), Event.actor_id != viewer.id))
+    if since is not None:
+        statement = statement.where(Event.at > since)
+    return _readable(statement, viewer).order_by(Event.id.desc())
+
+
+def previous_sign_in(viewer: Any) -> datetime | None:
+    """When the viewer signed in before this visit: the second newest of their sign-ins
+    in the audit log (`User.last_login_at` is already this visit's). None the first time."""
+    return db.session.scalar(
+        select(Event.at)
+        .where(Event.actor_id == viewer.id, Event.verb == "auth.login")
+        .order_by(Event.id.desc())
+        .offset(1)
+        .limit(1)
+    )
+
+
+# --- the pages ---------------------------------------------------------------------------
+
+LATEST_ON_GROUP_PAGE = 10
+PER_PAGE = 30
+
+
+def latest(workspace_id: int, count: int = LATEST_ON_GROUP_PAGE) -> list[Entry]:
+    """The group page's aside: its latest readable activity."""
+    return entries(db.session.scalars(group_feed(workspace_id, current_user).limit(count)))
+
+
+@bp.get("/groups/<int:workspace_id>/activity")
+@page(access=permissions.signed_in)
+def activity_page(workspace_id: int) -> str:
+    """The group's activity, newest first, PER_PAGE at a time: `before` (an event id) is
+    the cursor of older pages, which new events do not shift."""
+    workspace = permissions.load_workspace(workspace_id)
+    statement = group_feed(workspace.id, current_user)
+    before = request.args.get("before", "")
+    if before.isdigit():
+        statement = statement.where(Event.id < int(before))
+    rows = list(db.session.scalars(statement.limit(PER_PAGE + 1)))
+    shown = rows[:PER_PAGE]
+    return render(
+        "work/activity.html",
+        workspace=workspace,
+        activity=entries(shown),
+        older=shown[-1].id if len(rows) > PER_PAGE else None,
+        paged=before.isdigit(),
+    )

@@ -1,0 +1,131 @@
+"""Notifications: the unread count in the header of every signed-in page, the list, and
+marking them read (the API's `mark_notifications_read`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, g, redirect, request, url_for
+from flask_babel import gettext, ngettext
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import BadRequest
+from werkzeug.wrappers import Response
+
+from .. import permissions
+from ..accounts import service
+from ..accounts.models import Notification
+from ..accounts.schemas import ReadBody
+from ..events import Event
+from ..extensions import csrf, db
+from ..pages import page, parse_form, render
+from . import activity, bp
+
+PER_PAGE = 25
+
+
+def unread(user: Any) -> Any:
+    """The user's unread notifications about what they may still read."""
+    return permissions.visible_notifications(user).where(Notification.read_at.is_(None))
+
+
+# The header counts up to this many ("99+"): the count stops there, however many there are.
+HEADER_COUNT_LIMIT = 100
+
+
+@bp.app_template_global()
+def unread_notifications() -> int:
+    """The header's count, up to HEADER_COUNT_LIMIT: one COUNT query, once per request."""
+    if "unread_notifications" not in g:
+        g.unread_notifications = db.session.scalar(
+            select(func.count()).select_from(
+                unread(current_user).limit(HEADER_COUNT_LIMIT).subquery()
+            )
+        )
+    return int(g.unread_notifications or 0)
+
+
+def notification_entries(statement: Any) -> list[tuple[Notification, activity.Entry]]:
+    """Notifications with their events' sentences, in a fixed number of queries."""
+    rows = list(
+        db.session.scalars(
+            statement.options(selectinload(Notification.event).selectinload(Event.actor))
+        )
+    )
+    sentences = activity.entries([n.event for n in rows])
+    return list(zip(rows, sentences, strict=True))
+
+
+def _page_number() -> int:
+    number = request.args.get("page", "1")
+    return max(1, min(int(number), 100_000)) if number.isdigit() else 1
+
+
+@bp.get("/notifications")
+@page(access=permissions.signed_in)
+def notifications_page() -> str:
+    only_unread = request.args.get("unread") == "1"
+    statement = (
+        unread(current_user) if only_unread else permissions.visible_notifications(current_user)
+    )
+    total = db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    number = _page_number()
+    rows = notification_entries(
+        statement.order_by(Notification.id.desc()).limit(PER_PAGE).offset((number - 1) * PER_PAGE)
+    )
+    return render(
+        "work/notifications.html",
+        notifications=rows,
+        total=total,
+        page=number,
+        per_page=PER_PAGE,
+        only_unread=only_unread,
+        page_url=lambda n: url_for(
+            "work.notifications_page",
+            page=n if n > 1 else None,
+            unread="1" if only_unread else None,
+        ),
+    )
+
+
+@bp.get("/notifications/badge")
+@page(access=permissions.signed_in)
+def notifications_badge() -> str:
+    """The header's link alone, for its live refresh on `live:notifications`."""
+    return render("work/_notifications_link.html")
+
+
+def _back() -> Response:
+    """To the list the form was on (its page and filter ride on the form's action)."""
+    args = {"page": _page_number()} if _page_number() > 1 else {}
+    if request.args.get("unread") == "1":
+        args["unread"] = "1"
+    return redirect(url_for("work.notifications_page", **args), 303)
+
+
+@bp.post("/notifications/read")
+@page(access=permissions.signed_in)
+def read_notifications() -> Response:
+    csrf.protect()
+    body, _errors = parse_form(ReadBody, lists=("ids",))
+    if body is None or not body.ids:
+        raise BadRequest()
+    marked = service.mark_notifications_read(current_user, body.ids)
+    if marked:
+        flash(ngettext("Marked as read.", "%(num)d notifications marked as read.", marked))
+    return _back()
+
+
+@bp.post("/notifications/read-all")
+@page(access=permissions.signed_in)
+def read_all_notifications() -> Response:
+    csrf.protect()
+    ids = list(db.session.scalars(unread(current_user).with_only_columns(Notification.id)))
+    marked = service.mark_notifications_read(current_user, ids) if ids else 0
+    flash(
+        ngettext("Marked as read.", "%(num)d notifications marked as read.", marked)
+        if marked
+        else gettext("Nothing was unread.")
+    )
+    return _back()
