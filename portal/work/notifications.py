@@ -18,7 +18,7 @@ from ..accounts import service
 from ..accounts.models import Notification
 from ..accounts.schemas import ReadBody
 from ..events import Event
-from ..extensions import csrf, db
+from ..extensions import db
 from ..pages import page, parse_form, render
 from . import activity, bp
 
@@ -107,7 +107,6 @@ def _back() -> Response:
 @bp.post("/notifications/read")
 @page(access=permissions.signed_in)
 def read_notifications() -> Response:
-    csrf.protect()
     body, _errors = parse_form(ReadBody, lists=("ids",))
     if body is None or not body.ids:
         raise BadRequest()
@@ -120,7 +119,6 @@ def read_notifications() -> Response:
 @bp.post("/notifications/read-all")
 @page(access=permissions.signed_in)
 def read_all_notifications() -> Response:
-    csrf.protect()
     ids = list(db.session.scalars(unread(current_user).with_only_columns(Notification.id)))
     marked = service.mark_notifications_read(current_user, ids) if ids else 0
     flash(
