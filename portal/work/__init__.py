@@ -36,7 +36,7 @@ def new_kind_label(kind: str) -> str:
 
 
 from ..workspaces import kinds  # noqa: E402
-from . import group, home  # noqa: E402,F401  # the routes, on `bp`
+from . import group, home, live  # noqa: E402,F401  # the routes, on `bp`
 
 bp.add_app_template_global(kinds.page_url, "item_url")
 bp.add_app_template_global(kinds.pages_of, "kind_pages")
