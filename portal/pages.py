@@ -24,6 +24,7 @@ from babel.dates import format_date, format_datetime, format_timedelta
 from flask import Flask, Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
+from jinja2 import Template, nodes
 from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import MultiDict
@@ -89,11 +90,48 @@ def render(template_name: str, **context: Any) -> str:
     if target:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         template = app.jinja_env.get_or_select_template(template_name)
-        block = template.blocks.get(target)
-        if block is not None:
+        blocks, imports = _block_setup(template)
+        if target in blocks:
             app.update_template_context(context)
-            return "".join(block(template.new_context(context)))
+            jinja_context = template.new_context({**imports, **context})
+            # Every template's blocks, the child's first, as `{% extends %}` stacks them:
+            # a parent's block (item_header) runs with the child's overrides inside it.
+            for name, stack in blocks.items():
+                jinja_context.blocks[name] = list(stack)
+            return "".join(blocks[target][0](jinja_context))
     return render_template(template_name, **context)
+
+
+def _block_setup(template: Template) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+    """The blocks of a template and of those it extends (by name, the child's first),
+    and what their top level imports (`{% import "macros/ui.html" as ui %}`), which a
+    block rendered alone would otherwise miss. Computed once per loaded template."""
+    cached = getattr(template, "_portal_block_setup", None)
+    if cached is not None:
+        return cached
+    environment = template.environment
+    blocks: dict[str, list[Any]] = {}
+    imports: dict[str, Any] = {}
+    current: Template | None = template
+    while current is not None:
+        for name, block in current.blocks.items():
+            blocks.setdefault(name, []).append(block)
+        source = environment.loader.get_source(environment, current.name)[0]  # type: ignore[union-attr]
+        parent = None
+        for node in environment.parse(source).body:
+            if isinstance(node, nodes.Extends) and isinstance(node.template, nodes.Const):
+                parent = environment.get_template(node.template.value)
+            elif isinstance(node, nodes.Import) and isinstance(node.template, nodes.Const):
+                module = environment.get_template(node.template.value).module
+                imports.setdefault(node.target, module)
+            elif isinstance(node, nodes.FromImport) and isinstance(node.template, nodes.Const):
+                module = environment.get_template(node.template.value).module
+                for name in node.names:
+                    source_name, alias = name if isinstance(name, tuple) else (name, name)
+                    imports.setdefault(alias, getattr(module, source_name))
+        current = parent
+    template._portal_block_setup = (blocks, imports)  # type: ignore[attr-defined]
+    return blocks, imports
 
 
 # --- forms ----------------------------------------------------------------------

@@ -33,9 +33,9 @@ def test_each_listed_file_is_there_unchanged(path: str) -> None:
 
 
 def test_every_vendored_file_is_listed() -> None:
-    present = {
-        str(file.relative_to(VENDOR)) for file in VENDOR.rglob("*") if file.is_file()
-    } - {"MANIFEST.json"}
+    present = {str(file.relative_to(VENDOR)) for file in VENDOR.rglob("*") if file.is_file()} - {
+        "MANIFEST.json"
+    }
     assert present - set(LISTED) == set(), "files in vendor/ that MANIFEST.json does not list"
 
 

@@ -5,6 +5,7 @@ lost connection, and an open editor that a refresh never overwrites."""
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .conftest import check_accessibility
@@ -159,13 +160,79 @@ def test_a_refresh_never_overwrites_a_field_the_user_is_in(signed_in, site):
     page.locator(f"#{block}[data-live-held]").wait_for(state="attached")
     assert not _swapped(page, block)
     # Leaving the field with its text unsent keeps the block as it is too.
-    page.get_by_role("link", name="Estudios portuarios").first.focus()
+    page.locator("nav.breadcrumb a").first.focus()
     page.wait_for_timeout(300)
     assert not _swapped(page, block)
     assert page.locator("#draft").input_value() == "Mi comentario a medio escribir"
     # Emptied and left, the field holds nothing to lose: the refresh waiting happens.
     page.locator("#draft").fill("")
     page.locator("#draft").focus()
-    page.get_by_role("link", name="Estudios portuarios").first.focus()
+    page.locator("nav.breadcrumb a").first.focus()
     page.wait_for_function("id => !document.getElementById(id).original", arg=block)
     page.locator(f"#{block}[data-live-held]").wait_for(state="detached")
+
+
+def test_focus_stays_on_the_same_link_after_its_block_refreshes(signed_in, site):
+    group_id = site.data.workspace_id
+    memo = new_memo(site, group_id)
+    page = live_page(signed_in, "observer", f"/groups/{group_id}")
+    link = page.locator(f"#group_items a[href='/memos/{memo['id']}']")
+    link.focus()
+    page.evaluate("() => { document.getElementById('group_items').original = true; }")
+    newer = new_memo(site, group_id)
+    page.locator(f"#group_items a[href='/memos/{newer['id']}']").wait_for()
+    assert page.evaluate("() => !document.getElementById('group_items').original")
+    assert (
+        page.evaluate("() => document.activeElement.getAttribute('href')") == f"/memos/{memo['id']}"
+    )
+
+
+def test_a_burst_of_changes_refreshes_a_block_once_or_twice(signed_in, site):
+    group_id = site.data.workspace_id
+    page = live_page(signed_in, "observer", f"/groups/{group_id}")
+    refreshes = []
+    page.on(
+        "request",
+        lambda r: refreshes.append(r.url) if r.headers.get("hx-target") == "group_items" else None,
+    )
+    with ThreadPoolExecutor(6) as pool:
+        memos = list(pool.map(lambda _: new_memo(site, group_id), range(6)))
+    for memo in memos:
+        wait_heard(page, memo["id"])
+    page.locator(f"#group_items a[href='/memos/{memos[-1]['id']}']").wait_for()
+    page.wait_for_timeout(500)
+    assert 1 <= len(refreshes) < len(memos)
+
+
+# --- the issue's two browsers ---------------------------------------------------------------
+
+
+def test_two_people_change_a_memo_and_a_third_sees_both_without_reloading(signed_in, site):
+    """Marta edits through the memo's page, Ana through the API, while Óscar's page of
+    the memo is open: it shows both changes, and says so to a screen reader."""
+    memo = new_memo(site, site.data.workspace_id)
+    path = f"/memos/{memo['id']}"
+    observer = live_page(signed_in, "observer", path)
+    observer.evaluate("() => { window.sameDocument = true; }")
+
+    editor = signed_in("member", path + "/edit")
+    editor.locator("textarea[name=body]").fill("La versión de Marta, desde la página.")
+    editor.locator("form.memo-form button.primary").click()
+    editor.wait_for_url(f"**{path}")
+    observer.locator("#memo_body").get_by_text("La versión de Marta, desde la página.").wait_for()
+    observer.locator("#live-announcer").get_by_text("Marta Miembro", exact=False).wait_for(
+        state="attached"
+    )
+    assert memo["title"] in observer.locator("#live-announcer").inner_text()
+
+    api(
+        site,
+        "coordinator",
+        "PATCH",
+        path,
+        json={"title": "Nota revisada", "body": "La de Ana, por la API."},
+    )
+    observer.locator("#memo_body").get_by_text("La de Ana, por la API.").wait_for()
+    observer.locator("#item_header h1").get_by_text("Nota revisada").wait_for()
+    assert observer.evaluate("() => window.sameDocument === true")  # never reloaded
+    check_accessibility(observer)
