@@ -208,7 +208,8 @@ def server_times(port: int, data: dict[str, Any]) -> None:
     for name, timings in list(results.items())[1:]:
         p95 = percentile(timings, 0.95)
         verdict = "met" if p95 <= PAGE_TARGET_MS else "MISSED"
-        print(f"  target p95 <= {PAGE_TARGET_MS} ms, {name.split(' /')[0]}: {verdict} ({p95:.1f} ms)")
+        page = name.split(" /")[0]
+        print(f"  target p95 <= {PAGE_TARGET_MS} ms, {page}: {verdict} ({p95:.1f} ms)")
     print(f"  {REQUESTS} requests each after {WARMUP} warm-up, one keep-alive connection")
 
 
@@ -270,7 +271,7 @@ def script_sizes() -> None:
     for file in files:
         packed = len(gzip.compress(file.read_bytes(), compresslevel=9))
         total += packed
-        print(f"  {str(file.relative_to(static)):40} {packed / 1024:6.1f} kB")
+        print(f"  {file.relative_to(static)!s:40} {packed / 1024:6.1f} kB")
     verdict = "met" if total <= SIZE_BUDGET else "MISSED"
     print(f"  our JavaScript and the vendored files, gzip -9: {total / 1024:.1f} kB "
           f"(budget {SIZE_BUDGET // 1024} kB: {verdict})")  # fmt: skip
