@@ -261,7 +261,9 @@ for (const name of ["focusout", "reset", "htmx:afterSwap"]) document.addEventLis
 
 // --- the connection -----------------------------------------------------------------
 
-const socket = io({ withCredentials: true });
+// WebSocket first: one long-lived connection whose end the server sees at once (so
+// presence is right); long-polling only where a WebSocket cannot be opened.
+const socket = io({ transports: ["websocket", "polling"], tryAllTransports: true });
 
 // The connection's state on <html data-live="...">, for styles (and tests) to follow.
 const state = (value) => () => {
