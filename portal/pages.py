@@ -24,7 +24,7 @@ from babel.dates import format_date, format_datetime, format_timedelta
 from flask import Flask, Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from jinja2 import Template, nodes
+from jinja2 import Environment, Template, nodes
 from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import MultiDict
@@ -82,7 +82,8 @@ def is_htmx() -> bool:
 
 def render(template_name: str, **context: Any) -> str:
     """The page, or, when htmx asks for the element `HX-Target`, the block of the same
-    name alone (a template names the blocks that refresh by the id of their element).
+    name alone, the template's own or one it inherits (a template names the blocks
+    that refresh by the id of their element).
 
     A block rendered alone sees the view's context and the template globals, not the
     `{% set %}`s of the template outside it."""
@@ -90,48 +91,35 @@ def render(template_name: str, **context: Any) -> str:
     if target:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         template = app.jinja_env.get_or_select_template(template_name)
-        blocks, imports = _block_setup(template)
-        if target in blocks:
-            app.update_template_context(context)
-            jinja_context = template.new_context({**imports, **context})
-            # Every template's blocks, the child's first, as `{% extends %}` stacks them:
-            # a parent's block (item_header) runs with the child's overrides inside it.
-            for name, stack in blocks.items():
-                jinja_context.blocks[name] = list(stack)
-            return "".join(blocks[target][0](jinja_context))
+        app.update_template_context(context)
+        page_context = template.new_context(context)
+        # The blocks of the templates it extends too (an item page's `item_header` is
+        # item.html's), the most derived first, as rendering the whole page sees them.
+        for ancestor in _ancestors(app.jinja_env, template):
+            for name, block in ancestor.blocks.items():
+                page_context.blocks.setdefault(name, []).append(block)
+        if target in page_context.blocks:
+            return "".join(page_context.blocks[target][0](page_context))
     return render_template(template_name, **context)
 
 
-def _block_setup(template: Template) -> tuple[dict[str, list[Any]], dict[str, Any]]:
-    """The blocks of a template and of those it extends (by name, the child's first),
-    and what their top level imports (`{% import "macros/ui.html" as ui %}`), which a
-    block rendered alone would otherwise miss. Computed once per loaded template."""
-    cached = getattr(template, "_portal_block_setup", None)
-    if cached is not None:
-        return cached
-    environment = template.environment
-    blocks: dict[str, list[Any]] = {}
-    imports: dict[str, Any] = {}
-    current: Template | None = template
-    while current is not None:
-        for name, block in current.blocks.items():
-            blocks.setdefault(name, []).append(block)
-        source = environment.loader.get_source(environment, current.name)[0]  # type: ignore[union-attr]
-        parent = None
-        for node in environment.parse(source).body:
-            if isinstance(node, nodes.Extends) and isinstance(node.template, nodes.Const):
-                parent = environment.get_template(node.template.value)
-            elif isinstance(node, nodes.Import) and isinstance(node.template, nodes.Const):
-                module = environment.get_template(node.template.value).module
-                imports.setdefault(node.target, module)
-            elif isinstance(node, nodes.FromImport) and isinstance(node.template, nodes.Const):
-                module = environment.get_template(node.template.value).module
-                for name in node.names:
-                    source_name, alias = name if isinstance(name, tuple) else (name, name)
-                    imports.setdefault(alias, getattr(module, source_name))
-        current = parent
-    template._portal_block_setup = (blocks, imports)  # type: ignore[attr-defined]
-    return blocks, imports
+def _ancestors(env: Environment, template: Template) -> list[Template]:
+    """The templates that `template` extends, nearest first."""
+    found = []
+    while (parent := _parent_name(env, template.name or "")) is not None:
+        template = env.get_template(parent)
+        found.append(template)
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def _parent_name(env: Environment, name: str) -> str | None:
+    """The template named by `{% extends "..." %}` in template `name`, if any."""
+    source = env.loader.get_source(env, name)[0] if env.loader else ""
+    extends = next(env.parse(source).find_all(nodes.Extends), None)
+    if extends is None or not isinstance(extends.template, nodes.Const):
+        return None
+    return str(extends.template.value)
 
 
 # --- forms ----------------------------------------------------------------------
