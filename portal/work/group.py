@@ -15,6 +15,7 @@ from ..permissions import WorkspaceAction
 from ..workspaces import kinds
 from ..workspaces.models import Item, Membership, Role
 from . import activity, bp
+from .live import online_user_ids
 
 # Items of each kind shown on the group page; the kind's own list has the rest.
 RECENT_PER_KIND = 5
@@ -57,6 +58,7 @@ def members_of(workspace_id: int) -> list[Membership]:
 @page(access=permissions.signed_in)
 def group_page(workspace_id: int) -> str:
     workspace = permissions.load_workspace(workspace_id)
+    members = members_of(workspace.id)
     return render(
         "work/group.html",
         workspace=workspace,
@@ -66,6 +68,7 @@ def group_page(workspace_id: int) -> str:
         )
         and workspace.archived_at is None,
         sections=recent_items(workspace.id),
-        members=members_of(workspace.id),
+        members=members,
+        online=online_user_ids(m.user_id for m in members),
         activity=activity.latest(workspace.id),
     )

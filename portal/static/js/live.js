@@ -1,0 +1,285 @@
+// Live updates in the page. One Socket.IO connection (the session cookie) turns the
+// server's events into DOM events on <body>, which the page's blocks listen to
+// (pages.live_refresh: htmx fetches the block again):
+//   activity     -> live:workspace-<workspace_id>, live:item-<item id>,
+//                   live:members-<workspace_id> (member.* verbs), live:activity (each one)
+//   presence     -> live:presence-<workspace_id> (and the online marks of [data-presence])
+//   notification -> live:notifications
+// Bursts are coalesced: the events for one name within WINDOW_MS raise it once, with
+// the newest payload. After any (re)connection the activity feed is read `after` the
+// last event id seen for each group the page shows, so nothing is missed. A block that
+// holds a focused field or a changed form is never swapped: its refresh waits until
+// focus leaves and nothing is left unsaved. Changes by others are announced in the
+// aria-live region of base.html.
+import { io } from "../vendor/socket.io/socket.io.esm.min.js";
+
+const WINDOW_MS = 100;
+const MAX_REMEMBERED = 2000;
+const FEED_PAGES = 20;
+
+const meta = document.querySelector('meta[name="portal-live"]');
+const viewer = Number(meta.dataset.user);
+// The newest event id when the page was rendered: where every group's catch-up starts.
+const rendered = Number(meta.content) || 0;
+const cursors = new Map(); // workspace id -> the newest event id seen for it
+const seen = new Set(); // event ids already raised (the feed and the socket overlap)
+const held = new Set(); // blocks whose live refresh waits for the user
+
+// --- raising DOM events ---------------------------------------------------------
+
+const pending = new Map();
+let flushTimer = null;
+
+function raise(name, detail) {
+  document.body.dispatchEvent(new CustomEvent(name, { detail }));
+}
+
+function raiseSoon(name, detail) {
+  pending.set(name, detail);
+  flushTimer ??= setTimeout(() => {
+    flushTimer = null;
+    const due = [...pending];
+    pending.clear();
+    for (const [dueName, dueDetail] of due) raise(dueName, dueDetail);
+    announceNow();
+  }, WINDOW_MS);
+}
+
+function remember(eventId) {
+  seen.add(eventId);
+  if (seen.size > MAX_REMEMBERED) seen.delete(seen.values().next().value);
+}
+
+function advance(workspaceId, eventId) {
+  if (workspaceId && eventId > (cursors.get(workspaceId) ?? 0)) cursors.set(workspaceId, eventId);
+}
+
+// One activity, from the socket or from the feed of `viaWorkspace` (which, for an item
+// shared with that group, is not the item's own group).
+function receive(activity, viaWorkspace = null) {
+  advance(activity.workspace_id, activity.event_id);
+  advance(viaWorkspace, activity.event_id);
+  if (seen.has(activity.event_id)) return;
+  remember(activity.event_id);
+  raise("live:activity", activity);
+  for (const id of new Set([activity.workspace_id, viaWorkspace])) {
+    if (!id) continue;
+    raiseSoon(`live:workspace-${id}`, activity);
+    if (activity.verb.startsWith("member.")) raiseSoon(`live:members-${id}`, activity);
+  }
+  if (activity.item) raiseSoon(`live:item-${activity.item.id}`, activity);
+  announce(activity, viaWorkspace);
+}
+
+// --- catching up through the activity feed ---------------------------------------
+
+// The groups this page shows: its own, the [data-workspace] elements, the blocks that
+// listen to a group's events, and the groups it heard from.
+function pageWorkspaces() {
+  const ids = new Set(cursors.keys());
+  if (meta.dataset.workspace) ids.add(Number(meta.dataset.workspace));
+  for (const element of document.querySelectorAll("[data-workspace]")) {
+    ids.add(Number(element.dataset.workspace));
+  }
+  for (const element of document.querySelectorAll("[hx-trigger*='live:']")) {
+    for (const match of element.getAttribute("hx-trigger").matchAll(/live:(?:workspace|members|presence)-(\d+)/g)) {
+      ids.add(Number(match[1]));
+    }
+  }
+  ids.delete(0);
+  return ids;
+}
+
+async function catchUp(workspaceId) {
+  let after = Math.max(cursors.get(workspaceId) ?? 0, rendered);
+  for (let page = 0; page < FEED_PAGES; page++) {
+    const response = await fetch(`/api/v1/workspaces/${workspaceId}/activity?after=${after}&per_page=100`, {
+      headers: { Accept: "application/json" },
+    });
+    if (!response.ok) return; // no longer readable (removed from the group...)
+    const answer = await response.json();
+    for (const activity of answer.items) receive(activity, workspaceId);
+    if (!answer.has_more || answer.next_after <= after) return;
+    after = answer.next_after;
+  }
+}
+
+function catchUpAll() {
+  for (const id of pageWorkspaces()) catchUp(id).catch(() => {});
+}
+
+// --- presence ------------------------------------------------------------------------
+
+function showPresence(presence) {
+  const online = new Set(presence.users.map((user) => user.id));
+  for (const list of document.querySelectorAll(`[data-presence="${presence.workspace_id}"]`)) {
+    for (const row of list.querySelectorAll("[data-user]")) {
+      const isOnline = online.has(Number(row.dataset.user));
+      row.classList.toggle("online", isOnline);
+      const mark = row.querySelector(".presence");
+      if (mark) mark.textContent = isOnline ? list.dataset.online : "";
+    }
+  }
+}
+
+// --- announcements --------------------------------------------------------------------
+
+const announcer = document.getElementById("live-announcer");
+const sentences = [];
+
+function sentenceFor(activity) {
+  const templates = announcer.dataset;
+  const name = activity.actor ? activity.actor.name : "";
+  if (!activity.item) return templates.group.replace("{name}", name);
+  const template =
+    {
+      "item.created": templates.created,
+      "item.deleted": templates.deleted,
+      "comment.created": templates.commented,
+    }[activity.verb] ?? templates.changed;
+  return template.replace("{name}", name).replace("{title}", activity.item.title);
+}
+
+// Changes by others to what this page shows.
+function announce(activity, viaWorkspace) {
+  if (!announcer || !activity.actor || activity.actor.id === viewer) return;
+  const shown =
+    isShown(`workspace-${activity.workspace_id}`) ||
+    (viaWorkspace && isShown(`workspace-${viaWorkspace}`)) ||
+    (activity.item && isShown(`item-${activity.item.id}`));
+  if (!shown) return;
+  const sentence = sentenceFor(activity);
+  if (!sentences.includes(sentence)) sentences.push(sentence);
+}
+
+function isShown(suffix) {
+  return document.querySelector(`[hx-trigger*="live:${suffix} "], [hx-trigger$="live:${suffix}"]`) !== null;
+}
+
+function announceNow() {
+  if (!sentences.length) return;
+  // The newest few: a burst is one short message, not a list to sit through.
+  announcer.textContent = sentences.splice(0).slice(-3).join(" ");
+}
+
+// --- never overwrite what the user is doing ----------------------------------------
+
+const FIELDS = "input:not([type=hidden]):not([type=submit]):not([type=button]), textarea, select, [contenteditable]";
+
+function changed(field) {
+  if (field.matches("[contenteditable]")) return false;
+  if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
+  if (field.tagName === "SELECT") return [...field.options].some((option) => option.selected !== option.defaultSelected);
+  if (field.type === "file") return field.files.length > 0;
+  return field.value !== field.defaultValue;
+}
+
+// A block is busy while it holds the focused field or a field whose value the user
+// changed and has not sent.
+function busy(block) {
+  const active = document.activeElement;
+  if (active && active !== document.body && block.contains(active) && active.matches(FIELDS)) return true;
+  return [...block.querySelectorAll(FIELDS)].some(changed);
+}
+
+function isLive(detail) {
+  const trigger = detail.requestConfig?.triggeringEvent;
+  return Boolean(trigger && trigger.type.startsWith("live:"));
+}
+
+function hold(block) {
+  held.add(block);
+  block.setAttribute("data-live-held", "");
+}
+
+document.body.addEventListener("htmx:beforeRequest", (event) => {
+  const block = event.detail.target;
+  if (isLive(event.detail) && block && busy(block)) {
+    event.preventDefault();
+    hold(block);
+  }
+});
+
+let restoreFocus = null;
+
+document.body.addEventListener("htmx:beforeSwap", (event) => {
+  const block = event.detail.target;
+  if (!isLive(event.detail) || !block) return;
+  if (busy(block)) {
+    event.detail.shouldSwap = false;
+    hold(block);
+    return;
+  }
+  held.delete(block);
+  const active = document.activeElement;
+  if (event.detail.shouldSwap && active && block.contains(active)) {
+    restoreFocus = { blockId: block.id, active, href: active.getAttribute("href"), name: active.getAttribute("name") };
+    setTimeout(keepFocus);
+  }
+});
+
+// After a swap took the focused element away: the element of the same id (htmx does
+// that one), else the same link or control, else the refreshed block itself.
+function keepFocus() {
+  const remembered = restoreFocus;
+  restoreFocus = null;
+  if (!remembered || remembered.active.isConnected) return;
+  if (document.activeElement && document.activeElement !== document.body) return;
+  const block = remembered.blockId && document.getElementById(remembered.blockId);
+  if (!block) return;
+  let target = null;
+  if (remembered.active.id) target = document.getElementById(remembered.active.id);
+  if (!target && remembered.href) target = [...block.querySelectorAll("a[href]")].find((a) => a.getAttribute("href") === remembered.href);
+  if (!target && remembered.name) target = [...block.querySelectorAll("[name]")].find((c) => c.getAttribute("name") === remembered.name);
+  if (!target) {
+    block.tabIndex = -1;
+    target = block;
+  }
+  target.focus({ preventScroll: true });
+}
+
+// Held blocks refresh once the user is done with them.
+function retryHeld() {
+  for (const block of [...held]) {
+    if (!block.isConnected) {
+      held.delete(block);
+    } else if (!busy(block)) {
+      held.delete(block);
+      block.removeAttribute("data-live-held");
+      window.htmx.ajax("GET", block.getAttribute("hx-get"), {
+        source: block,
+        target: block,
+        swap: "outerHTML",
+        event: new CustomEvent("live:retry"),
+      });
+    }
+  }
+}
+
+const retrySoon = () => setTimeout(retryHeld);
+for (const name of ["focusout", "reset", "htmx:afterSwap"]) document.addEventListener(name, retrySoon);
+
+// --- the connection -----------------------------------------------------------------
+
+// WebSocket first: one long-lived connection whose end the server sees at once (so
+// presence is right); long-polling only where a WebSocket cannot be opened.
+const socket = io({ transports: ["websocket", "polling"], tryAllTransports: true });
+
+// The connection's state on <html data-live="...">, for styles (and tests) to follow.
+const state = (value) => () => {
+  document.documentElement.dataset.live = value;
+};
+socket.on("connect", state("connected"));
+socket.on("disconnect", state("offline"));
+socket.on("connect", catchUpAll);
+socket.on("activity", (activity) => receive(activity));
+socket.on("presence", (presence) => {
+  showPresence(presence);
+  raise(`live:presence-${presence.workspace_id}`, presence);
+});
+socket.on("notification", (notification) => raiseSoon("live:notifications", notification));
+
+// The browser knows first when the network goes and comes back: close at once (not
+// after the ping timeout), and reconnect at once (not after the back-off), then catch up.
+window.addEventListener("offline", () => socket.disconnect());
+window.addEventListener("online", () => socket.connect());

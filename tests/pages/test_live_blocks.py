@@ -1,0 +1,89 @@
+"""What live.js asks of the server: each refreshing block rendered alone (htmx's
+`HX-Target`), also a block of the frame a page extends and one that uses the
+template's imported macros; the newest event id for its catch-up; who is online."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ..conftest import sign_in_session
+
+
+@pytest.fixture
+def viewer(app, world):
+    """`viewer(who)` -> a test client signed in as `who`."""
+
+    def client_of(who):
+        client = app.test_client()
+        sign_in_session(client, getattr(world, who))
+        return client
+
+    return client_of
+
+
+@pytest.fixture
+def memo_id(viewer, world):
+    client = viewer("member")
+    client.environ_base["HTTP_X_CSRF_TOKEN"] = client.get("/api/v1/auth/csrf").get_json()[
+        "csrf_token"
+    ]
+    answer = client.post(
+        f"/api/v1/workspaces/{world.ws_id}/memos", json={"title": "Hoja de ruta", "body": "Texto"}
+    )
+    assert answer.status_code == 201
+    return answer.get_json()["id"]
+
+
+def block(client, path, target):
+    response = client.get(path, headers={"HX-Request": "true", "HX-Target": target})
+    assert response.status_code == 200, response.status_code
+    html = response.get_data(as_text=True)
+    assert "<html" not in html, f"{target}: the whole page came back"
+    assert re.match(rf'\s*<\w+ id="{target}"', html), html[:200]
+    return html
+
+
+def test_the_group_page_blocks_render_alone(viewer, world, memo_id):
+    client = viewer("observer")
+    items = block(client, f"/groups/{world.ws_id}", "group_items")
+    assert "Hoja de ruta" in items  # with the macros of the template (ui.ago...)
+    members = block(client, f"/groups/{world.ws_id}", "group_members")
+    assert "Member Person" in members
+
+
+def test_a_block_of_the_item_frame_renders_alone_with_the_pages_own_parts(viewer, world, memo_id):
+    header = block(viewer("coordinator"), f"/memos/{memo_id}", "item_header")
+    assert "Hoja de ruta" in header
+    assert f"/memos/{memo_id}/edit" in header  # memo.html's item_actions, inside the frame's block
+    assert f"/memos/{memo_id}/edit" not in block(
+        viewer("observer"), f"/memos/{memo_id}", "item_header"
+    )
+
+
+def test_signed_in_pages_tell_live_js_where_to_start(viewer, world, memo_id):
+    html = viewer("observer").get(f"/groups/{world.ws_id}").get_data(as_text=True)
+    meta = re.search(
+        r'<meta name="portal-live" content="(\d+)" data-user="(\d+)" data-workspace="(\d+)">', html
+    )
+    assert meta, "no portal-live meta"
+    newest = int(meta.group(1))
+    feed = viewer("observer").get(f"/api/v1/workspaces/{world.ws_id}/activity?after={newest}")
+    assert feed.get_json()["items"] == []  # nothing newer than the page
+    assert (int(meta.group(2)), int(meta.group(3))) == (world.observer.id, world.ws_id)
+    assert 'src="/static/js/live.js"' in html
+    assert 'aria-live="polite"' in html
+
+
+def test_the_members_block_marks_who_is_online(app, viewer, world):
+    presence = app.extensions["portal.realtime"].presence
+    presence.add(world.member.id, "test-connection")
+    try:
+        html = block(viewer("observer"), f"/groups/{world.ws_id}", "group_members")
+    finally:
+        presence.remove(world.member.id, "test-connection")
+    rows = dict(re.findall(r'<li data-user="(\d+)"( class="online")?', html))
+    assert rows[str(world.member.id)] and rows[str(world.observer.id)]  # and the viewer
+    assert not rows[str(world.coordinator.id)]
+    assert len(re.findall(r'<span class="presence">[^<]+</span>', html)) == 2  # said in words
