@@ -208,9 +208,10 @@ def mailer_command(interval: float) -> None:
     settings = current_app.config["PORTAL"]
     target = settings["MAIL_SERVER"] or f"{current_app.instance_path}/mail (no MAIL_SERVER)"
     click.echo(f"Sending the outbox to {target}.")
+    last_run = None
     while True:
         try:
-            sent = mail.send_due()
+            sent, last_run = mail.work_once(last_run)
         except Exception as error:  # the database may be down: keep trying
             click.echo(f"sending failed, retrying: {error}", err=True)
             sent = 0

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid, parseaddr
@@ -310,6 +311,40 @@ def queue_state() -> dict[str, int]:
     return {status: counts.get(status, 0) for status in ("pending", "sending", "failed")}
 
 
+# Jobs of the sender beside the outbox (the daily digests, portal.work.mails), run at
+# most once a minute: `job(now)` queues what is due in its own transactions.
+Periodic = Callable[[datetime], Any]
+_periodic: list[Periodic] = []
+PERIODIC_SECONDS = 60
+
+
+def every_minute(job: Periodic) -> Periodic:
+    if job not in _periodic:
+        _periodic.append(job)
+    return job
+
+
+def run_periodic(last_run: datetime | None) -> datetime | None:
+    """Run the periodic jobs if a minute has passed since `last_run`; when they ran."""
+    now = utcnow()
+    if last_run is not None and (now - last_run).total_seconds() < PERIODIC_SECONDS:
+        return last_run
+    for job in list(_periodic):
+        try:
+            job(now)
+        except Exception:
+            log.exception("the mail job %s failed; it runs again in a minute", job)
+            db.session.rollback()
+    return now
+
+
+def work_once(last_run: datetime | None) -> tuple[int, datetime | None]:
+    """One turn of a sender: the periodic jobs when due, then the due messages."""
+    last_run = run_periodic(last_run)
+    sent = send_due()
+    return sent, last_run
+
+
 class MailerThread(threading.Thread):
     """The embedded sender: sends after each commit that queued mail, and retries due
     messages every `interval` seconds."""
@@ -330,6 +365,7 @@ class MailerThread(threading.Thread):
         self.join(timeout=SMTP_TIMEOUT_SECONDS)
 
     def run(self) -> None:
+        last_run: datetime | None = None
         while not self.stopping:
             self.wake.wait(self.interval)
             self.wake.clear()
@@ -337,8 +373,9 @@ class MailerThread(threading.Thread):
                 return
             with self.app.app_context():
                 try:
-                    while send_due() == BATCH:
-                        pass
+                    sent, last_run = work_once(last_run)
+                    while sent == BATCH:
+                        sent = send_due()
                 except Exception:
                     log.exception("the mailer failed; it tries again in %s s", self.interval)
                 finally:

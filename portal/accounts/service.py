@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -171,6 +171,8 @@ def update_user(actor: User, user: User, changes: dict[str, Any]) -> User:
         if getattr(user, field) != value:
             setattr(user, field, value)
             changed.append(field)
+    if changes.get("email_notifications") == "daily" and "email_notifications" in changed:
+        user.digest_sent_at = utcnow()  # the first summary covers from now
     if changes.get("active") is False and "active" in changed:
         user.session_epoch += 1
         revoke_all_tokens(user)
@@ -245,6 +247,18 @@ def mark_notifications_read(user: User, ids: list[int]) -> int:
     return result.rowcount or 0
 
 
+# Called with (event, recipient ids) inside the change's transaction by `notify`: the
+# e-mail of notifications (portal.work.mails) registers itself here at start-up.
+NotifyListener = Callable[[Any, set[int]], None]
+_notify_listeners: list[NotifyListener] = []
+
+
+def on_notify(listener: NotifyListener) -> NotifyListener:
+    if listener not in _notify_listeners:
+        _notify_listeners.append(listener)
+    return listener
+
+
 def notify(event: Any, user_ids: Iterable[int], *, actor: User | None) -> None:
     """Bring an event to these users' attention (never to the actor who caused it).
 
@@ -256,3 +270,5 @@ def notify(event: Any, user_ids: Iterable[int], *, actor: User | None) -> None:
         return
     db.session.flush()  # the event needs its id
     db.session.add_all(Notification(user_id=uid, event_id=event.id) for uid in sorted(recipients))
+    for listener in _notify_listeners:
+        listener(event, recipients)

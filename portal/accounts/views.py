@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -13,11 +13,12 @@ from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from .. import permissions
+from ..api import changes_of
 from ..i18n import current_language
-from ..pages import page
+from ..pages import page, parse_form, render
 from . import service
 from .api import login_limits
-from .schemas import is_timezone
+from .schemas import PreferencesBody, is_timezone
 
 bp = Blueprint("accounts", __name__)
 
@@ -69,3 +70,30 @@ def logout_page() -> Response:
     if current_user.is_authenticated and form.validate_on_submit():
         service.sign_out(current_user)
     return redirect(url_for("public.home"))
+
+
+EMAIL_CHOICES = (
+    ("immediate", lazy_gettext("At once: one e-mail for each notification")),
+    ("daily", lazy_gettext("Once a day: a summary at 07:00 in my timezone")),
+    ("off", lazy_gettext("Never: I read my notifications in the portal")),
+)
+
+
+@bp.route("/account/notifications", methods=["GET", "POST"])
+@page(access=permissions.signed_in)
+def notification_preference() -> str | tuple[str, int] | Response:
+    """How the portal writes to the user (the link of every notification e-mail and of
+    its List-Unsubscribe header)."""
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        body, errors = parse_form(PreferencesBody)
+        if body is not None and body.email_notifications is None:
+            errors["email_notifications"] = gettext("Choose one of the options.")
+        if body is not None and not errors:
+            service.update_user(current_user, current_user, changes_of(body))
+            flash(gettext("Your e-mail settings are saved."))
+            return redirect(url_for("accounts.notification_preference"), 303)
+    chosen = request.form.get("email_notifications", current_user.email_notifications)
+    return render(
+        "accounts/notifications.html", choices=EMAIL_CHOICES, chosen=chosen, errors=errors
+    ), (400 if errors else 200)
