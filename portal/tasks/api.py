@@ -42,7 +42,7 @@ def filtered_tasks(workspace_id: int, query: TaskQuery) -> Select[tuple[Task]]:
     them: the rule of the API's list and of the tasks page."""
     statement = (
         select(Task)
-        .where(Task.id.in_(permissions.workspace_item_ids(workspace_id)))
+        .where(permissions.in_workspace(workspace_id))
         .order_by(Task.created_at.desc(), Task.id.desc())
     )
     if query.status is not None:

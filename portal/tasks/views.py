@@ -183,10 +183,10 @@ def list_page(workspace_id: int) -> tuple[str, int]:
 def board_columns(workspace_id: int) -> list[dict[str, Any]]:
     """The board's columns, todo, doing, done: each its count and its first cards (soonest
     due first; done: the last finished first). One count query and one per column."""
-    visible = permissions.workspace_item_ids(workspace_id)
+    visible = permissions.in_workspace(workspace_id)
     counts = dict(
         db.session.execute(
-            select(Task.status, func.count()).where(Task.id.in_(visible)).group_by(Task.status)
+            select(Task.status, func.count()).where(visible).group_by(Task.status)
         ).all()
     )
     columns = []
@@ -197,7 +197,7 @@ def board_columns(workspace_id: int) -> list[dict[str, Any]]:
             order = [Task.due_date.is_(None), Task.due_date, Task.created_at.desc()]
         cards = db.session.scalars(
             select(Task)
-            .where(Task.id.in_(visible), Task.status == status)
+            .where(visible, Task.status == status)
             .order_by(*order, Task.id.desc())
             .limit(BOARD_CARDS)
         ).all()
