@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_datetime, format_timedelta
 from flask import Flask, Response, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
+from jinja2 import Environment, nodes
 from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import MultiDict
@@ -88,12 +89,28 @@ def render(template_name: str, **context: Any) -> str:
     target = request.headers.get("HX-Target", "") if is_htmx() else ""
     if target:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        template = app.jinja_env.get_or_select_template(template_name)
-        block = template.blocks.get(target)
-        if block is not None:
+        holder = _block_holder(app.jinja_env, template_name, target)
+        if holder is not None:
+            template = app.jinja_env.get_template(holder)
             app.update_template_context(context)
-            return "".join(block(template.new_context(context)))
+            return "".join(template.blocks[target](template.new_context(context)))
     return render_template(template_name, **context)
+
+
+@functools.lru_cache(maxsize=256)
+def _block_holder(env: Environment, name: str, block: str) -> str | None:
+    """The template that defines `block` for `name`: itself, else the templates it extends
+    or includes, nearest first (an item page's `item_header` is in the frame it extends,
+    its `item_comments` in the panels the frame includes)."""
+    if block in env.get_template(name).blocks:
+        return name
+    source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
+    for node in env.parse(source).find_all((nodes.Extends, nodes.Include)):
+        if isinstance(node.template, nodes.Const):
+            found = _block_holder(env, node.template.value, block)
+            if found is not None:
+                return found
+    return None
 
 
 # --- forms ----------------------------------------------------------------------
@@ -236,12 +253,45 @@ def init_app(app: Flask) -> None:
 # --- error pages --------------------------------------------------------------
 
 # Statuses that have their own wording in errors/error.html; others read as 400 or 500.
-KNOWN_STATUSES = {400, 403, 404, 405, 413, 429, 503}
+KNOWN_STATUSES = {400, 403, 404, 405, 409, 413, 429, 503}
+
+# What a refusal of `permissions` or a service says, as people read it in the page's
+# language, by its API message (written for programs, in English). A refusal not named
+# here shows its status's own wording.
+REFUSALS = {
+    "You may not do this.": lazy_gettext(
+        "You can read this, but your role in the working group does not let you change it."
+    ),
+    "Only the technical secretariat may do this.": lazy_gettext(
+        "Only the technical secretariat may do this."
+    ),
+    "Only the technical secretariat approves, rejects or unpublishes.": lazy_gettext(
+        "Only the technical secretariat approves, rejects or unpublishes publications."
+    ),
+    "The item is in the trash; restore it first.": lazy_gettext(
+        "This item is in the trash: restore it before changing it."
+    ),
+    "The workspace is archived; restore it first.": lazy_gettext(
+        "This working group is archived: its items can be read but not changed."
+    ),
+    "The item is not in the trash.": lazy_gettext("This item is not in the trash."),
+    "The item is already awaiting the secretariat's review.": lazy_gettext(
+        "This item is already waiting for the secretariat's review."
+    ),
+    "Upload the document's file before submitting it.": lazy_gettext(
+        "Upload the document's file before submitting it for publication."
+    ),
+}
 
 
-def error_page(status: int, headers: dict[str, str] | None = None) -> Response:
+def error_page(status: int, headers: dict[str, str] | None = None, message: str = "") -> Response:
+    """The HTML error page; `message`, an API refusal's, says why when it is one of
+    `REFUSALS`."""
     shown = status if status in KNOWN_STATUSES else (400 if status < 500 else 500)
-    response = Response(render_template("errors/error.html", status=shown), status=status)
+    reason = REFUSALS.get(message)
+    response = Response(
+        render_template("errors/error.html", status=shown, reason=reason), status=status
+    )
     for name, value in (headers or {}).items():
         if name.lower() not in {"content-type", "content-length"}:
             response.headers[name] = value
@@ -260,7 +310,7 @@ def _api_error(error: ApiError) -> Response:
         return error.response()
     if error.status == 401:
         return redirect(url_for("accounts.login_page", next=request.full_path.rstrip("?")))
-    return error_page(error.status, error.headers)
+    return error_page(error.status, error.headers, error.message)
 
 
 def register_error_pages(app: Flask) -> None:
