@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from difflib import SequenceMatcher
 from typing import Any
 
 import nh3
@@ -95,3 +96,22 @@ def markdown_text(source: str) -> str:
     rendered = _BLOCK_END.sub("\n", _markdown.render(source or ""))
     text = html.unescape(nh3.clean(rendered, tags=set()))
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+# --- differences ----------------------------------------------------------------
+
+
+def line_diff(before: list[str], after: list[str]) -> list[tuple[str, str]]:
+    """Rows ("old" | "new" | "same" | "gap", line) for `ol.diff` (templates/macros/diff.html):
+    the changed lines with two lines of context, a gap between distant changes."""
+    rows: list[tuple[str, str]] = []
+    for group in SequenceMatcher(None, before, after, autojunk=False).get_grouped_opcodes(2):
+        if rows:
+            rows.append(("gap", ""))
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                rows += [("same", line) for line in before[i1:i2]]
+            else:
+                rows += [("old", line) for line in before[i1:i2]]
+                rows += [("new", line) for line in after[j1:j2]]
+    return rows

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from .. import permissions
 from ..api import API_PREFIX, PageQuery, changes_of, endpoint, not_found, paginate
@@ -30,17 +30,38 @@ def _memo_fields(memo: Memo, _: Any) -> dict[str, Any]:
 kinds.register("memo", Memo, _memo_fields)
 
 
+def memos_in(workspace_id: int) -> Select[tuple[Memo]]:
+    """The workspace's memos and those shared with it, newest first (the API and the page)."""
+    return (
+        select(Memo)
+        .where(Memo.id.in_(permissions.workspace_item_ids(workspace_id)))
+        .order_by(Memo.created_at.desc(), Memo.id.desc())
+    )
+
+
+def revisions_of(memo: Memo) -> Select[tuple[TextRevision]]:
+    """Every saved body of the memo, newest first."""
+    return (
+        select(TextRevision)
+        .where(TextRevision.item_id == memo.id, TextRevision.field == "body")
+        .order_by(TextRevision.number.desc())
+    )
+
+
+def revision_of(memo: Memo, number: int) -> TextRevision:
+    """One saved body by its number (404 when the memo has none of that number)."""
+    revision = db.session.scalar(revisions_of(memo).where(TextRevision.number == number))
+    if revision is None:
+        raise not_found("revision")
+    return revision
+
+
 @bp.get("/workspaces/<int:workspace_id>/memos")
 @endpoint(access=permissions.signed_in, query=PageQuery)
 def list_memos(workspace_id: int, query: PageQuery) -> dict[str, Any]:
     """The workspace's memos and those shared with it, newest first."""
     workspace = permissions.load_workspace(workspace_id)
-    statement = (
-        select(Memo)
-        .where(Memo.id.in_(permissions.workspace_item_ids(workspace.id)))
-        .order_by(Memo.created_at.desc(), Memo.id.desc())
-    )
-    return item_list(statement, query)
+    return item_list(memos_in(workspace.id), query)
 
 
 @bp.post("/workspaces/<int:workspace_id>/memos")
@@ -83,12 +104,7 @@ def delete_memo(memo_id: int) -> Response:
 def list_revisions(memo_id: int, query: PageQuery) -> dict[str, Any]:
     """Every saved body of the memo, newest first."""
     memo = permissions.load_item(memo_id, kind=Memo)
-    statement = (
-        select(TextRevision)
-        .where(TextRevision.item_id == memo.id, TextRevision.field == "body")
-        .order_by(TextRevision.number.desc())
-    )
-    return paginate(statement, query, revision_json)
+    return paginate(revisions_of(memo), query, revision_json)
 
 
 @bp.post("/memos/<int:memo_id>/revisions/<int:number>/restore")
@@ -97,14 +113,6 @@ def restore_revision(memo_id: int, number: int) -> Response:
     """Make an old body current again (saved as a new revision)."""
     memo = permissions.load_item(memo_id, ItemAccess.edit, kind=Memo)
     check_if_match(memo)
-    revision = db.session.scalar(
-        select(TextRevision).where(
-            TextRevision.item_id == memo.id,
-            TextRevision.field == "body",
-            TextRevision.number == number,
-        )
-    )
-    if revision is None:
-        raise not_found("revision")
+    revision = revision_of(memo, number)
     memos_service.restore_revision(current_user, memo, revision)
     return item_response(current_user, memo)

@@ -4,7 +4,6 @@ included), and what changed in the item since it was submitted."""
 
 from __future__ import annotations
 
-from difflib import SequenceMatcher
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -23,7 +22,7 @@ from ..documents.models import DocumentVersion
 from ..extensions import db
 from ..network.models import Community, MemberState
 from ..pages import page
-from ..text import render_markdown
+from ..text import line_diff, render_markdown
 from . import service
 from .views import country_name, language_name, meeting_time
 
@@ -92,27 +91,11 @@ def _lines(shown: dict[str, Any]) -> dict[str, list[str]]:
     return lines
 
 
-def _diff(before: list[str], after: list[str]) -> list[tuple[str, str]]:
-    """Rows ("old" | "new" | "same" | "gap", line): the changed lines with two lines of
-    context, a gap between distant changes."""
-    rows: list[tuple[str, str]] = []
-    for group in SequenceMatcher(None, before, after, autojunk=False).get_grouped_opcodes(2):
-        if rows:
-            rows.append(("gap", ""))
-        for tag, i1, i2, j1, j2 in group:
-            if tag == "equal":
-                rows += [("same", line) for line in before[i1:i2]]
-            else:
-                rows += [("old", line) for line in before[i1:i2]]
-                rows += [("new", line) for line in after[j1:j2]]
-    return rows
-
-
 def _changes(submitted: dict[str, Any], now: dict[str, Any]) -> list[tuple[str, Any]]:
     """(field name, diff rows) of each field that differs between two shown copies."""
     before, after = _lines(submitted), _lines(now)
     return [
-        (str(label), _diff(before.get(field, []), after.get(field, [])))
+        (str(label), line_diff(before.get(field, []), after.get(field, [])))
         for field, label in FIELD_NAMES.items()
         if before.get(field, []) != after.get(field, [])
     ]

@@ -27,12 +27,19 @@ from .serialize import ItemPage, etag_of, item_json
 bp = Blueprint("items_api", __name__, url_prefix=API_PREFIX)
 
 
+def is_current(item: Item, etags: str) -> bool:
+    """Whether a write based on `etags` (If-Match's list of ETags, or "*") is based on
+    the item's current version: the API's If-Match and a page's form (which carries
+    the ETag it was read at) apply the same rule."""
+    if etags.strip() == "*":
+        return True
+    return etag_of(item) in {tag.strip() for tag in etags.split(",")}
+
+
 def check_if_match(item: Item) -> None:
     """A write based on a stale version is refused with the current state (409)."""
     wanted = request.headers.get("If-Match")
-    if wanted is None or wanted.strip() == "*":
-        return
-    if etag_of(item) not in {tag.strip() for tag in wanted.split(",")}:
+    if wanted is not None and not is_current(item, wanted):
         raise conflict(
             "The item changed since you read it; merge with the current version.",
             current=item_json(current_user, item),
