@@ -195,6 +195,14 @@ def test_the_comments_panel_refreshes_alone_when_htmx_asks(item_world, item_page
     assert "Primera nota" in html and "<html" not in html
 
 
+def test_the_items_header_refreshes_alone_too(item_world, item_page, browse):
+    response = browse("member").get(
+        item_page(item_world.memo_id), headers={"HX-Request": "true", "HX-Target": "item_header"}
+    )
+
+    assert _html(response).lstrip().startswith('<header id="item_header"')
+
+
 def test_the_page_costs_the_same_queries_with_1_or_many_comments_and_shares(
     app, item_world, item_page, browse
 ):
@@ -265,6 +273,9 @@ def test_submitting_for_publication_shows_the_state_and_a_rejection_shows_its_re
     )
     html = _html(client.get(item_page(memo)))
     assert "Submitted for publication" in html and "Lista para publicar" in html
+    assert '<details class="resubmit">' in html  # submitting again is for after a change
+    review = f'href="/review/{memo}"'
+    assert review in _html(browse("secretariat").get(item_page(memo))) and review not in html
     rejected = as_user(item_world.secretariat).post(
         f"/items/{memo}/publication", {"action": "reject", "note": "Falta la fuente de datos"}
     )
