@@ -24,7 +24,7 @@ from babel.dates import format_date, format_datetime, format_timedelta
 from flask import Flask, Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
-from jinja2 import Environment, nodes
+from jinja2 import Environment, Template, nodes
 from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import MultiDict
@@ -82,35 +82,61 @@ def is_htmx() -> bool:
 
 def render(template_name: str, **context: Any) -> str:
     """The page, or, when htmx asks for the element `HX-Target`, the block of the same
-    name alone (a template names the blocks that refresh by the id of their element).
+    name alone, the template's own, one it inherits or one of a template they include
+    (a template names the blocks that refresh by the id of their element).
 
     A block rendered alone sees the view's context and the template globals, not the
     `{% set %}`s of the template outside it."""
     target = request.headers.get("HX-Target", "") if is_htmx() else ""
     if target:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        holder = _block_holder(app.jinja_env, template_name, target)
-        if holder is not None:
-            template = app.jinja_env.get_template(holder)
-            app.update_template_context(context)
-            return "".join(template.blocks[target](template.new_context(context)))
+        template = app.jinja_env.get_or_select_template(template_name)
+        app.update_template_context(context)
+        page_context = template.new_context(context)
+        # The blocks of the templates it extends too (an item page's `item_header` is
+        # item.html's), the most derived first, as rendering the whole page sees them.
+        for ancestor in _ancestors(app.jinja_env, template):
+            for name, block in ancestor.blocks.items():
+                page_context.blocks.setdefault(name, []).append(block)
+        if target in page_context.blocks:
+            return "".join(page_context.blocks[target][0](page_context))
+        # Else a block of a template they include (the item panels' `item_comments`).
+        for name in (template.name, *(a.name for a in _ancestors(app.jinja_env, template))):
+            for included_name in _included_names(app.jinja_env, name or ""):
+                included = app.jinja_env.get_template(included_name)
+                if target in included.blocks:
+                    return "".join(included.blocks[target](included.new_context(context)))
     return render_template(template_name, **context)
 
 
+def _ancestors(env: Environment, template: Template) -> list[Template]:
+    """The templates that `template` extends, nearest first."""
+    found = []
+    while (parent := _parent_name(env, template.name or "")) is not None:
+        template = env.get_template(parent)
+        found.append(template)
+    return found
+
+
 @functools.lru_cache(maxsize=256)
-def _block_holder(env: Environment, name: str, block: str) -> str | None:
-    """The template that defines `block` for `name`: itself, else the templates it extends
-    or includes, nearest first (an item page's `item_header` is in the frame it extends,
-    its `item_comments` in the panels the frame includes)."""
-    if block in env.get_template(name).blocks:
-        return name
-    source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
-    for node in env.parse(source).find_all((nodes.Extends, nodes.Include)):
-        if isinstance(node.template, nodes.Const):
-            found = _block_holder(env, node.template.value, block)
-            if found is not None:
-                return found
-    return None
+def _parent_name(env: Environment, name: str) -> str | None:
+    """The template named by `{% extends "..." %}` in template `name`, if any."""
+    source = env.loader.get_source(env, name)[0] if env.loader else ""
+    extends = next(env.parse(source).find_all(nodes.Extends), None)
+    if extends is None or not isinstance(extends.template, nodes.Const):
+        return None
+    return str(extends.template.value)
+
+
+@functools.lru_cache(maxsize=256)
+def _included_names(env: Environment, name: str) -> tuple[str, ...]:
+    """The templates that template `name` includes by a constant name."""
+    source = env.loader.get_source(env, name)[0] if env.loader else ""
+    return tuple(
+        str(node.template.value)
+        for node in env.parse(source).find_all(nodes.Include)
+        if isinstance(node.template, nodes.Const)
+    )
 
 
 # --- forms ----------------------------------------------------------------------

@@ -25,7 +25,7 @@ from ..permissions import ItemAccess, WorkspaceAction
 from ..text import line_diff
 from ..workspaces import kinds
 from ..workspaces.items_api import is_current
-from ..workspaces.models import TextRevision, Workspace
+from ..workspaces.models import Item, TextRevision, Workspace
 from ..workspaces.serialize import etag_of, html_of
 from ..workspaces.views import item_context
 from . import api as memos_api
@@ -65,6 +65,15 @@ def _may_contribute(workspace: Workspace) -> bool:
     )
 
 
+def _posted_memo() -> tuple[MemoBody | None, dict[str, str]]:
+    """The posted title and body; a browser sends a text area's lines ended by CRLF, the
+    body is kept with LF as the API's clients send it (or every save would differ)."""
+    body, errors = parse_form(MemoBody)
+    if body is not None:
+        body = body.model_copy(update={"body": body.body.replace("\r\n", "\n")})
+    return body, errors
+
+
 def _preview() -> str | None:
     """The rendered Markdown of the posted body when the form asks for a preview."""
     return html_of(request.form.get("body", "")) if "preview" in request.form else None
@@ -74,7 +83,17 @@ def _preview() -> str | None:
 @page(access=permissions.signed_in)
 def list_page(workspace_id: int) -> str:
     workspace = permissions.load_workspace(workspace_id)
-    listing = _listing(memos_api.memos_in(workspace.id).options(selectinload(Memo.created_by)))
+    # Ordered and counted on the items table alone, then the page's memos loaded: sorting
+    # the join of items and memos cost ~100 ms at 10,000 memos (see mixed_item_list).
+    ids = permissions.workspace_item_ids(workspace.id).where(Item.kind == "memo")
+    listing = _listing(ids.order_by(Item.created_at.desc(), Item.id.desc()))
+    memos = {
+        memo.id: memo
+        for memo in db.session.scalars(
+            select(Memo).where(Memo.id.in_(listing["items"])).options(selectinload(Memo.created_by))
+        )
+    }
+    listing["items"] = [memos[memo_id] for memo_id in listing["items"]]
     return render(
         "memos/list.html",
         workspace=workspace,
@@ -91,7 +110,7 @@ def new_page(workspace_id: int) -> Response | tuple[str, int]:
     if request.method == "POST":
         csrf.protect()
         if "preview" not in request.form:
-            body, errors = parse_form(MemoBody)
+            body, errors = _posted_memo()
             if body is not None:
                 memo = memos_service.create_memo(
                     current_user, workspace, title=body.title, body=body.body
@@ -140,8 +159,11 @@ def edit_page(item_id: int) -> Response | tuple[str, int]:
         return _editor(memo, {"title": memo.title, "body": memo.body, "etag": etag_of(memo)})
     csrf.protect()
     if "preview" in request.form:
+        if "merging" in request.form:  # a preview of the merge keeps both versions in view
+            mine = request.form.get("body", "").replace("\r\n", "\n").splitlines()
+            return _editor(memo, request.form, conflict=line_diff(memo.body.splitlines(), mine))
         return _editor(memo, request.form)
-    body, errors = parse_form(MemoBody)
+    body, errors = _posted_memo()
     if body is None:
         return _editor(memo, request.form, 400, errors=errors)
     yours = {"title": body.title, "body": body.body}

@@ -242,6 +242,15 @@ def test_the_body_refreshes_alone_for_a_live_event(pages, memo):
     assert html.lstrip().startswith('<div id="memo_body"') and "<h1" not in html
 
 
+def test_the_header_of_the_item_frame_refreshes_alone_too(pages, memo):
+    headers = {"HX-Request": "true", "HX-Target": "item_header"}
+
+    html = html_of(pages("member").get(f"/memos/{memo}", headers=headers))
+
+    assert html.lstrip().startswith('<header id="item_header"') and "<html" not in html
+    assert "<h1>Hoja de ruta</h1>" in html and f'href="/memos/{memo}/edit"' in html
+
+
 # --- editing --------------------------------------------------------------------
 
 
@@ -312,20 +321,28 @@ def test_saving_over_a_newer_version_shows_both_texts_and_loses_neither(pages, m
     assert 'role="alert"' in html
 
     merged = "Primera línea\n\nSegunda línea corregida\n\nTercera línea"
-    response = edit(pages, "member", memo, title="Hoja de ruta", body=merged, etag=current)
+    form = {"title": "Hoja de ruta", "body": merged, "etag": current, "merging": "1"}
+    preview = html_of(edit(pages, "member", memo, preview="1", **form))
+    assert "<p>Tercera línea</p>" in preview.split('id="memo_preview"')[1]
+    assert 'id="theirs"' in preview and "Tercera línea</ins>" in preview  # both still shown
+
+    response = edit(pages, "member", memo, **form)
 
     assert response.status_code == 303
     assert revisions(pages, memo) == ["Primera línea\n\nSegunda línea", theirs, merged]
 
 
-def test_a_stale_save_of_the_same_text_is_no_conflict(pages, memo):
+def test_a_stale_save_of_the_same_text_is_no_conflict_and_lines_end_with_lf(pages, memo):
     base = etag_in(html_of(pages("member").get(f"/memos/{memo}/edit")))
-    edit(pages, "coordinator", memo, title="Hoja de ruta", body="Igual", etag=base)
+    edit(pages, "coordinator", memo, title="Hoja de ruta", body="Igual\r\n\r\nlínea", etag=base)
 
-    response = edit(pages, "member", memo, title="Hoja de ruta", body="Igual", etag=base)
+    # Browsers end a text area's lines with CRLF: the same text, whatever its line ends.
+    response = edit(
+        pages, "member", memo, title="Hoja de ruta", body="Igual\r\n\r\nlínea", etag=base
+    )
 
     assert response.status_code == 303
-    assert revisions(pages, memo) == ["Primera línea\n\nSegunda línea", "Igual"]
+    assert revisions(pages, memo) == ["Primera línea\n\nSegunda línea", "Igual\n\nlínea"]
 
 
 def test_a_save_without_the_version_it_is_based_on_is_treated_as_stale(pages, memo):
