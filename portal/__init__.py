@@ -192,6 +192,7 @@ def _register_pages(app: Flask) -> None:
     from .documents.views import bp as documents_views
     from .meetings.views import bp as meetings_views
     from .memos.views import bp as memos_views
+    from .public import item_panel  # noqa: F401  # adds the publication panel to items_views
     from .tasks.views import bp as tasks_views
     from .work import bp as work_views
     from .workspaces.views import bp as items_views

@@ -113,8 +113,8 @@ def is_htmx() -> bool:
 
 def render(template_name: str, **context: Any) -> str:
     """The page, or, when htmx asks for the element `HX-Target`, the block of the same
-    name alone, the template's own or one it inherits (a template names the blocks
-    that refresh by the id of their element).
+    name alone, the template's own, one it inherits or one of a template they include
+    (a template names the blocks that refresh by the id of their element).
 
     A block rendered alone sees the view's context and the template globals, not the
     `{% set %}`s of the template outside it."""
@@ -131,6 +131,12 @@ def render(template_name: str, **context: Any) -> str:
                 page_context.blocks.setdefault(name, []).append(block)
         if target in page_context.blocks:
             return "".join(page_context.blocks[target][0](page_context))
+        # Else a block of a template they include (the item panels' `item_comments`).
+        for name in (template.name, *(a.name for a in _ancestors(app.jinja_env, template))):
+            for included_name in _included_names(app.jinja_env, name or ""):
+                included = app.jinja_env.get_template(included_name)
+                if target in included.blocks:
+                    return "".join(included.blocks[target](included.new_context(context)))
     return render_template(template_name, **context)
 
 
@@ -151,6 +157,17 @@ def _parent_name(env: Environment, name: str) -> str | None:
     if extends is None or not isinstance(extends.template, nodes.Const):
         return None
     return str(extends.template.value)
+
+
+@functools.lru_cache(maxsize=256)
+def _included_names(env: Environment, name: str) -> tuple[str, ...]:
+    """The templates that template `name` includes by a constant name."""
+    source = env.loader.get_source(env, name)[0] if env.loader else ""
+    return tuple(
+        str(node.template.value)
+        for node in env.parse(source).find_all(nodes.Include)
+        if isinstance(node.template, nodes.Const)
+    )
 
 
 # --- forms ----------------------------------------------------------------------
@@ -318,12 +335,45 @@ def init_app(app: Flask) -> None:
 # --- error pages --------------------------------------------------------------
 
 # Statuses that have their own wording in errors/error.html; others read as 400 or 500.
-KNOWN_STATUSES = {400, 403, 404, 405, 413, 429, 503}
+KNOWN_STATUSES = {400, 403, 404, 405, 409, 413, 429, 503}
+
+# What a refusal of `permissions` or a service says, as people read it in the page's
+# language, by its API message (written for programs, in English). A refusal not named
+# here shows its status's own wording.
+REFUSALS = {
+    "You may not do this.": lazy_gettext(
+        "You can read this, but your role in the working group does not let you change it."
+    ),
+    "Only the technical secretariat may do this.": lazy_gettext(
+        "Only the technical secretariat may do this."
+    ),
+    "Only the technical secretariat approves, rejects or unpublishes.": lazy_gettext(
+        "Only the technical secretariat approves, rejects or unpublishes publications."
+    ),
+    "The item is in the trash; restore it first.": lazy_gettext(
+        "This item is in the trash: restore it before changing it."
+    ),
+    "The workspace is archived; restore it first.": lazy_gettext(
+        "This working group is archived: its items can be read but not changed."
+    ),
+    "The item is not in the trash.": lazy_gettext("This item is not in the trash."),
+    "The item is already awaiting the secretariat's review.": lazy_gettext(
+        "This item is already waiting for the secretariat's review."
+    ),
+    "Upload the document's file before submitting it.": lazy_gettext(
+        "Upload the document's file before submitting it for publication."
+    ),
+}
 
 
-def error_page(status: int, headers: dict[str, str] | None = None) -> Response:
+def error_page(status: int, headers: dict[str, str] | None = None, message: str = "") -> Response:
+    """The HTML error page; `message`, an API refusal's, says why when it is one of
+    `REFUSALS`."""
     shown = status if status in KNOWN_STATUSES else (400 if status < 500 else 500)
-    response = Response(render_template("errors/error.html", status=shown), status=status)
+    reason = REFUSALS.get(message)
+    response = Response(
+        render_template("errors/error.html", status=shown, reason=reason), status=status
+    )
     for name, value in (headers or {}).items():
         if name.lower() not in {"content-type", "content-length"}:
             response.headers[name] = value
@@ -342,7 +392,7 @@ def _api_error(error: ApiError) -> Response:
         return error.response()
     if error.status == 401:
         return redirect(url_for("accounts.login_page", next=request.full_path.rstrip("?")))
-    return error_page(error.status, error.headers)
+    return error_page(error.status, error.headers, error.message)
 
 
 def register_error_pages(app: Flask) -> None:

@@ -248,20 +248,26 @@ def activity(workspace_id: int, query: ActivityQuery) -> dict[str, Any]:
 # --- trash ----------------------------------------------------------------------
 
 
-@bp.get("/trash")
-@endpoint(access=permissions.signed_in, query=ItemQuery)
-def trash(query: ItemQuery) -> dict[str, Any]:
-    """Deleted items of the workspaces the caller coordinates, restorable until purged."""
+def trashed_item_ids(user: Any) -> Any:
+    """Ids of the deleted items of the workspaces `user` coordinates, restorable until
+    purged, most recently deleted first (the trash of the API and of the page)."""
     cutoff = utcnow() - timedelta(days=setting("TRASH_DAYS"))
-    statement = (
+    return (
         select(Item.id)
         .where(
             Item.deleted_at.is_not(None),
             Item.deleted_at > cutoff,
-            Item.workspace_id.in_(permissions.trash_workspace_ids(current_user)),
+            Item.workspace_id.in_(permissions.trash_workspace_ids(user)),
         )
         .order_by(Item.deleted_at.desc(), Item.id.desc())
     )
+
+
+@bp.get("/trash")
+@endpoint(access=permissions.signed_in, query=ItemQuery)
+def trash(query: ItemQuery) -> dict[str, Any]:
+    """Deleted items of the workspaces the caller coordinates, restorable until purged."""
+    statement = trashed_item_ids(current_user)
     if query.kind:
         statement = statement.where(Item.kind == query.kind)
     return mixed_item_list(statement, query)

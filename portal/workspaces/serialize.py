@@ -61,7 +61,7 @@ class ItemPage:
             )
         return self
 
-    def _visible_shares(self, item: Item) -> list[dict[str, Any]]:
+    def visible_shares(self, item: Item) -> list[dict[str, Any]]:
         """All shares for readers of the owner group; otherwise only the caller's own groups'."""
         shares = self.shares.get(item.id, [])
         sees_all = self.user.is_authenticated and (
@@ -85,7 +85,7 @@ class ItemPage:
             "updated_at": iso(item.updated_at),
             "publication": str(item.publication),
             "published_at": iso(item.published_at),
-            "shared_with": self._visible_shares(item),
+            "shared_with": self.visible_shares(item),
             "version": item.version,
             "etag": etag_of(item),
         }
