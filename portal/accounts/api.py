@@ -146,8 +146,10 @@ def reset_limits(view: Any) -> Any:
     """Every password-reset request counts (each may send a mail), per client address
     and per e-mail address."""
     limit = lambda: setting("RESET_RATE_LIMIT")
-    view = limiter.shared_limit(limit, scope="reset-address")(view)
-    return limiter.shared_limit(limit, scope="reset-account", key_func=_account_key)(view)
+    view = limiter.shared_limit(limit, scope="reset-address", methods=["POST"])(view)
+    return limiter.shared_limit(
+        limit, scope="reset-account", key_func=_account_key, methods=["POST"]
+    )(view)
 
 
 def two_factor_off_limits(view: Any) -> Any:
