@@ -248,3 +248,14 @@ def test_the_setting_is_checked_at_start(tmp_path):
         create_app(
             {"INSTANCE_PATH": str(tmp_path), **TEST_SETTINGS, "SECRETARIAT_2FA": "sometimes"}
         )
+
+
+def test_required_refuses_live_connections_until_set_up(app, world, required):
+    from portal.extensions import socketio
+
+    from ..conftest import sign_in_session
+
+    client = app.test_client()
+    sign_in_session(client, world.secretariat)
+
+    assert not socketio.test_client(app, flask_test_client=client).is_connected()
