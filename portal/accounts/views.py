@@ -47,6 +47,9 @@ from .schemas import (
 
 bp = Blueprint("accounts", __name__)
 
+_WRONG_PASSWORD = lazy_gettext("This is not your password.")
+_WRONG_CODE = lazy_gettext("That code is not right. Enter the code your app shows now.")
+
 
 class LoginForm(FlaskForm):
     email = EmailField(lazy_gettext("Email"), validators=[DataRequired(), Length(max=254)])
@@ -136,8 +139,8 @@ def login_code_page() -> str | Response | tuple[str, int]:
                 service.sign_in(user, None)
                 return _signed_in(user, str(pending.get("timezone") or ""))
             g.login_failed = True
-            errors = {"code": gettext("That code is not right. Enter the code your app shows now.")}
-    status = 401 if errors else 200
+            errors = {"code": str(_WRONG_CODE)}
+    status = (401 if g.get("login_failed") else 400) if errors else 200
     return render_template("accounts/login_code.html", errors=errors), status
 
 
@@ -211,9 +214,6 @@ def reset_password_page(token: str) -> str | Response | tuple[str, int]:
 
 
 # --- two-factor sign-in -------------------------------------------------------------
-
-_WRONG_PASSWORD = lazy_gettext("This is not your password.")
-_WRONG_CODE = lazy_gettext("That code is not right. Enter the code your app shows now.")
 
 
 def _qr_code(uri: str) -> Markup:
