@@ -41,6 +41,11 @@ DEFAULTS: dict[str, Any] = {
     ),
     "INDEXER": "thread",
     "LOGIN_RATE_LIMIT": "10/minute;100/hour",
+    # Password-reset requests, counted per client address and per e-mail address
+    # (each request may send a mail, so every request counts, not only failures).
+    "RESET_RATE_LIMIT": "3/minute;10/hour",
+    # `required`: a secretariat account without two-factor sign-in can only set it up.
+    "SECRETARIAT_2FA": "optional",
     "PUBLIC_RATE_LIMIT": "60/minute;1000/hour",
     # Rate-limit counters; empty means the Redis URL if set, else process memory.
     "RATELIMIT_STORAGE_URL": "",
@@ -113,6 +118,11 @@ def load(path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{path / 'portal.db'}"
     _check_storage(settings)
+    if settings["SECRETARIAT_2FA"] not in ("optional", "required"):
+        raise ValueError(
+            f"{ENV_PREFIX}SECRETARIAT_2FA must be optional or required, "
+            f"not {settings['SECRETARIAT_2FA']!r}"
+        )
     return settings
 
 

@@ -239,3 +239,24 @@ def publish(as_user):
         assert approved.status_code == 200, approved.get_json()
 
     return run
+
+
+@pytest.fixture
+def smtp(app: Flask) -> Iterator[Any]:
+    """A running SMTP server (aiosmtpd) that the app sends to, retrying at once after a
+    failure, its links under https://portal.example; `portal.mail.send_due()` sends,
+    `smtp.wait_for(n)` reads what arrived."""
+    from .mailserver import MailServer  # it imports this module's settings
+
+    server = MailServer().start()
+    settings = app.config["PORTAL"]
+    saved = {k: settings[k] for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_RETRY_SECONDS", "BASE_URL")}
+    settings.update(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=server.port,
+        MAIL_RETRY_SECONDS=0,
+        BASE_URL="https://portal.example",
+    )
+    yield server
+    server.stop()
+    settings.update(saved)

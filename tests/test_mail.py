@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,20 +16,6 @@ from portal import mail
 from portal.events import utcnow
 from portal.extensions import db
 from portal.mail import OutboxMessage
-
-from .mailserver import MailServer
-
-
-@pytest.fixture
-def smtp(app) -> Iterator[MailServer]:
-    """A running SMTP server that the app sends to, retrying at once after a failure."""
-    server = MailServer().start()
-    settings = app.config["PORTAL"]
-    saved = {k: settings[k] for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_RETRY_SECONDS")}
-    settings.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_RETRY_SECONDS=0)
-    yield server
-    server.stop()
-    settings.update(saved)
 
 
 def queue_one(n: int = 1, to: str = "Ana <ana@ports.example>") -> None:

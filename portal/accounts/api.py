@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g
+from flask import Blueprint, g, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, or_, select
@@ -23,7 +23,7 @@ from ..api import (
 )
 from ..extensions import db, limiter
 from ..workspaces.models import Membership, Workspace
-from . import service
+from . import password_reset, service, two_factor
 from .models import ApiToken, Notification, User
 from .schemas import (
     LoginBody,
@@ -32,7 +32,12 @@ from .schemas import (
     PreferencesBody,
     ProfileBody,
     ReadBody,
+    ResetBody,
+    ResetRequestBody,
     TokenBody,
+    TwoFactorConfirmBody,
+    TwoFactorOffBody,
+    TwoFactorStartBody,
     UserCreateBody,
     UserQuery,
     UserUpdateBody,
@@ -118,15 +123,20 @@ def _login_failed(_response: Any) -> bool:
 
 
 def _account_key() -> str:
+    """The account a sign-in or reset is about: the posted email, else (the sign-in
+    page's second step, which asks only for the code) the one awaiting its code."""
     from flask import request
 
     data = request.get_json(silent=True) if request.is_json else request.form
     email = data.get("email") if isinstance(data, dict) else None
+    if not isinstance(email, str):
+        pending = session.get(two_factor.PENDING_KEY)
+        email = pending.get("email") if isinstance(pending, dict) else None
     return "account:" + (email.strip().lower() if isinstance(email, str) else "")
 
 
 def login_limits(view: Any) -> Any:
-    """Failed sign-ins are limited per client address and per account."""
+    """Failed sign-ins (a wrong code included) are limited per client address and per account."""
     limit = lambda: setting("LOGIN_RATE_LIMIT")
     view = limiter.shared_limit(limit, scope="login-address", deduct_when=_login_failed)(view)
     return limiter.shared_limit(
@@ -134,15 +144,42 @@ def login_limits(view: Any) -> Any:
     )(view)
 
 
+def reset_limits(view: Any) -> Any:
+    """Every password-reset request counts (each may send a mail), per client address
+    and per e-mail address."""
+    limit = lambda: setting("RESET_RATE_LIMIT")
+    view = limiter.shared_limit(limit, scope="reset-address", methods=["POST"])(view)
+    return limiter.shared_limit(
+        limit, scope="reset-account", key_func=_account_key, methods=["POST"]
+    )(view)
+
+
+def two_factor_off_limits(view: Any) -> Any:
+    """Wrong passwords or codes when turning two-factor sign-in off count against the
+    account as failed sign-ins do: a stolen session cannot try every code."""
+    return limiter.shared_limit(
+        lambda: setting("LOGIN_RATE_LIMIT"),
+        scope="two-factor-off",
+        key_func=lambda: f"user:{current_user.id}",
+        deduct_when=lambda response: response.status_code == 400,
+    )(view)
+
+
 @bp.post("/auth/login")
 @login_limits
 @endpoint(access=permissions.anyone, body=LoginBody)
 def login(body: LoginBody) -> dict[str, Any]:
-    """Sign in with email and password; starts a session."""
+    """Sign in with email and password (and `otp` when two-factor sign-in is on)."""
     user = service.authenticate(body.email, body.password)
     if user is None:
         g.login_failed = True
         raise ApiError(401, "unauthenticated", "Wrong email or password.")
+    if two_factor.is_enabled(user):
+        if body.otp is None:
+            raise ApiError(401, "otp_required", "Send the code of your authenticator app as `otp`.")
+        if not two_factor.verify(user, body.otp):
+            g.login_failed = True
+            raise ApiError(401, "unauthenticated", "Wrong code.")
     service.sign_in(user, body.password)
     return me_json(user) | {"csrf_token": generate_csrf()}
 
@@ -156,6 +193,24 @@ def logout() -> dict[str, Any]:
     """End the session."""
     service.sign_out(current_user)
     return {"signed_out": True}
+
+
+@bp.post("/auth/password-reset")
+@reset_limits
+@endpoint(access=permissions.anyone, body=ResetRequestBody, status=202)
+def request_password_reset(body: ResetRequestBody) -> dict[str, Any]:
+    """E-mail a one-hour reset link if an active account has this address; the same
+    answer either way."""
+    password_reset.request_reset(body.email)
+    return {"accepted": True}
+
+
+@bp.post("/auth/password-reset/<token>")
+@endpoint(access=permissions.anyone, body=ResetBody, status=204)
+def reset_password(token: str, body: ResetBody) -> tuple[str, int]:
+    """Set a new password with the link's token; every session of the user ends."""
+    password_reset.reset_password(token, body.password)
+    return "", 204
 
 
 @bp.get("/auth/csrf")
@@ -212,6 +267,30 @@ def change_password(body: PasswordBody) -> dict[str, Any]:
     """Change one's own password; other sessions and their cookies end."""
     service.change_own_password(current_user, body.current_password, body.new_password)
     return {"changed": True, "csrf_token": generate_csrf()}
+
+
+@bp.post("/me/2fa")
+@endpoint(access=permissions.signed_in, body=TwoFactorStartBody)
+def start_two_factor(body: TwoFactorStartBody) -> dict[str, Any]:
+    """Begin two-factor sign-in: a new secret for the authenticator app."""
+    secret, uri = two_factor.begin_setup(current_user, body.password)
+    return {"secret": secret, "otpauth_uri": uri}
+
+
+@bp.post("/me/2fa/confirm")
+@endpoint(access=permissions.signed_in, body=TwoFactorConfirmBody)
+def confirm_two_factor(body: TwoFactorConfirmBody) -> dict[str, Any]:
+    """Turn two-factor sign-in on with a code of the app; the recovery codes, shown once."""
+    return {"recovery_codes": two_factor.confirm(current_user, body.code)}
+
+
+@bp.delete("/me/2fa")
+@two_factor_off_limits
+@endpoint(access=permissions.signed_in, body=TwoFactorOffBody)
+def stop_two_factor(body: TwoFactorOffBody) -> tuple[str, int]:
+    """Turn two-factor sign-in off (password and a code again)."""
+    two_factor.disable(current_user, body.password, body.code)
+    return "", 204
 
 
 @bp.get("/me/tokens")

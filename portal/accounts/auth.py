@@ -157,3 +157,6 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     app.session_interface = NoTokenSessionInterface()
     app.before_request(_check_credentials)
+    from . import two_factor  # after the credentials: it reads who is asking
+
+    two_factor.init_app(app)

@@ -144,3 +144,50 @@ class CalendarToken(db.Model):  # type: ignore[name-defined]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class PasswordReset(db.Model):  # type: ignore[name-defined]
+    """A link sent to reset a forgotten password: works once, for an hour. Only the
+    SHA-256 of its token is stored (256 random bits: a fast hash is enough)."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when the link is used, and on the user's other links at that moment.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class TwoFactor(db.Model):  # type: ignore[name-defined]
+    """A user's TOTP (RFC 6238) secret: on once confirmed with a code from the app."""
+
+    __tablename__ = "two_factor"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The base32 secret sealed with a key derived from SECRET_KEY (see two_factor.py):
+    # a copy of the database alone does not give the codes away.
+    sealed_secret: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Null while being set up: sign-in does not ask for a code yet.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last time step whose code was accepted: a code works once (RFC 6238, 5.2).
+    last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class RecoveryCode(db.Model):  # type: ignore[name-defined]
+    """A one-time code that replaces the app's code, for a lost phone. Only its
+    SHA-256 is stored (80 random bits: a fast hash is enough)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

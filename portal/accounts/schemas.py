@@ -29,9 +29,35 @@ def _known_timezone(value: str) -> str:
 Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_timezone)]
 
 
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class LoginBody(Body):
     email: Annotated[str, StringConstraints(min_length=1, max_length=254)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    # With two-factor sign-in on: the app's code, or a recovery code.
+    otp: Code | None = None
+
+
+class ResetRequestBody(Body):
+    email: Annotated[str, StringConstraints(min_length=1, max_length=254)]
+
+
+class ResetBody(Body):
+    password: Password
+
+
+class TwoFactorStartBody(Body):
+    password: Annotated[str, StringConstraints(max_length=256)]
+
+
+class TwoFactorConfirmBody(Body):
+    code: Code
+
+
+class TwoFactorOffBody(Body):
+    password: Annotated[str, StringConstraints(max_length=256)]
+    code: Code
 
 
 class ProfileBody(Body):

@@ -41,8 +41,10 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def sign_in(user: User, password: str) -> None:
-    """Start a fresh session (a new cookie, against session fixation) and its row."""
+def sign_in(user: User, password: str | None) -> None:
+    """Start a fresh session (a new cookie, against session fixation) and its row.
+    `password` (None after a second step that asked only for a code) is rehashed
+    when the hashing parameters changed."""
     now = utcnow()
     # A cookie lives PERMANENT_SESSION_LIFETIME after its last request, which was at
     # most SESSION_TOUCH_INTERVAL after its row was last seen: older rows are dead.
@@ -60,7 +62,7 @@ def sign_in(user: User, password: str) -> None:
     login_user(user)
     session[SESSION_KEY] = record.id
     session.permanent = True
-    if user.password_hash and needs_rehash(user.password_hash):
+    if password and user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now
     events.record("auth.login", actor=user)

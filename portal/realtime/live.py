@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import events, permissions
+from ..accounts import two_factor
 from ..accounts.api import notification_json
 from ..accounts.auth import current_session_id, live_session, usable_token
 from ..accounts.models import ApiToken, Notification, User
@@ -189,6 +190,8 @@ def _on_connect(auth: Any = None) -> None:
     if state is None or found is None:
         raise ConnectionRefusedError("unauthenticated")
     user, token_id = found
+    if two_factor.must_set_up(user):
+        raise ConnectionRefusedError("two_factor_required")
     sid = request.sid  # type: ignore[attr-defined]
     workspaces = permissions.live_workspace_ids(db.session, user)
     with state.lock:

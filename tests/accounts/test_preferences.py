@@ -80,9 +80,7 @@ def test_the_api_refuses_an_unknown_language_or_timezone(as_user, world, field, 
     assert secretariat.get("/users?q=c@ports.example").get_json()["items"] == []
 
 
-def test_the_first_page_sign_in_takes_the_pages_language_and_the_browsers_timezone(
-    app, newcomer
-):
+def test_the_first_page_sign_in_takes_the_pages_language_and_the_browsers_timezone(app, newcomer):
     client = _sign_in_page(app, newcomer.email, language="fr", timezone="America/Bogota")
 
     assert _preferences(app, newcomer.id) == ("fr", "America/Bogota")
@@ -99,9 +97,7 @@ def test_a_later_sign_in_keeps_what_is_set(app, newcomer):
 
 def test_a_sign_in_never_overwrites_a_chosen_language_or_timezone(app):
     with app.app_context():
-        chosen = user_ref(
-            make_user(password=PASSWORD, locale="pt", timezone="America/Sao_Paulo")
-        )
+        chosen = user_ref(make_user(password=PASSWORD, locale="pt", timezone="America/Sao_Paulo"))
 
     _sign_in_page(app, chosen.email, language="fr", timezone="America/Bogota")
 

@@ -16,22 +16,7 @@ from portal.extensions import db
 from portal.onboarding.models import Invitation
 from portal.workspaces.models import Membership
 
-from ..mailserver import MailServer
-
 PASSWORD = "una-clave-larga-2026"
-
-
-@pytest.fixture
-def smtp(app):
-    server = MailServer().start()
-    settings = app.config["PORTAL"]
-    saved = {k: settings[k] for k in ("MAIL_SERVER", "MAIL_PORT", "BASE_URL")}
-    settings.update(
-        MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, BASE_URL="https://portal.example"
-    )
-    yield server
-    server.stop()
-    settings.update(saved)
 
 
 def deliver(app, smtp, count=1):

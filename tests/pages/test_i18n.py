@@ -16,7 +16,11 @@ from portal.i18n import COOKIE, LANGUAGES, TRANSLATIONS
 from ..conftest import sign_in_session
 
 ROOT = Path(__file__).resolve().parents[2]
-METHODS = [("portal/**.py", "python"), ("portal/templates/**.html", "jinja2")]
+METHODS = [
+    ("portal/**.py", "python"),
+    ("portal/templates/**.html", "jinja2"),
+    ("portal/templates/**.txt", "jinja2"),  # the text part of e-mails
+]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None}
 
 

@@ -24,21 +24,6 @@ from portal.work.mails import daily_digests
 from portal.workspaces import items_service
 from portal.workspaces.models import Workspace
 
-from ..mailserver import MailServer
-
-
-@pytest.fixture
-def smtp(app):
-    server = MailServer().start()
-    settings = app.config["PORTAL"]
-    saved = {k: settings[k] for k in ("MAIL_SERVER", "MAIL_PORT", "BASE_URL")}
-    settings.update(
-        MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, BASE_URL="https://portal.example"
-    )
-    yield server
-    server.stop()
-    settings.update(saved)
-
 
 def people(world, **preferences):
     """The world's people, with each named one's (locale, email preference)."""
