@@ -47,7 +47,7 @@ def progress_values(page: Any) -> list[int]:
 
 
 def test_several_files_by_picker_then_by_drop_each_with_its_progress(signed_in, site):
-    page = signed_in("member", f"/groups/{site.data.workspace_id}/documents/new")
+    page = signed_in("member", f"/groups/{site.data.workspace_id}/documents/new", language="en")
     check_accessibility(page)
     page.set_input_files(
         "#file",

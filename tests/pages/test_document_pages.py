@@ -43,8 +43,10 @@ def small_uploads(app: Flask) -> Iterator[None]:
 
 
 def client_of(app: Flask, world: Any, who: str) -> Any:
+    """A signed-in client reading the pages in English (the world's people read Spanish)."""
     client = app.test_client()
     sign_in_session(client, getattr(world, who))
+    client.set_cookie("portal_lang", "en")
     return client
 
 
