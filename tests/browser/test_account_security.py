@@ -47,7 +47,7 @@ def test_reset_by_mail_then_two_factor_sign_in(browser, site, visit):
     page.locator("#email").fill(address)
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(site.url + "/forgot-password")
-    assert address in page.locator("p.notice").inner_text()
+    assert address in page.locator("main .notice[role=status]").inner_text()
     check_accessibility(page)
 
     message = mail_to(site, address)

@@ -72,7 +72,7 @@ def test_forgot_password_answers_the_same_for_any_address(app, client, ana, smtp
         assert response.status_code == 303
         assert response.headers["Location"] == "/forgot-password"
         page = text(client.get("/forgot-password", headers=EN))
-        notice = re.search(r'<p class="notice" role="status">(.*?)</p>', page).group(1)
+        notice = re.search(r'<div class="notice" role="status">(.*?)</div>', page).group(1)
         answers.append(notice.replace(email, "ADDRESS"))
     assert answers[0] == answers[1]
     assert "a link to choose a new password is on its way" in answers[0]
