@@ -186,7 +186,9 @@ def test_the_board_refreshes_on_live_events_but_not_during_a_move(signed_in, sit
 
     page.keyboard.press("Escape")
     in_column(page, "todo", later["id"]).wait_for()
-    assert page.evaluate("document.activeElement.id") == f"task-{first['id']}"
+    # Focus comes back once the held refresh has settled (the socket's own event for the
+    # new task may bring one more refresh).
+    expect(page.locator(f"#task-{first['id']}")).to_be_focused()
 
 
 def test_a_card_moves_without_javascript(signed_in, site):
