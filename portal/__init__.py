@@ -146,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     from .accounts.api import bp as accounts_api
     from .accounts.views import bp as accounts_views
     from .api import register_error_handlers
+    from .console import bp as console_views
     from .documents.api import bp as documents_api
     from .meetings.api import bp as meetings_api
     from .meetings.calendar_api import bp as calendar_api
@@ -180,6 +181,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_views)
     app.register_blueprint(review_views)
     app.register_blueprint(onboarding_views)
+    app.register_blueprint(console_views)
     _register_pages(app)
     register_error_handlers(app)
     register_error_pages(app)

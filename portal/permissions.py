@@ -77,6 +77,14 @@ def secretariat() -> None:
         raise forbidden("Only the technical secretariat may do this.")
 
 
+def console() -> None:
+    """The secretariat's console pages: to anyone else signed in they do not exist (404),
+    so the console's map is not shown to members."""
+    signed_in()
+    if not _user().is_secretariat:
+        raise not_found("page")
+
+
 # --- workspaces ---------------------------------------------------------------
 
 

@@ -1,0 +1,31 @@
+"""The secretariat's console: the pages that administer the network (member states,
+communities, users, working groups, invitations, the audit log, the components' health).
+
+It sits above every domain package (like `work` and `public`): it reads them all and
+changes state only through their services.
+
+Every console page is declared with `page(access=permissions.console)`: to anyone but
+the secretariat it does not exist. Each section is a module of this package that adds
+its pages to `bp` and names its entry page in `SECTIONS` (the console's menu).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_babel import lazy_gettext
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+# (endpoint, label) of each section's entry page, in the menu's order.
+SECTIONS: list[tuple[str, object]] = [
+    ("console.overview", lazy_gettext("Overview")),
+    ("review.queue", lazy_gettext("Publication requests")),
+]
+
+
+@bp.app_template_global()
+def console_sections() -> list[tuple[str, object]]:
+    return SECTIONS
+
+
+from . import overview  # noqa: E402,F401
