@@ -7,11 +7,9 @@ recovery codes for a lost phone.
 - A code works once: the time step of the last accepted code is kept and only a later
   one is accepted (RFC 6238, section 5.2); a recovery code is marked used. Both are
   claimed by a conditional UPDATE, so two requests racing with one code cannot both win.
-- The secret is kept sealed with a key derived from SECRET_KEY (HMAC-SHA256 as the
-  cipher's keystream, then HMAC-SHA256 over the result: encrypt-then-MAC from the
-  standard library). A copy of the database alone does not give the codes away; a new
-  SECRET_KEY makes the app's codes fail, and recovery codes (hashes, key-free) still
-  let people in to set it up again.
+- The secret is kept sealed (Fernet) with a key derived from SECRET_KEY. A copy of the
+  database alone does not give the codes away; a new SECRET_KEY makes the app's codes
+  fail, and recovery codes (hashes, key-free) still let people in to set it up again.
 - `PORTAL_SECRETARIAT_2FA=required`: a secretariat account without it may sign in, but
   every request other than setting it up (and signing out) is refused until it is on.
 """
@@ -26,6 +24,9 @@ import secrets
 from typing import Any
 
 import pyotp
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, current_app, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import delete, func, or_, select, update
@@ -45,7 +46,6 @@ RECOVERY_CODE_COUNT = 10
 # 16 characters of base32: 80 random bits, so a fast hash of a code is enough.
 _RECOVERY_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 _RECOVERY_LENGTH = 16
-_NONCE_BYTES = 16
 
 # A sign-in whose password was right and whose code is awaited (the page's second step):
 # {"user_id", "epoch", "email", "at", "timezone"} in the session cookie.
@@ -68,42 +68,25 @@ SETUP_ENDPOINTS = {
 # --- the sealed secret --------------------------------------------------------------
 
 
-def _keys() -> tuple[bytes, bytes]:
-    root = str(current_app.config["SECRET_KEY"]).encode()
-    cipher = hmac.new(root, b"portal two-factor secret: cipher", hashlib.sha256).digest()
-    mac = hmac.new(root, b"portal two-factor secret: mac", hashlib.sha256).digest()
-    return cipher, mac
-
-
-def _xor(key: bytes, nonce: bytes, data: bytes) -> bytes:
-    """`data` XOR the keystream HMAC(key, nonce || counter): encrypts and decrypts."""
-    blocks = (len(data) + 31) // 32
-    stream = b"".join(
-        hmac.new(key, nonce + n.to_bytes(4, "big"), hashlib.sha256).digest() for n in range(blocks)
-    )
-    return bytes(a ^ b for a, b in zip(data, stream[: len(data)], strict=True))
+def _fernet() -> Fernet:
+    """Fernet (AES-128-CBC with HMAC-SHA256) under a key derived from SECRET_KEY by HKDF,
+    for this one purpose."""
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"portal two-factor secret"
+    ).derive(str(current_app.config["SECRET_KEY"]).encode())
+    return Fernet(base64.urlsafe_b64encode(key))
 
 
 def seal(plain: str) -> str:
-    cipher, mac = _keys()
-    nonce = secrets.token_bytes(_NONCE_BYTES)
-    body = nonce + _xor(cipher, nonce, plain.encode())
-    return base64.urlsafe_b64encode(body + hmac.new(mac, body, hashlib.sha256).digest()).decode()
+    return _fernet().encrypt(plain.encode()).decode()
 
 
 def unseal(sealed: str) -> str | None:
     """The secret, or None when it was sealed under another SECRET_KEY (or altered)."""
-    cipher, mac = _keys()
     try:
-        raw = base64.urlsafe_b64decode(sealed.encode())
-    except ValueError:
+        return _fernet().decrypt(sealed.encode()).decode()
+    except InvalidToken:
         return None
-    body, tag = raw[:-32], raw[-32:]
-    if len(body) < _NONCE_BYTES or not hmac.compare_digest(
-        tag, hmac.new(mac, body, hashlib.sha256).digest()
-    ):
-        return None
-    return _xor(cipher, body[:_NONCE_BYTES], body[_NONCE_BYTES:]).decode()
 
 
 # --- state --------------------------------------------------------------------------
