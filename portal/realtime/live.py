@@ -342,11 +342,12 @@ def _fan_out(committed: list[CommittedEvent]) -> None:
             _apply_access_changes(state, changed)
         for event in committed:
             try:
-                rooms = [
-                    workspace_room(ws) for ws in sorted(permissions.event_audience(session, event))
-                ]
-                if rooms:
-                    _emit("activity", activity_payload(session, event), rooms)
+                audience = sorted(permissions.event_audience(session, event))
+                if audience:
+                    # `audience`: the groups whose pages show it (an item shared into a
+                    # group shows on that group's pages too).
+                    payload = activity_payload(session, event) | {"audience": audience}
+                    _emit("activity", payload, [workspace_room(ws) for ws in audience])
                 if event.verb in ("member.added", "member.removed") and event.workspace_id:
                     _announce_membership(state, event)
             except Exception:

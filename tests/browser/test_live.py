@@ -236,3 +236,19 @@ def test_two_people_change_a_memo_and_a_third_sees_both_without_reloading(signed
     observer.locator("#item_header h1").get_by_text("Nota revisada").wait_for()
     assert observer.evaluate("() => window.sameDocument === true")  # never reloaded
     check_accessibility(observer)
+
+
+def test_a_group_page_shows_a_change_to_an_item_shared_into_it(signed_in, site):
+    """Pedro's group reads a memo of another group: his group's page follows its changes."""
+    memo = new_memo(site, site.data.workspace_id)
+    other = site.data.other_workspace_id
+    api(site, "coordinator", "POST", f"/items/{memo['id']}/shares",
+        json={"workspace_id": other, "permission": "view"})  # fmt: skip
+    page = live_page(signed_in, "outsider", f"/groups/{other}")
+    page.evaluate("() => { window.sameDocument = true; }")
+    page.get_by_role("link", name=memo["title"]).first.wait_for()
+
+    api(site, "coordinator", "PATCH", f"/memos/{memo['id']}", json={"title": "Nota compartida"})
+
+    page.get_by_role("link", name="Nota compartida").first.wait_for()
+    assert page.evaluate("() => window.sameDocument === true")  # never reloaded

@@ -14,7 +14,7 @@ from portal.accounts.models import Notification
 from portal.extensions import db, socketio
 from portal.workspaces.models import Item, Workspace
 
-ACTIVITY_KEYS = {"event_id", "verb", "at", "actor", "workspace_id", "item"}
+ACTIVITY_KEYS = {"event_id", "verb", "at", "actor", "workspace_id", "item", "audience"}
 
 
 def _make_item(app: Flask, workspace_id: int, actor_id: int, title: str = "Berth plan") -> int:
@@ -415,6 +415,9 @@ def test_shared_item_events_reach_the_sharing_group_until_unshared(
     editor.post(f"/items/{item_world.memo_id}/comments", {"body": "Revisado"})
     payload = viewer.wait_for("activity", lambda p: p["verb"] == "comment.created")
     assert payload["item"]["id"] == item_world.memo_id
+    # The viewer's group shows the item too: its pages refresh on the event.
+    assert item_world.view_ws_id in payload["audience"]
+    assert payload["workspace_id"] in payload["audience"]
     assert outsider.received("activity") == []
 
     as_user(item_world.coordinator).delete(

@@ -54,15 +54,16 @@ function advance(workspaceId, eventId) {
   if (workspaceId && eventId > (cursors.get(workspaceId) ?? 0)) cursors.set(workspaceId, eventId);
 }
 
-// One activity, from the socket or from the feed of `viaWorkspace` (which, for an item
-// shared with that group, is not the item's own group).
+// One activity, from the socket (its `audience`: every group whose pages show it) or
+// from the feed of `viaWorkspace` (which, for an item shared with that group, is not
+// the item's own group).
 function receive(activity, viaWorkspace = null) {
   advance(activity.workspace_id, activity.event_id);
   advance(viaWorkspace, activity.event_id);
   if (seen.has(activity.event_id)) return;
   remember(activity.event_id);
   raise("live:activity", activity);
-  for (const id of new Set([activity.workspace_id, viaWorkspace])) {
+  for (const id of new Set([activity.workspace_id, viaWorkspace, ...(activity.audience ?? [])])) {
     if (!id) continue;
     raiseSoon(`live:workspace-${id}`, activity);
     if (activity.verb.startsWith("member.")) raiseSoon(`live:members-${id}`, activity);
