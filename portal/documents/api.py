@@ -8,6 +8,7 @@ when `PORTAL_S3_PRESIGNED_DOWNLOADS` is on — always after the access check.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import timedelta
@@ -127,7 +128,14 @@ def document_fields(document: Document, facts: _DocumentFacts) -> dict[str, Any]
     }
 
 
-kinds.register("document", Document, document_fields, preload=_DocumentFacts)
+kinds.register(
+    "document",
+    Document,
+    document_fields,
+    preload=_DocumentFacts,
+    on_trash=service.release_on_trash,
+    purge=functools.partial(service.purge_document, None),
+)
 
 
 def document_json(document: Document) -> dict[str, Any]:

@@ -268,13 +268,17 @@ def update_document(actor: User, document: Document, changes: dict[str, Any]) ->
 
 
 def delete_document(actor: User, document: Document) -> Document:
-    """Move the document to the trash (restorable), releasing any check-out; its blobs
-    stay until it is purged."""
+    """Move the document to the trash (restorable); its blobs stay until it is purged."""
     _require_open(document.workspace_id)
-    document.checked_out_by_id = None
-    document.checked_out_until = None
     items_service.move_to_trash(actor, document)
     return document
+
+
+def release_on_trash(document: Document) -> None:
+    """A document in the trash is nobody's to edit: its check-out ends (any way it is
+    trashed: the API, the item page)."""
+    document.checked_out_by_id = None
+    document.checked_out_until = None
 
 
 def restore_document(actor: User, document: Document) -> Document:

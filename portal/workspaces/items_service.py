@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +12,7 @@ from ..accounts.models import User
 from ..accounts.service import notify
 from ..events import Event, utcnow
 from ..extensions import db
+from . import kinds
 from .models import Comment, Item, Membership, Share, SharePermission, TextRevision, Workspace
 
 
@@ -61,6 +61,9 @@ def save_revision(item: Item, field: str, text: str, author: User) -> TextRevisi
 
 
 def move_to_trash(actor: User, item: Item) -> None:
+    on_trash = kinds.get(item.kind).on_trash
+    if on_trash is not None:
+        on_trash(item)
     item.deleted_at = utcnow()
     touch(item)
     record_item_event("item.deleted", actor, item)
@@ -74,11 +77,6 @@ def restore(actor: User, item: Item) -> None:
     db.session.commit()
 
 
-# Called with the items about to be purged, before their rows go (documents remove blobs).
-PurgeHook = Callable[[list[Item]], None]
-purge_hooks: list[PurgeHook] = []
-
-
 def purge_trash(deleted_before: datetime) -> int:
     """Remove for good the items trashed before the cutoff; returns how many."""
     items = list(
@@ -86,14 +84,14 @@ def purge_trash(deleted_before: datetime) -> int:
             select(Item).where(Item.deleted_at.is_not(None), Item.deleted_at < deleted_before)
         )
     )
-    if not items:
-        return 0
-    for hook in purge_hooks:
-        hook(items)
     for item in items:
+        purge = kinds.get(item.kind).purge
+        if purge is not None:
+            purge(item)
+            continue
         record_item_event("item.purged", None, item, item_id=item.id)
         db.session.delete(item)
-    db.session.commit()
+        db.session.commit()
     return len(items)
 
 

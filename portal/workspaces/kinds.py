@@ -21,6 +21,12 @@ from .models import Item
 Fields = Callable[[Any, Any], dict[str, Any]]
 # `preload(items)`: what `fields` needs for a page of the kind's items, loaded once per page.
 Preload = Callable[[list[Any]], Any]
+# `on_trash(item)`: what the kind undoes when one of its items goes to the trash (in the
+# same transaction), such as a document's check-out.
+OnTrash = Callable[[Any], None]
+# `purge(item)`: remove a trashed item for good with what only the kind knows of (a
+# document's versions and blobs); records `item.purged` and commits.
+Purge = Callable[[Any], None]
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class Kind:
     # Rows of the kind's items that routes name by their own id (a meeting's agenda
     # points), for `permissions` to decide on as the item they belong to.
     parts: Mapping[str, type] = field(default_factory=dict)
+    on_trash: OnTrash | None = None
+    purge: Purge | None = None
 
 
 _kinds: dict[str, Kind] = {}
@@ -44,9 +52,11 @@ def register(
     *,
     preload: Preload | None = None,
     parts: Mapping[str, type] | None = None,
+    on_trash: OnTrash | None = None,
+    purge: Purge | None = None,
 ) -> Kind:
     """Make a kind known; registering a name again replaces it."""
-    kind = Kind(name, model, fields, preload, dict(parts or {}))
+    kind = Kind(name, model, fields, preload, dict(parts or {}), on_trash, purge)
     _kinds[name] = kind
     return kind
 

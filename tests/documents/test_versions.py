@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
-from portal.events import Event
+from portal.accounts.models import User
+from portal.events import Event, utcnow
 from portal.extensions import db
+from portal.workspaces.models import Item
 
 from .conftest import upload
 
@@ -219,3 +223,43 @@ def test_list_has_no_n_plus_one(app, world, as_user):
 
     assert member.get(f"/workspaces/{world.ws_id}/documents").get_json()["total"] == 6
     assert six == one
+
+
+def test_the_purge_command_removes_a_trashed_documents_versions_and_blobs(
+    app, world, as_user, store
+):
+    from portal.documents.models import Blob, DocumentVersion
+    from portal.documents.storage import store_named
+
+    member, coordinator = as_user(world.member), as_user(world.coordinator)
+    document = _new_document(member, world)
+    with app.app_context():
+        key = db.session.scalar(select(Blob.key))
+    assert coordinator.delete(f"/documents/{document['id']}").status_code == 200
+    with app.app_context():
+        db.session.get(Item, document["id"]).deleted_at = utcnow() - timedelta(days=31)
+        db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["portal", "purge"])
+
+    assert "Purged 1 item" in result.output, result.output
+    with app.app_context():
+        assert db.session.scalar(select(DocumentVersion.id)) is None
+        assert db.session.scalar(select(Blob.id)) is None
+        assert store_named(store).stat(key) is None
+        assert db.session.scalar(select(Event.verb).order_by(Event.id.desc())) == "item.purged"
+
+
+def test_trashing_releases_the_check_out_whatever_the_way(app, world, as_user):
+    from portal.documents.models import Document
+    from portal.workspaces import items_service
+
+    member = as_user(world.member)
+    document = _new_document(member, world)
+    assert member.post(f"/documents/{document['id']}/checkout", {"hours": 4}).status_code == 200
+    with app.app_context():
+        held = db.session.get(Document, document["id"])
+        assert held.checked_out_by_id == world.member.id
+        # The item page's trash button goes through the shared service, not the kind's.
+        items_service.move_to_trash(db.session.get(User, world.coordinator.id), held)
+        assert db.session.get(Document, document["id"]).checked_out_by_id is None
