@@ -316,10 +316,21 @@ def in_workspace(workspace_id: int) -> ColumnElement[bool]:
     A condition on the row itself rather than `id IN (...)`: a page of a kind's items
     then reads the kind's rows by the workspace's index instead of matching every id of
     the workspace (the task board at 10,000 items: twice as fast)."""
-    return and_(
-        Item.deleted_at.is_(None),
-        or_(Item.workspace_id == workspace_id, Item.id.in_(shared_item_ids([workspace_id]))),
-    )
+    own, shared = _workspace_sources(workspace_id)
+    return and_(Item.deleted_at.is_(None), or_(own, shared))
+
+
+def _workspace_sources(workspace_id: int) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return Item.workspace_id == workspace_id, Item.id.in_(shared_item_ids([workspace_id]))
+
+
+def in_workspace_apart(workspace_id: int) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """`in_workspace` as its two disjoint halves, the group's own items and those shared
+    with it: a query for the newest few of each reads one index apiece, where their
+    union must sort every match first (the group page at 10,000 items)."""
+    live = Item.deleted_at.is_(None)
+    own, shared = _workspace_sources(workspace_id)
+    return and_(live, own), and_(live, shared)
 
 
 def workspace_item_ids(workspace_id: int) -> Select[tuple[int]]:

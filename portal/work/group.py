@@ -25,21 +25,28 @@ ROLE_ORDER = {Role.coordinator: 0, Role.member: 1, Role.observer: 2}
 def recent_items(workspace_id: int) -> dict[str, dict[str, Any]]:
     """Kind name -> {count, items}: the newest changed items of each kind with a page.
 
-    One count query for every kind, one query per kind for its rows: the cost does not
-    grow with the group's size beyond what the indexes give."""
+    One count query for every kind, and per kind the newest of the group's own items and
+    of those shared with it, each read from its index: the cost does not grow with the
+    group's size."""
     visible = permissions.in_workspace(workspace_id)
     counts = dict(
         db.session.execute(select(Item.kind, func.count()).where(visible).group_by(Item.kind)).all()
     )
+    newest = (Item.updated_at.desc(), Item.id.desc())
     sections: dict[str, dict[str, Any]] = {}
     for kind in kinds.with_pages():
-        rows = db.session.scalars(
-            select(Item)
-            .where(Item.kind == kind.name, visible)
-            .order_by(Item.updated_at.desc(), Item.id.desc())
-            .limit(RECENT_PER_KIND)
-        ).all()
-        sections[kind.name] = {"count": counts.get(kind.name, 0), "items": rows}
+        rows = [
+            item
+            for half in permissions.in_workspace_apart(workspace_id)
+            for item in db.session.scalars(
+                select(Item)
+                .where(Item.kind == kind.name, half)
+                .order_by(*newest)
+                .limit(RECENT_PER_KIND)
+            )
+        ]
+        rows.sort(key=lambda item: (item.updated_at, item.id), reverse=True)
+        sections[kind.name] = {"count": counts.get(kind.name, 0), "items": rows[:RECENT_PER_KIND]}
     return sections
 
 

@@ -105,6 +105,8 @@ class Item(db.Model):  # type: ignore[name-defined]
     __tablename__ = "items"
     __table_args__ = (
         Index("ix_items_workspace_id_created_at", "workspace_id", "created_at"),
+        # A group's newest changed items of one kind (the group page) without a sort.
+        Index("ix_items_workspace_id_kind_updated_at", "workspace_id", "kind", "updated_at", "id"),
         Index("ix_items_publication_published_at", "publication", "published_at"),
         CheckConstraint(
             "(publication = 'published') = (published_at IS NOT NULL)", name="published_at_set"
