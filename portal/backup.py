@@ -65,6 +65,7 @@ DATABASE_FILES = {"postgresql": "database.dump", "sqlite": "database.sqlite3"}
 # Tables that hold no data of the portal: a database with rows only here is empty.
 BOOKKEEPING_TABLES = {"alembic_version"}
 PROGRESS_EVERY = 100
+UNCHANGED = "The database is as it was: the restore ran in one transaction."
 SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 Say = Callable[[str], None]
@@ -543,17 +544,15 @@ def _restore_postgresql(url: URL, dump: Path, store: str, has_blobs: bool) -> No
                 psql.wait()
                 restore_log.seek(0)
                 raise BackupError(
-                    f"pg_restore cannot read {dump}: {_last_lines(restore_log.read().decode())} "
-                    "The database was not changed."
+                    f"pg_restore cannot read {dump}: {_last_lines(restore_log.read().decode())}. "
+                    + UNCHANGED
                 )
             with contextlib.suppress(BrokenPipeError):
                 psql.stdin.close()
             if psql.wait() != 0:
                 psql_log.seek(0)
-                raise BackupError(
-                    f"psql failed to restore the database: {_last_lines(psql_log.read().decode())} "
-                    "The transaction was rolled back: the database is as before."
-                )
+                errors = _last_lines(psql_log.read().decode())
+                raise BackupError(f"psql failed to restore the database: {errors}. {UNCHANGED}")
 
 
 def _start(command: list[str], environment: dict[str, str], **kwargs: Any) -> Any:
@@ -564,13 +563,16 @@ def _start(command: list[str], environment: dict[str, str], **kwargs: Any) -> An
 
 
 def _restore_sqlite(url: URL, copy: Path, store: str, has_blobs: bool) -> None:
-    """Point the blob rows of a scratch copy at the configured store, then write it
-    over the target with the backup API (one transaction on the target)."""
+    """Check a scratch copy and point its blob rows at the configured store, then write
+    it over the target with the backup API (one transaction on the target)."""
     target = _sqlite_path(url)
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         work = Path(scratch) / "restore.sqlite3"
         shutil.copyfile(copy, work)
         with _sqlite(work) as source:
+            verdict = source.execute("PRAGMA quick_check").fetchone()[0]
+            if verdict != "ok":
+                raise BackupError(f"{copy} is damaged ({verdict}). {UNCHANGED}")
             if has_blobs:
                 source.execute("UPDATE blobs SET store = ?", (store,))
                 source.commit()
@@ -600,7 +602,7 @@ def restore(src: Path, force: bool, say: Say) -> dict[str, Any]:
         has_blobs = "blobs" in manifest["counts"]
         restore_database(url, src / manifest["database"]["file"], store, has_blobs)
     except sqlite3.Error as error:
-        raise BackupError(f"Could not restore the database (it is as before): {error}") from None
+        raise BackupError(f"Could not restore the database: {error}. {UNCHANGED}") from None
     finally:
         db.session.remove()
         db.engine.dispose()

@@ -305,3 +305,25 @@ def test_restore_refuses_a_damaged_blob_before_touching_the_database(app, world,
     assert _rows(app) == rows
     with app.app_context():
         assert store_named(entry["store"]).stat(entry["key"]) is None
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_database_file_the_tools_cannot_read_leaves_the_database_as_it_was(
+    app, world, backup, as_user, damage
+):
+    """The checksum matches (the manifest is rewritten): pg_restore, psql or SQLite fail
+    part-way, and the transaction leaves the database as it was."""
+    _document(as_user(world.member), world, b"Posterior", "posterior.txt")
+    rows = _rows(app)
+    manifest = json.loads((backup / "manifest.json").read_text())
+    database = backup / manifest["database"]["file"]
+    whole = database.read_bytes()
+    unreadable = b"not a database " * 100 if damage == "garbage" else whole[: len(whole) * 2 // 3]
+    database.write_bytes(unreadable)
+    manifest["database"]["sha256"] = hashlib.sha256(unreadable).hexdigest()
+    (backup / "manifest.json").write_text(json.dumps(manifest))
+
+    result = _cli(app, "restore", str(backup), "--force")
+
+    _refused(result, "The database is as it was")
+    assert _rows(app) == rows
