@@ -24,6 +24,7 @@ from .documents import conftest as documents
 from .documents.conftest import s3_settings, upload
 
 # The document tests' fixtures: both blob stores, the S3 server, an empty local store.
+doomed_weed = documents.doomed_weed
 empty_local_store = documents.empty_local_store
 settings = documents.settings
 store = documents.store
@@ -326,4 +327,33 @@ def test_a_database_file_the_tools_cannot_read_leaves_the_database_as_it_was(
     result = _cli(app, "restore", str(backup), "--force")
 
     _refused(result, "The database is as it was")
+    assert _rows(app) == rows
+
+
+def test_a_backup_whose_store_is_down_fails_and_says_it_is_incomplete(
+    app, world, as_user, settings, doomed_weed, tmp_path
+):
+    settings(**s3_settings(doomed_weed))
+    _document(as_user(world.member), world, b"Reglamento", "reglamento.txt")
+    doomed_weed.kill()
+
+    result = _cli(app, "backup", str(tmp_path / "backup"))
+
+    _refused(result, "The s3 store is unavailable")
+    assert "incomplete (it has no manifest): remove it" in result.output
+    assert not (tmp_path / "backup" / "manifest.json").exists()
+
+
+def test_a_restore_whose_store_is_down_changes_nothing(
+    app, world, backup, as_user, settings, doomed_weed
+):
+    _document(as_user(world.member), world, b"Posterior", "posterior.txt")
+    rows = _rows(app)
+    settings(**s3_settings(doomed_weed))
+    doomed_weed.kill()
+
+    result = _cli(app, "restore", str(backup), "--force")
+
+    _refused(result, "The s3 store is unavailable")
+    assert "Nothing in the database was changed" in result.output
     assert _rows(app) == rows
