@@ -38,10 +38,12 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -411,7 +413,9 @@ def _check(src: Path, manifest: dict[str, Any], force: bool, say: Say) -> bool:
         )
     known, heads = _code_revisions()
     head = manifest["migration_head"]
-    if head and head not in known:
+    if not head:
+        raise BackupError("The backup's database has no schema (no migration head).")
+    if head not in known:
         raise BackupError(
             f"The backup's schema (migration {head}) is newer than this code knows "
             f"({', '.join(heads)}); restore it with the release that wrote it."
@@ -489,7 +493,7 @@ def _restore_postgresql(url: URL, dump: Path, store: str, has_blobs: bool) -> No
     with tempfile.TemporaryDirectory() as scratch:
         before, after = Path(scratch, "before.sql"), Path(scratch, "after.sql")
         before.write_text(
-            "SET lock_timeout = '10s';\n"
+            "SET lock_timeout = '10s';\nSET client_min_messages = warning;\n"
             "DO $$ DECLARE name text; BEGIN\n"
             "  FOR name IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema()\n"
             "  LOOP EXECUTE format('DROP TABLE IF EXISTS %I CASCADE', name); END LOOP;\n"
@@ -499,67 +503,115 @@ def _restore_postgresql(url: URL, dump: Path, store: str, has_blobs: bool) -> No
         assert SAFE_PART.match(store)  # a store name (`local`, `s3`), quoted as is
         update = f"UPDATE blobs SET store = '{store}';\n"  # noqa: S608
         after.write_text("RESET search_path;\n" + (update if has_blobs else ""))
+        # psql's session is found by this name if it must be ended (see below).
+        application = f"portal-restore-{secrets.token_hex(6)}"
         logs = Path(scratch, "pg_restore.log"), Path(scratch, "psql.log")
         with open(logs[0], "w+b") as restore_log, open(logs[1], "w+b") as psql_log:
-            psql = _start(
-                [
-                    "psql",
-                    "--no-psqlrc",
-                    "--quiet",
-                    "--single-transaction",
-                    "--set=ON_ERROR_STOP=1",
-                    f"--file={before}",
-                    "--file=-",
-                    f"--file={after}",
-                    f"--dbname={libpq}",
-                ],
-                environment,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=psql_log,
-            )
-            script = _start(
-                [
-                    "pg_restore",
-                    "--clean",
-                    "--if-exists",
-                    "--no-owner",
-                    "--no-privileges",
-                    "--file=-",
-                    str(dump),
-                ],
-                environment,
-                stdout=subprocess.PIPE,
-                stderr=restore_log,
-            )
-            assert psql.stdin is not None and script.stdout is not None
+            started: list[subprocess.Popen[bytes]] = []
             try:
-                while chunk := script.stdout.read(CHUNK):
-                    psql.stdin.write(chunk)
-            except BrokenPipeError:  # psql stopped at an error: it says which below
-                script.kill()
-            if script.wait() != 0 and psql.poll() is None:
-                # psql still waits for the rest of the script: end it before it commits.
-                psql.kill()
-                psql.wait()
-                restore_log.seek(0)
-                raise BackupError(
-                    f"pg_restore cannot read {dump}: {_last_lines(restore_log.read().decode())}. "
-                    + UNCHANGED
+                psql = _start(
+                    [
+                        "psql",
+                        "--no-psqlrc",
+                        "--quiet",
+                        "--single-transaction",
+                        "--set=ON_ERROR_STOP=1",
+                        f"--file={before}",
+                        "--file=-",
+                        f"--file={after}",
+                        f"--dbname={libpq}",
+                    ],
+                    {**environment, "PGAPPNAME": application},
+                    started,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=psql_log,
                 )
-            with contextlib.suppress(BrokenPipeError):
-                psql.stdin.close()
-            if psql.wait() != 0:
-                psql_log.seek(0)
-                errors = _last_lines(psql_log.read().decode())
-                raise BackupError(f"psql failed to restore the database: {errors}. {UNCHANGED}")
+                script = _start(
+                    [
+                        "pg_restore",
+                        "--clean",
+                        "--if-exists",
+                        "--no-owner",
+                        "--no-privileges",
+                        "--file=-",
+                        str(dump),
+                    ],
+                    environment,
+                    started,
+                    stdout=subprocess.PIPE,
+                    stderr=restore_log,
+                )
+                _feed(script, psql, restore_log, psql_log, dump)
+            except BaseException:
+                # A client killed mid-script leaves its statement running on the server,
+                # holding its locks, until it tries to answer: end it and wait for the
+                # rollback, so the database is as it was when this returns.
+                for process in started:
+                    if process.poll() is None:
+                        process.kill()
+                        process.wait()
+                with contextlib.suppress(SQLAlchemyError):  # the first error matters
+                    _end_session(application)
+                raise
 
 
-def _start(command: list[str], environment: dict[str, str], **kwargs: Any) -> Any:
+def _feed(
+    script: subprocess.Popen[bytes],
+    psql: subprocess.Popen[bytes],
+    restore_log: Any,
+    psql_log: Any,
+    dump: Path,
+) -> None:
+    """pg_restore's script into psql; psql commits only if the script ends whole."""
+    assert psql.stdin is not None and script.stdout is not None
+    psql_stopped = False
     try:
-        return subprocess.Popen(command, env=environment, **kwargs)  # noqa: S603 - pg tools
+        while chunk := script.stdout.read(CHUNK):
+            psql.stdin.write(chunk)
+    except BrokenPipeError:  # psql stopped at an error: it says which below
+        psql_stopped = True
+        script.kill()
+    if script.wait() != 0 and not psql_stopped:
+        restore_log.seek(0)
+        errors = _last_lines(restore_log.read().decode(errors="replace"))
+        raise BackupError(f"pg_restore cannot read {dump}: {errors}. {UNCHANGED}")
+    with contextlib.suppress(BrokenPipeError):
+        psql.stdin.close()
+    if psql.wait() != 0:
+        psql_log.seek(0)
+        errors = _last_lines(psql_log.read().decode(errors="replace"))
+        if "lock timeout" in errors:
+            errors += " (the portal still uses the database: stop it first)"
+        raise BackupError(f"psql failed to restore the database: {errors}. {UNCHANGED}")
+
+
+def _end_session(application: str, timeout: float = 30.0) -> None:
+    """Terminate the server sessions named `application` and wait until they are gone."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.engine.begin() as conn:  # a new transaction each time: a fresh view
+            alive = conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = :name"
+                ),
+                {"name": application},
+            ).all()
+        if not alive:
+            return
+        time.sleep(0.1)
+
+
+def _start(
+    command: list[str], environment: dict[str, str], started: list[Any], **kwargs: Any
+) -> subprocess.Popen[bytes]:
+    try:
+        process = subprocess.Popen(command, env=environment, **kwargs)  # noqa: S603 - pg tools
     except FileNotFoundError:
         raise BackupError(f"{command[0]} is not installed; it is needed to restore.") from None
+    started.append(process)
+    return process
 
 
 def _restore_sqlite(url: URL, copy: Path, store: str, has_blobs: bool) -> None:
