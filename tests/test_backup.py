@@ -11,6 +11,7 @@ import hashlib
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from flask_migrate import downgrade, upgrade
@@ -119,6 +120,9 @@ def test_restore_brings_the_portal_back_as_it_was_at_the_backup(
     assert backed_up.exit_code == 0, backed_up.output
 
     _memo(member, world, "Dragado de emergencia", "Nuevo dragado")
+    assert _cli(app, "create-user", "nueva@ports.example", "--name", "Nueva").exit_code == 0
+    group = as_user(world.secretariat).post("/workspaces", {"name": "Grupo posterior"})
+    assert group.status_code == 201, group.get_json()
     member.patch(f"/memos/{memo}", {"body": "Otro texto"})
     member.delete(f"/documents/{study}")
     upload(member, world.ws_id, b"tercera", "acta.txt", path=f"/documents/{minutes}/versions")
@@ -357,3 +361,25 @@ def test_a_restore_whose_store_is_down_changes_nothing(
     _refused(result, "The s3 store is unavailable")
     assert "Nothing in the database was changed" in result.output
     assert _rows(app) == rows
+
+
+def test_portal_cfg_is_backed_up_and_put_back_where_none_is(app, world, tmp_path):
+    config = Path(app.instance_path) / "portal.cfg"
+    config.write_text("SECRET_KEY = 'the-secret-key-of-the-backed-up-portal-0123'\n")
+    try:
+        assert _cli(app, "backup", str(tmp_path / "backup")).exit_code == 0
+        config.unlink()
+        restored = _cli(app, "restore", str(tmp_path / "backup"), "--force")
+        assert restored.exit_code == 0, restored.output
+        assert "the-secret-key-of-the-backed-up-portal" in config.read_text()
+
+        config.write_text("SECRET_KEY = 'another-key'\n")
+        again = _cli(app, "restore", str(tmp_path / "backup"), "--force")
+        assert again.exit_code == 0, again.output
+        assert config.read_text() == "SECRET_KEY = 'another-key'\n"
+        beside = config.with_name("portal.cfg.from-backup")
+        assert "the-secret-key-of-the-backed-up-portal" in beside.read_text()
+        assert "differs from the backup's and is kept" in again.output
+    finally:
+        config.unlink(missing_ok=True)
+        config.with_name("portal.cfg.from-backup").unlink(missing_ok=True)
