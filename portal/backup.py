@@ -117,10 +117,10 @@ def _sqlite_path(url: URL) -> Path:
     return Path(url.database)
 
 
-def _run(command: list[str], environment: dict[str, str], what: str, **kwargs: Any) -> None:
+def _run(command: list[str], environment: dict[str, str], what: str) -> None:
     try:
         result = subprocess.run(  # noqa: S603 - pg tools, the URL as one argument
-            command, env=environment, capture_output=True, text=True, check=False, **kwargs
+            command, env=environment, capture_output=True, text=True, check=False
         )
     except FileNotFoundError:
         raise BackupError(f"{command[0]} is not installed; it is needed to {what}.") from None
@@ -156,11 +156,12 @@ def _portal_version() -> str:
 
 
 def _size(count: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
-        count /= 1024  # type: ignore[assignment]
-    raise AssertionError
+    value, unit = float(count), "bytes"
+    for larger in ("KiB", "MiB", "GiB", "TiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, larger
+    return f"{count} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
 
 
 def _blob_file(entry: dict[str, Any]) -> str:
@@ -664,9 +665,9 @@ def restore(src: Path, force: bool, say: Say) -> dict[str, Any]:
         say(f"Database: upgrading the schema from migration {manifest['migration_head']} …")
         try:
             upgrade(directory=current_app.extensions["migrate"].directory)
-        except Exception as error:
+        except (Exception, SystemExit) as error:  # Flask-Migrate exits on Alembic's errors
             raise BackupError(
-                f"The database holds the backup, but upgrading its schema failed: {error}. "
+                f"The database holds the backup, but upgrading its schema failed ({error!r}). "
                 "Fix the cause and run `flask --app wsgi portal init`."
             ) from None
     try:
@@ -680,7 +681,12 @@ def restore(src: Path, force: bool, say: Say) -> dict[str, Any]:
         db.session.remove()
     say(f"Search index: rebuilt ({count} items).")
     _restore_config(src, manifest, say)
-    say(f"Restored the backup of {manifest['created_at']}.")
+    blobs = sum(1 for entry in manifest["blobs"] if entry.get("file"))
+    say(
+        f"Restored the backup of {manifest['created_at']}: "
+        f"{sum(manifest['counts'].values())} rows, {blobs} blobs in the {store} store, "
+        f"{count} items in the search index."
+    )
     return manifest
 
 
