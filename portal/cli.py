@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -253,3 +254,36 @@ def storage_check_command(repair: bool, quick: bool, grace_minutes: int) -> None
         click.echo(f"Repaired {len(report.repaired)} problems.")
     elif report.problems:
         raise click.ClickException("Problems found; run again with --repair to fix what can be.")
+
+
+@portal_cli.command("backup")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(dest: Path) -> None:
+    """Back up the database, the blobs it names and portal.cfg into DEST (new or empty);
+    consistent while the portal runs."""
+    from .backup import backup
+
+    _run_backup_step(lambda: backup(dest, say=click.echo))
+
+
+@portal_cli.command("restore")
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace the contents of a database that is not empty.")
+def restore_command(src: Path, force: bool) -> None:
+    """Restore a backup written by `portal backup` into the configured database and
+    store (stop the portal first), then rebuild the search index."""
+    from .backup import restore
+
+    _run_backup_step(lambda: restore(src, force=force, say=click.echo))
+
+
+def _run_backup_step(step: Callable[[], object]) -> None:
+    """A refusal or a failure is a message and exit code 1, never a traceback."""
+    from .backup import BackupError
+
+    try:
+        step()
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"{error.strerror or error}: {error.filename or ''}") from None

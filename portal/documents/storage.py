@@ -120,9 +120,12 @@ class BlobStore(ABC):
         stream: Readable,
         content_type: str = "application/octet-stream",
         length: int | None = None,
+        key: str | None = None,
     ) -> StoredBlob:
         """Store a stream; `length` is its exact size when known (a raw body's
-        Content-Length), else None. An exception from the stream leaves nothing."""
+        Content-Length), else None. An exception from the stream leaves nothing.
+        `key` is new and random unless given (a restore puts blobs back under
+        the keys their rows name)."""
 
     @abstractmethod
     def open(self, key: str, start: int = 0, length: int | None = None) -> BlobReader:
@@ -222,9 +225,10 @@ class LocalStore(BlobStore):
         stream: Readable,
         content_type: str = "application/octet-stream",
         length: int | None = None,
+        key: str | None = None,
     ) -> StoredBlob:
         self.incoming.mkdir(parents=True, exist_ok=True)
-        key = new_key()
+        key = key or new_key()
         partial = self.incoming / (key.replace("/", "_") + ".part")
         reader = HashingReader(stream)
         try:
@@ -392,9 +396,10 @@ class S3Store(BlobStore):
         stream: Readable,
         content_type: str = "application/octet-stream",
         length: int | None = None,
+        key: str | None = None,
     ) -> StoredBlob:
         self.ensure_bucket()
-        key = new_key()
+        key = key or new_key()
         reader = HashingReader(stream)
         # With the length known the SDK reads each part in one piece; without it, it
         # reads a byte more than a part to find the end and copies each part twice.
