@@ -435,7 +435,11 @@ def check_all() -> list[Health]:
         if not future.done():
             health.status = "down"
             health.facts.append(
-                gettext("No answer within %(seconds)d seconds.", seconds=TIMEOUT_SECONDS)
+                ngettext(
+                    "No answer within %(num)d second.",
+                    "No answer within %(num)d seconds.",
+                    int(TIMEOUT_SECONDS),
+                )
             )
             health.advice = component.when_down(app)
         elif (error := future.exception()) is not None:

@@ -69,7 +69,7 @@ def event_count(app) -> int:
 
 
 @pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize("role", ROLES_REFUSED + ["secretariat"])
+@pytest.mark.parametrize("role", [*ROLES_REFUSED, "secretariat"])
 def test_only_the_secretariat_reads_the_audit_log(as_user, world, role, path):
     response = english(as_user, getattr(world, role)).get(path)
 
@@ -109,8 +109,7 @@ def test_every_event_reads_as_a_sentence_newest_first(as_user, log):
     assert f'href="/memos/{log.formula_id}"' in rows[0]
     assert f'<a href="/groups/{log.ws_id}">Sistemas de Comunidad Portuaria</a>' in rows[0]
     assert any(
-        "Secretaría Técnica created the working group Grupo Reservado de Aduanas" in r
-        for r in rows
+        "Secretaría Técnica created the working group Grupo Reservado de Aduanas" in r for r in rows
     )
     assert not any("item.created" in row or "workspace.created" in row for row in rows)
     # Times are the viewer's: 03:00 UTC is 22:00 the day before in Panama.
@@ -234,9 +233,7 @@ def test_filters_combine(as_user, log):
      # The first day stays: the memo of 3 March is before it.
      ({"from_date": "2026-03-05", "to_date": "2026-03-01"}, "to_date", 0)],
 )  # fmt: skip
-def test_a_filter_that_cannot_be_read_is_named_and_the_rest_apply(
-    as_user, log, query, field, rows
-):
+def test_a_filter_that_cannot_be_read_is_named_and_the_rest_apply(as_user, log, query, field, rows):
     client = english(as_user, log.secretariat)
 
     response = client.get("/console/audit", query_string={**query, "item": "tarifas"})
