@@ -209,7 +209,9 @@ def audit_page() -> tuple[str, int]:
         total=result["total"],
         page_number=filters.page,
         per_page=PER_PAGE,
-        filters=given,
+        # The form shows what was typed, the links carry the filters in force.
+        values={name: request.args.get(name, "") for name in FILTER_NAMES},
+        filtered=bool(given),
         errors=errors,
         verb_groups=[
             (group, prefix, ALL_OF % {"group": group}, verbs)

@@ -241,6 +241,8 @@ def test_a_filter_that_cannot_be_read_is_named_and_the_rest_apply(as_user, log, 
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert f'id="{field}-error"' in html and 'aria-invalid="true"' in html
+    if field.endswith("_date"):  # what was typed stays in its field
+        assert f'name="{field}" value="{query[field]}"' in html
     assert len(rows_of(html)) == rows
 
 
