@@ -7,7 +7,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+import uuid
+from collections.abc import Iterator
 
+import pytest
+from sqlalchemy import delete
+
+from portal import create_app
+from portal.extensions import db
+from portal.mail import OutboxMessage
+
+from ..conftest import TEST_SETTINGS
 from .conftest import check_accessibility, shoot
 
 
@@ -72,6 +82,49 @@ def test_the_secretariat_opens_the_health_page(signed_in, site):
     assert "Not configured" in cards.filter(has_text="Redis").inner_text()
     check_accessibility(page)
     shoot(page, "health", "console")
+
+
+@pytest.fixture
+def failed_mail(site) -> Iterator[None]:
+    """Two messages of the site's queue that failed for good, removed afterwards."""
+    folder = site.server.log.parent
+    app = create_app(
+        {"INSTANCE_PATH": str(folder), "DATABASE_URL": f"sqlite:///{folder}/portal.db",
+         **TEST_SETTINGS}
+    )  # fmt: skip
+    with app.app_context():
+        rows = [
+            OutboxMessage(
+                recipient="nadie@ports.example", subject="Hola", text_body="x",
+                html_body="<p>x</p>", message_id=f"<{uuid.uuid4().hex}@portal.test>",
+                status="failed", last_error="550 5.1.1 <nadie@ports.example>: mailbox unavailable",
+            )
+            for _ in range(2)
+        ]  # fmt: skip
+        db.session.add_all(rows)
+        db.session.commit()
+        ids = [row.id for row in rows]
+        db.session.remove()
+    yield
+    with app.app_context():
+        db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_component_in_trouble_says_what_to_do(signed_in, failed_mail):
+    page = signed_in("secretariat", "/console/health", language="en")
+
+    summary = page.locator(".health-summary").inner_text()
+    assert "1 component needs attention: E-mail." in summary
+    mail = page.locator("ul.health > li", has_text="E-mail")
+    assert mail.locator(".badge").inner_text() == "Needs attention"
+    advice = mail.locator(".advice").inner_text()
+    assert "2 messages could not be sent and will not be retried" in advice
+    assert "mailbox unavailable" in advice
+    check_accessibility(page)
+    shoot(page, "health-trouble", "console")
 
 
 def test_nobody_else_reaches_them(signed_in, site):
