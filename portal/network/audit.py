@@ -29,9 +29,10 @@ def filtered_events(query: AuditQuery) -> Select[tuple[Event]]:
     if query.actor is not None:
         statement = statement.where(Event.actor_id == query.actor)
     if query.verb:
-        # `item.` matches every item verb; a full verb matches itself.
+        # `item.` matches every item verb; a full verb matches itself. (Escaped: the
+        # `_` of `calendar_token.` is a LIKE wildcard.)
         statement = statement.where(
-            Event.verb.startswith(query.verb)
+            Event.verb.startswith(query.verb, autoescape=True)
             if query.verb.endswith(".")
             else Event.verb == query.verb
         )

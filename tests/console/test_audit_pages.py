@@ -333,3 +333,11 @@ def test_safe_cell(value):
     shown = safe_cell(value)
 
     assert shown == value if value in ("plain", 5) else shown == "'" + value
+
+
+def test_a_control_character_in_the_item_filter_is_refused(as_user, log):
+    api = as_user(log.secretariat).get("/audit", query_string={"item": "plan\x00"})
+    page = english(as_user, log.secretariat).get("/console/audit?item=plan%00")
+
+    assert api.status_code == 400 and "item" in api.get_json()["error"]["fields"]
+    assert page.status_code == 400
