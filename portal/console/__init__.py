@@ -20,6 +20,8 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 SECTIONS: list[tuple[str, object]] = [
     ("console.overview", lazy_gettext("Overview")),
     ("review.queue", lazy_gettext("Publication requests")),
+    ("console.audit_page", lazy_gettext("Audit log")),
+    ("console.health_page", lazy_gettext("Health")),
 ]
 
 
@@ -28,4 +30,4 @@ def console_sections() -> list[tuple[str, object]]:
     return SECTIONS
 
 
-from . import overview  # noqa: E402,F401
+from . import audit, health, overview  # noqa: E402,F401

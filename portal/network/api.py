@@ -7,13 +7,13 @@ from typing import Any
 from flask import Blueprint
 from flask_login import current_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
 
 from .. import permissions
 from ..api import API_PREFIX, PageQuery, changes_of, endpoint, iso, not_found, paginate
 from ..events import Event
 from ..extensions import db
 from . import service
+from .audit import filtered_events
 from .models import Community, MemberState
 from .schemas import (
     AuditQuery,
@@ -121,21 +121,6 @@ def update_community(community_id: int, body: CommunityUpdateBody) -> dict[str, 
 @bp.get("/audit")
 @endpoint(access=permissions.secretariat, query=AuditQuery)
 def audit(query: AuditQuery) -> dict[str, Any]:
-    """The event log, newest first, filtered by actor, verb, time and workspace."""
-    statement = select(Event).options(selectinload(Event.actor)).order_by(Event.id.desc())
-    if query.actor is not None:
-        statement = statement.where(Event.actor_id == query.actor)
-    if query.verb:
-        # `item.` matches every item verb; a full verb matches itself.
-        statement = statement.where(
-            Event.verb.startswith(query.verb)
-            if query.verb.endswith(".")
-            else Event.verb == query.verb
-        )
-    if query.since is not None:
-        statement = statement.where(Event.at >= query.since)
-    if query.until is not None:
-        statement = statement.where(Event.at < query.until)
-    if query.workspace_id is not None:
-        statement = statement.where(Event.workspace_id == query.workspace_id)
-    return paginate(statement, query, event_json)
+    """The event log, newest first, filtered by actor, verb, item (id or part of its
+    title), time and workspace."""
+    return paginate(filtered_events(query), query, event_json)

@@ -53,6 +53,8 @@ class CommunityQuery(PageQuery):
 class AuditQuery(PageQuery):
     actor: Id | None = None
     verb: Annotated[str, StringConstraints(max_length=64)] | None = None
+    # An item's id, or a part of its title.
+    item: Annotated[str, StringConstraints(max_length=300)] | None = None
     since: AwareDatetime | None = None
     until: AwareDatetime | None = None
     workspace_id: Id | None = None

@@ -235,17 +235,14 @@ def _template(event: Event, item: Item | None) -> Any:
     return CHANGED_ITEM if event.item_id else CHANGED
 
 
-def sentence(event: Event, narrator: Narrator) -> Markup:
-    """The event as a sentence in the page's language, its item linked. `event.actor`
-    must be loaded (`selectinload(Event.actor)`), the rest by `narrator.load`."""
+def _values(event: Event, narrator: Narrator) -> dict[str, Any]:
+    """What a sentence names, but its item."""
     data = event.data or {}
-    item = narrator.item(event)
     person_id = data.get("user_id") if "user_id" in data else data.get("holder_id")
     people = [narrator.people.get(i, str(SOMEONE)) for i in data.get("user_ids") or []]
     when = data.get("starts_at")
-    values = {
+    return {
         "actor": event.actor.name if event.actor is not None else str(NOBODY),
-        "item": item_link(item),
         "group": narrator.group_name(event, data.get("workspace_id", event.workspace_id)),
         "person": narrator.people.get(person_id, str(SOMEONE)),
         "people": format_list(people or [str(SOMEONE)], locale=current_language()),
@@ -257,7 +254,21 @@ def sentence(event: Event, narrator: Narrator) -> Markup:
         "email": data.get("email", ""),
         "name": data.get("name", ""),
     }
+
+
+def sentence(event: Event, narrator: Narrator) -> Markup:
+    """The event as a sentence in the page's language, its item linked. `event.actor`
+    must be loaded (`selectinload(Event.actor)`), the rest by `narrator.load`."""
+    item = narrator.item(event)
+    values = _values(event, narrator) | {"item": item_link(item)}
     return escape(str(_template(event, item))) % values
+
+
+def plain_sentence(event: Event, narrator: Narrator) -> str:
+    """The same sentence as text, the item's title in quotation marks (a CSV cell)."""
+    item = narrator.item(event)
+    title = f"“{item.title}”" if item is not None else str(AN_ITEM)
+    return str(_template(event, item)) % (_values(event, narrator) | {"item": title})
 
 
 @dataclass(frozen=True)
