@@ -20,6 +20,9 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 SECTIONS: list[tuple[str, object]] = [
     ("console.overview", lazy_gettext("Overview")),
     ("review.queue", lazy_gettext("Publication requests")),
+    ("console.member_states", lazy_gettext("Member states")),
+    ("console.communities", lazy_gettext("Communities")),
+    ("console.invitations", lazy_gettext("Invitations")),
 ]
 
 
@@ -28,4 +31,4 @@ def console_sections() -> list[tuple[str, object]]:
     return SECTIONS
 
 
-from . import overview  # noqa: E402,F401
+from . import invitations, network, overview  # noqa: E402,F401
