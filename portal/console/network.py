@@ -341,11 +341,12 @@ def _onboard(values: dict[str, str]) -> tuple[Invitation | None, Errors]:
     errors |= _prefixed(PERSON, person_errors)
     workspace = None
     if person is not None and person.workspace_id is not None:
-        try:
+        # One of the open groups the form offers (an archived one takes nobody in).
+        if str(person.workspace_id) in dict(workspace_options("")):
             workspace = permissions.check_invitation(
                 person.workspace_id, person.role or Role.member, None, False
             )
-        except ApiError:
+        else:
             errors["person-workspace_id"] = gettext("Choose one of the working groups.")
     if errors or community is None or person is None:
         return None, errors

@@ -352,6 +352,17 @@ def test_a_refused_onboarding_changes_nothing_and_keeps_the_input(
     assert count(app, OutboxMessage) == mails
 
 
+def test_an_archived_group_takes_no_focal_point(app, as_user, world):
+    as_user(world.secretariat).patch(f"/workspaces/{world.other_ws_id}", {"archived": True})
+    form = ONBOARDING | {"person-workspace_id": world.other_ws_id}
+
+    answer = secretariat_client(as_user, world).post("/console/onboarding", data=form)
+
+    assert answer.status_code == 400
+    assert 'id="person-workspace_id-error"' in answer.get_data(as_text=True)
+    assert count(app, Community) == 1 and count(app, Invitation) == 0
+
+
 def test_a_pending_invitation_to_the_focal_point_refuses_the_onboarding(app, as_user, world):
     client = secretariat_client(as_user, world)
     as_user(world.secretariat).post("/invitations", {"email": "focal@sines.example.org"})
