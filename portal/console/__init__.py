@@ -19,6 +19,9 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 # (endpoint, label) of each section's entry page, in the menu's order.
 SECTIONS: list[tuple[str, object]] = [
     ("console.overview", lazy_gettext("Overview")),
+    ("console.member_states", lazy_gettext("Member states")),
+    ("console.communities", lazy_gettext("Communities")),
+    ("console.invitations", lazy_gettext("Invitations")),
     ("review.queue", lazy_gettext("Publication requests")),
     ("console.audit_page", lazy_gettext("Audit log")),
     ("console.health_page", lazy_gettext("Health")),
@@ -30,4 +33,4 @@ def console_sections() -> list[tuple[str, object]]:
     return SECTIONS
 
 
-from . import audit, health, overview  # noqa: E402,F401
+from . import audit, health, invitations, network, overview  # noqa: E402,F401

@@ -14,14 +14,36 @@ from ..text import free_slug
 from .models import Community, MemberState
 
 
-def create_member_state(actor: User | None, code: str, name: str) -> MemberState:
-    if db.session.get(MemberState, code) is not None:
-        raise conflict(f"Member state {code} already exists.", fields={"code": "Taken."})
+def _require_free_name(name: str) -> None:
     if db.session.scalar(select(MemberState.code).where(MemberState.name == name)):
         raise conflict(f"A member state is already called {name}.", fields={"name": "Taken."})
+
+
+def create_member_state(
+    actor: User | None, code: str, name: str, *, commit: bool = True
+) -> MemberState:
+    """Add a member state (`commit=False`: in the caller's transaction, as onboarding a
+    community with its new member state does)."""
+    if db.session.get(MemberState, code) is not None:
+        raise conflict(f"Member state {code} already exists.", fields={"code": "Taken."})
+    _require_free_name(name)
     state = MemberState(code=code, name=name)
     db.session.add(state)
+    db.session.flush()
     events.record("member_state.created", actor=actor, data={"code": code, "name": name})
+    if commit:
+        db.session.commit()
+    return state
+
+
+def rename_member_state(actor: User, state: MemberState, name: str) -> MemberState:
+    """Its code stays (it is the key clients use); only the name changes."""
+    if name == state.name:
+        return state
+    _require_free_name(name)
+    data = {"code": state.code, "name": name, "previous_name": state.name}
+    state.name = name
+    events.record("member_state.renamed", actor=actor, data=data)
     db.session.commit()
     return state
 
@@ -41,7 +63,9 @@ def create_community(
     website: str = "",
     slug: str | None = None,
     is_demo: bool = False,
+    commit: bool = True,
 ) -> Community:
+    """Add a community (`commit=False`: in the caller's transaction)."""
     _require_member_state(member_state)
     if slug is not None and db.session.scalar(select(Community.id).where(Community.slug == slug)):
         raise conflict("A community already uses this slug.", fields={"slug": "Taken."})
@@ -60,7 +84,8 @@ def create_community(
     events.record(
         "community.created", actor=actor, data={"community_id": community.id, "name": name}
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return community
 
 

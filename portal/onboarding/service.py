@@ -23,6 +23,7 @@ from ..api import conflict, not_found
 from ..events import utcnow
 from ..extensions import db
 from ..i18n import DEFAULT_LOCALE
+from ..network import service as network
 from ..network.models import Community
 from ..workspaces import service as workspaces
 from ..workspaces.models import Role, Workspace
@@ -76,15 +77,17 @@ def invite(
     workspace: Workspace | None = None,
     role: Role | None = None,
     is_secretariat: bool = False,
+    commit: bool = True,
 ) -> tuple[Invitation | None, str]:
     """Invite an address; (invitation, "pending"), or (None, "added") when the address
     already has an active account and a group was named: they are added to it (the
-    membership's event notifies them)."""
+    membership's event notifies them). `commit=False` leaves it all in the caller's
+    transaction."""
     email = accounts.normalize_email(email)
     existing = db.session.scalar(select(User).where(User.email == email))
     if existing is not None:
         if existing.active and workspace is not None and role is not None:
-            workspaces.set_membership(actor, workspace, existing, role)
+            workspaces.set_membership(actor, workspace, existing, role, commit=commit)
             return None, "added"
         raise conflict("This address already has an account.", fields={"email": "Has an account."})
     if community_id is not None and db.session.get(Community, community_id) is None:
@@ -121,8 +124,55 @@ def invite(
     db.session.flush()
     events.record("invitation.created", actor=actor, data=_event_data(invitation))
     _send(invitation, token, actor)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return invitation, "pending"
+
+
+def onboard_community(
+    actor: User,
+    *,
+    member_state: str,
+    new_member_state_name: str | None,
+    community: dict[str, Any],
+    focal_point: dict[str, Any],
+    workspace: Workspace | None = None,
+    role: Role | None = None,
+) -> Invitation:
+    """A community joins in one transaction: its member state when new
+    (`new_member_state_name` given), the community, and the invitation of its focal
+    point (to `workspace` with `role`, if named), whose e-mail goes out only if all of
+    it commits. Any refusal rolls everything back and is raised.
+
+    The focal point is a new person: an address that already has an account is refused
+    (adding an existing user to a group is the group's members page)."""
+    try:
+        if new_member_state_name is not None:
+            network.create_member_state(actor, member_state, new_member_state_name, commit=False)
+        created = network.create_community(
+            actor, member_state=member_state, commit=False, **community
+        )
+        email = accounts.normalize_email(focal_point["email"])
+        if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+            raise conflict(
+                "This address already has an account.", fields={"email": "Has an account."}
+            )
+        invitation, _ = invite(
+            actor,
+            email=email,
+            name=focal_point.get("name") or "",
+            locale=focal_point.get("locale"),
+            community_id=created.id,
+            workspace=workspace,
+            role=role if workspace is not None else None,
+            commit=False,
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    assert invitation is not None  # a new address is always invited, never "added"
+    return invitation
 
 
 def _event_data(invitation: Invitation) -> dict[str, Any]:

@@ -88,6 +88,7 @@ SENTENCES: dict[str, Any] = {
     "invitation.revoked": lazy_gettext("%(actor)s withdrew the invitation to %(email)s"),
     "invitation.accepted": lazy_gettext("%(actor)s accepted an invitation and joined"),
     "member_state.created": lazy_gettext("%(actor)s added the member state %(name)s"),
+    "member_state.renamed": lazy_gettext("%(actor)s renamed a member state to %(name)s"),
     "community.created": lazy_gettext("%(actor)s added the port community %(name)s"),
     "community.updated": lazy_gettext("%(actor)s changed the details of a port community"),
 }

@@ -18,14 +18,16 @@ from .conftest import PASSWORD, check_accessibility, shoot
 NEW_PASSWORD = "nueva-clave-del-puerto"
 
 
-def mail_to(site: Any, address: str, timeout: float = 15) -> EmailMessage:
-    """The message the site's mailer wrote for `address`."""
+def mail_to(site: Any, address: str, timeout: float = 15, containing: str = "") -> EmailMessage:
+    """The message the site's mailer wrote for `address` (the first whose text holds
+    `containing`)."""
     folder = site.server.log.parent / "mail"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for path in sorted(folder.glob("*.eml")) if folder.exists() else []:
             message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            if address in message["To"]:
+            text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            if address in message["To"] and containing in text:
                 return message  # type: ignore[return-value]
         time.sleep(0.1)
     raise AssertionError(f"no mail to {address} in {folder}")
