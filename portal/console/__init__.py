@@ -20,6 +20,8 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 SECTIONS: list[tuple[str, object]] = [
     ("console.overview", lazy_gettext("Overview")),
     ("review.queue", lazy_gettext("Publication requests")),
+    ("console.users", lazy_gettext("Users")),
+    ("console.groups", lazy_gettext("Working groups")),
 ]
 
 
@@ -28,4 +30,4 @@ def console_sections() -> list[tuple[str, object]]:
     return SECTIONS
 
 
-from . import overview  # noqa: E402,F401
+from . import groups, overview, users  # noqa: E402,F401
