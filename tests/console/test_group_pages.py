@@ -154,6 +154,7 @@ def test_the_list_counts_members_and_items_and_filters_archived(app, console, wo
     ]
     html = _html(console.get("/console/groups"))
     assert f'href="/groups/{world.ws_id}"' in html  # the group's own page
+    assert '<td data-label="Items">1</td>' in html  # a phone shows each count's name
 
 
 def test_a_filter_that_cannot_be_read_is_named(console, world):
