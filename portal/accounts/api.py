@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, g, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from .. import permissions
 from ..api import (
@@ -22,6 +22,7 @@ from ..api import (
     setting,
 )
 from ..extensions import db, limiter
+from ..network.models import Community
 from ..workspaces.models import Membership, Workspace
 from . import password_reset, service, two_factor
 from .models import ApiToken, Notification, User
@@ -350,11 +351,10 @@ def read_notifications(body: ReadBody) -> dict[str, Any]:
 # --- user administration (secretariat) ----------------------------------------
 
 
-@bp.get("/users")
-@endpoint(access=permissions.secretariat, query=UserQuery)
-def list_users(query: UserQuery) -> dict[str, Any]:
-    """All users, filtered by text, community or active state."""
-    statement = select(User).order_by(User.name, User.id)
+def filtered_users(query: UserQuery) -> Select[tuple[User]]:
+    """The users matching the filters (name or e-mail, community, member state,
+    secretariat, active), by name; the API's list and the console's."""
+    statement = select(User).order_by(func.lower(User.name), User.id)
     if query.q:
         pattern = f"%{query.q.lower()}%"
         statement = statement.where(
@@ -362,9 +362,26 @@ def list_users(query: UserQuery) -> dict[str, Any]:
         )
     if query.community_id is not None:
         statement = statement.where(User.community_id == query.community_id)
+    if query.member_state is not None:
+        statement = statement.where(
+            User.community_id.in_(
+                select(Community.id).where(
+                    Community.member_state_code == query.member_state.upper()
+                )
+            )
+        )
+    if query.is_secretariat is not None:
+        statement = statement.where(User.is_secretariat.is_(query.is_secretariat))
     if query.active is not None:
         statement = statement.where(User.active.is_(query.active))
-    return paginate(statement, query, user_json)
+    return statement
+
+
+@bp.get("/users")
+@endpoint(access=permissions.secretariat, query=UserQuery)
+def list_users(query: UserQuery) -> dict[str, Any]:
+    """All users, filtered by text, community, member state, secretariat or active state."""
+    return paginate(filtered_users(query), query, user_json)
 
 
 @bp.post("/users")

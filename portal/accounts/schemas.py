@@ -114,6 +114,9 @@ class UserUpdateBody(Body):
 class UserQuery(PageQuery):
     q: Annotated[str, StringConstraints(max_length=100)] | None = None
     community_id: Id | None = None
+    # ISO 3166 alpha-2: the users of that member state's communities.
+    member_state: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")] | None = None
+    is_secretariat: bool | None = None
     active: bool | None = None
 
 

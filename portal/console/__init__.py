@@ -21,6 +21,8 @@ SECTIONS: list[tuple[str, object]] = [
     ("console.overview", lazy_gettext("Overview")),
     ("console.member_states", lazy_gettext("Member states")),
     ("console.communities", lazy_gettext("Communities")),
+    ("console.users", lazy_gettext("Users")),
+    ("console.groups", lazy_gettext("Working groups")),
     ("console.invitations", lazy_gettext("Invitations")),
     ("review.queue", lazy_gettext("Publication requests")),
     ("console.audit_page", lazy_gettext("Audit log")),
@@ -33,4 +35,4 @@ def console_sections() -> list[tuple[str, object]]:
     return SECTIONS
 
 
-from . import audit, health, invitations, network, overview  # noqa: E402,F401
+from . import audit, groups, health, invitations, network, overview, users  # noqa: E402,F401
