@@ -27,7 +27,6 @@ from ..events import utcnow
 from ..extensions import db
 from ..i18n import LANGUAGE_NAMES
 from ..network.models import Community, MemberState
-from ..onboarding import service as onboarding
 from ..onboarding.models import Invitation
 from ..pages import page, parse_form, render
 from ..public.views import country_name
@@ -107,24 +106,6 @@ def users() -> tuple[str, int]:
         member_state_options=member_state_options(),
         page_url=lambda number: url_for(".users", page=number, **filters),
     ), 400 if errors else 200
-
-
-@bp.post("/users/invitations/<int:invitation_id>/resend")
-@page(access=permissions.console)
-def resend_invitation(invitation_id: int) -> Response:
-    """Send a pending (or expired) invitation again, back to the same search."""
-    invitation = permissions.load_invitation(invitation_id)
-    try:
-        onboarding.resend(current_user, invitation)
-    except ApiError as refusal:
-        if refusal.status != 409:
-            raise
-        db.session.rollback()
-        flash(gettext("This invitation was accepted or revoked meanwhile: nothing was sent."))
-    else:
-        flash(gettext("Sent the invitation to %(email)s again.", email=invitation.email))
-    back = {name: request.args[name] for name in FILTERS if request.args.get(name)}
-    return redirect(url_for(".users", **back), 303)
 
 
 # --- one person ---------------------------------------------------------------------

@@ -60,7 +60,6 @@ def _pages(world) -> list[tuple[str, str, dict]]:
         ("POST", f"{person}/active", {"active": "false"}),
         ("POST", f"{person}/secretariat", {"is_secretariat": "true"}),
         ("POST", f"{person}/community", {"community_id": ""}),
-        ("POST", "/console/users/invitations/1/resend", {}),
     ]
 
 
@@ -352,15 +351,15 @@ def test_a_search_finds_people_invited_and_sends_their_invitation_again(app, con
     html = _html(found)
     assert "Invited, not joined yet" in html and "nueva@ports.example" in html
     assert "Nobody matches this search." in html  # no account yet
-    action = f"/console/users/invitations/{invitation_id}/resend?q=nueva"
-    assert f'action="{action}"' in html
+    action = f"/console/invitations/{invitation_id}/resend"
+    assert f'action="{action}"' in html and 'name="next" value="/console/users?q=nueva"' in html
 
-    response = console.post(action)
+    response = console.post(action, data={"next": "/console/users?q=nueva"})
 
     assert response.status_code == 303 and response.headers["Location"].endswith(
         "/console/users?q=nueva"
     )
-    assert "Sent the invitation to nueva@ports.example again." in _html(
+    assert "The invitation is sent again to nueva@ports.example." in _html(
         console.get(response.headers["Location"])
     )
     with app.app_context():
@@ -388,8 +387,10 @@ def test_an_invitation_revoked_meanwhile_is_not_sent(app, console, world):
         onboarding.revoke(db.session.get(User, world.secretariat.id), invitation)
     sent = _mails(app)
 
-    response = console.post(f"/console/users/invitations/{invitation_id}/resend")
+    response = console.post(
+        f"/console/invitations/{invitation_id}/resend", data={"next": "/console/users?q=nueva"}
+    )
 
     assert response.status_code == 303
-    assert "nothing was sent" in _html(console.get(response.headers["Location"]))
+    assert "can no longer be sent again" in _html(console.get(response.headers["Location"]))
     assert _mails(app) == sent
