@@ -20,6 +20,7 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 SECTIONS: list[tuple[str, object]] = [
     ("console.overview", lazy_gettext("Overview")),
     ("review.queue", lazy_gettext("Publication requests")),
+    ("console.statistics_page", lazy_gettext("Statistics")),
 ]
 
 
@@ -28,4 +29,4 @@ def console_sections() -> list[tuple[str, object]]:
     return SECTIONS
 
 
-from . import overview  # noqa: E402,F401
+from . import overview, statistics  # noqa: E402,F401
