@@ -120,6 +120,12 @@ def month_label(month: str) -> str:
     return format_skeleton("yMMM", date(year, number, 1), locale=page_locale())
 
 
+def month_heading(month: str) -> tuple[str, str]:
+    """'2026-03' as ("Mar", "2026"): a table's column heading on two lines, narrow."""
+    year, number = map(int, month.split("-"))
+    return format_skeleton("MMM", date(year, number, 1), locale=page_locale()), str(year)
+
+
 def number(value: int) -> str:
     return format_decimal(value, locale=page_locale())
 
@@ -137,10 +143,12 @@ def sorted_groups(report: Report) -> list[tuple[Group, str]]:
 
 
 # The bar chart's geometry, in SVG user units (the drawing scales to its box).
-CHART_WIDTH = 400
-LABEL_WIDTH = 84
+# About one unit a pixel at its widths (22rem at most, a phone's width less its margins),
+# so its text keeps the page's size.
+CHART_WIDTH = 320
+LABEL_WIDTH = 76
 BAR_LEFT = LABEL_WIDTH + 6
-BAR_SPACE = 250
+BAR_SPACE = 186
 ROW_HEIGHT = 26
 
 
@@ -226,7 +234,7 @@ def statistics_page() -> tuple[str, int]:
         "console/statistics.html",
         chosen=chosen,
         errors=errors,
-        months=[month_label(month) for month in report.months],
+        months=[month_heading(month) for month in report.months],
         period=(month_label(report.months[0]), month_label(report.months[-1])),
         figures=tables(report),
         by_kind=kind_table(report),

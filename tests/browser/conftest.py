@@ -280,10 +280,10 @@ def check_accessibility(page: Any) -> None:
     assert not problems, f"{page.url}:\n" + "\n".join(problems)
 
 
-def shoot(page: Any, name: str) -> None:
+def shoot(page: Any, name: str, folder_name: str = "workspace") -> None:
     """Screenshots of a page type at desktop width and at 390 px (a phone), under
-    tests/artifacts/workspace/, for review; the page is left at its first width."""
-    folder = ARTIFACTS / "workspace"
+    tests/artifacts/<folder_name>/, for review; the page is left at its first width."""
+    folder = ARTIFACTS / folder_name
     folder.mkdir(parents=True, exist_ok=True)
     size = page.viewport_size
     page.screenshot(path=str(folder / f"{name}-desktop.png"), full_page=True)

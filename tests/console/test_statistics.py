@@ -28,39 +28,41 @@ PERIOD = {"start": "2025-01", "end": "2025-02"}
 
 
 class Tables(HTMLParser):
-    """Each table of a page: its caption -> its rows, each a list of cell texts."""
+    """Each table of a page: its heading (the h3 that names it) -> its rows, each a list
+    of cell texts."""
 
     def __init__(self, html: str) -> None:
         super().__init__()
         self.tables: dict[str, list[list[str]]] = {}
-        self._caption: str | None = None
+        self._heading: list[str] | None = None
+        self._name = ""
         self._rows: list[list[str]] = []
         self._cell: list[str] | None = None
-        self._in_caption = False
         self.feed(html)
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag == "table":
-            self._caption, self._rows = "", []
-        elif tag == "caption":
-            self._in_caption = True
+        if tag == "h3":
+            self._heading = []
+        elif tag == "table":
+            self._rows = []
         elif tag == "tr":
             self._rows.append([])
         elif tag in ("th", "td"):
             self._cell = []
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "table":
-            self.tables[self._caption or ""] = self._rows
-        elif tag == "caption":
-            self._in_caption = False
+        if tag == "h3" and self._heading is not None:
+            self._name = "".join(self._heading).strip()
+            self._heading = None
+        elif tag == "table":
+            self.tables[self._name] = self._rows
         elif tag in ("th", "td") and self._cell is not None:
-            self._rows[-1].append("".join(self._cell).strip())
+            self._rows[-1].append(" ".join("".join(self._cell).split()))
             self._cell = None
 
     def handle_data(self, data: str) -> None:
-        if self._in_caption:
-            self._caption = (self._caption or "") + data.strip()
+        if self._heading is not None:
+            self._heading.append(data)
         elif self._cell is not None:
             self._cell.append(data)
 
