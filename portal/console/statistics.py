@@ -22,7 +22,7 @@ from .. import permissions
 from ..events import utcnow
 from ..pages import page, page_locale, parse_form, render
 from ..public import statistics
-from ..public.statistics import MAX_MONTHS, METRICS, Group, Report
+from ..public.statistics import MAX_MONTHS, METRICS, Group, Report, month_count
 from ..public.views import KIND_NAMES, country_name, kind_name, strxfrm
 from . import bp
 
@@ -57,6 +57,10 @@ EXPLANATIONS = {
 }
 
 
+# No figure is older than the portal: an earlier year is a typing mistake.
+FIRST_YEAR = 2000
+
+
 class StatisticsQuery(BaseModel):
     """The page's period (months, YYYY-MM, as `<input type="month">` sends them) and
     grouping; the default is the last twelve months."""
@@ -72,6 +76,8 @@ class StatisticsQuery(BaseModel):
             return value
         try:
             year, month = (int(part) for part in str(value).split("-"))
+            if year < FIRST_YEAR:
+                raise ValueError(year)
             return date(year, month, 1)
         except ValueError:
             raise ValueError(gettext("Enter a month, as 2026-03.")) from None
@@ -84,7 +90,7 @@ class StatisticsQuery(BaseModel):
             return value
         if value < start:
             raise ValueError(gettext("Enter a month after the first month of the period."))
-        if len(statistics.month_keys(start, value)) > MAX_MONTHS:
+        if month_count(start, value) > MAX_MONTHS:
             raise ValueError(
                 gettext("Choose a period of %(months)d months at most.", months=MAX_MONTHS)
             )
@@ -101,7 +107,7 @@ def _period() -> tuple[StatisticsQuery, dict[str, str]]:
         query = parse_form(StatisticsQuery, form=kept)[0] or StatisticsQuery()
     end = query.end or utcnow().date().replace(day=1)
     start = query.start
-    if start is None or not 0 < len(statistics.month_keys(start, end)) <= MAX_MONTHS:
+    if start is None or not 0 < month_count(start, end) <= MAX_MONTHS:
         start = _add_months(end, -11)
     return query.model_copy(update={"start": start, "end": end}), errors
 
@@ -233,6 +239,8 @@ def statistics_page() -> tuple[str, int]:
     return render(
         "console/statistics.html",
         chosen=chosen,
+        # What was typed stays in a field named by an error.
+        typed={**chosen, **{name: request.args.get(name, "") for name in errors}},
         errors=errors,
         months=[month_heading(month) for month in report.months],
         period=(month_label(report.months[0]), month_label(report.months[-1])),

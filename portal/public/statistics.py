@@ -173,6 +173,11 @@ class Report:
 MAX_MONTHS = 36
 
 
+def month_count(start: date, end: date) -> int:
+    """How many months from `start`'s to `end`'s, both included (0 if `end` is before)."""
+    return max(0, (end.year - start.year) * 12 + end.month - start.month + 1)
+
+
 def month_keys(start: date, end: date) -> list[str]:
     """'YYYY-MM' of every month from `start`'s to `end`'s, both included."""
     keys = []
@@ -194,7 +199,9 @@ def _bounds(months: list[str]) -> tuple[datetime, datetime]:
 def report(start: date, end: date, by: Grouping) -> Report:
     """The figures of the months from `start` to `end` (at most `MAX_MONTHS`) by community
     or member state: five aggregate queries and one for the names."""
-    months = month_keys(start, end)[:MAX_MONTHS]
+    if not 0 < month_count(start, end) <= MAX_MONTHS:
+        raise ValueError(f"a report covers 1 to {MAX_MONTHS} months")
+    months = month_keys(start, end)
     begin, after = _bounds(months)
     group_of = Community.member_state_code if by == "state" else Community.id
     result = Report(months=months, by=by)

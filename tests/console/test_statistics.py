@@ -226,9 +226,12 @@ def test_a_month_that_cannot_be_read_is_named_beside_its_field(as_user, figures_
     response = client.get("/console/statistics?start=2025-13&end=2025-02")
     bad_order = client.get("/console/statistics?start=2025-03&end=2025-02")
     too_long = client.get("/console/statistics?start=2020-01&end=2025-02")
+    ancient = client.get("/console/statistics?start=0001-01&end=0001-02")
 
     assert response.status_code == 400
-    assert 'id="start-error"' in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert 'id="start-error"' in html and 'value="2025-13"' in html  # as typed
+    assert ancient.status_code == 400 and 'id="end-error"' in ancient.get_data(as_text=True)
     assert bad_order.status_code == 400 and 'id="end-error"' in bad_order.get_data(as_text=True)
     assert "36 months at most" in too_long.get_data(as_text=True)
     assert client.get("/console/statistics.csv?start=nope").status_code == 400
@@ -387,6 +390,26 @@ def test_public_searches_are_counted_on_the_page_and_the_api(app, api, published
     assert api.get("/public/search?community=no-such-community").status_code == 200
 
     assert _counts(app) == {("search", 0): 3, ("search", published_file.community_id): 1}
+
+
+def test_counting_adds_one_statement_to_a_public_request(app, api, published_file):
+    statements: list[str] = []
+
+    def record(*args) -> None:
+        statements.append(args[2])
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        api.get(f"/public/documents/{published_file.document_id}/download")
+        api.get("/public/search?q=estudio")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    counting = [sql for sql in statements if "public_counts" in sql]
+    assert len(counting) == 2
+    assert all(sql.startswith("INSERT") and "ON CONFLICT" in sql for sql in counting)
 
 
 def test_the_signed_in_search_of_publications_is_not_a_public_search(app, as_user, world):
