@@ -25,6 +25,7 @@ SECTIONS: list[tuple[str, object]] = [
     ("console.groups", lazy_gettext("Working groups")),
     ("console.invitations", lazy_gettext("Invitations")),
     ("review.queue", lazy_gettext("Publication requests")),
+    ("console.statistics_page", lazy_gettext("Statistics")),
     ("console.audit_page", lazy_gettext("Audit log")),
     ("console.health_page", lazy_gettext("Health")),
 ]
@@ -35,4 +36,14 @@ def console_sections() -> list[tuple[str, object]]:
     return SECTIONS
 
 
-from . import audit, groups, health, invitations, network, overview, users  # noqa: E402,F401
+# The sections add their pages to `bp` when imported.
+from . import (  # noqa: E402,F401
+    audit,
+    groups,
+    health,
+    invitations,
+    network,
+    overview,
+    statistics,
+    users,
+)

@@ -19,7 +19,7 @@ from ..extensions import db, limiter
 from ..search.api import SearchQuery
 from ..text import xml_safe
 from ..workspaces.models import Item
-from . import service
+from . import service, statistics
 from .models import PublicationRequest, PublishedItem, RequestStatus
 
 bp = Blueprint("public_api", __name__, url_prefix=API_PREFIX)
@@ -216,6 +216,13 @@ class PublicSearchQuery(SearchQuery):
         return {name: getattr(self, name) or "" for name in names}
 
 
+def count_public_search(query: PublicSearchQuery) -> None:
+    """A visitor's search (on the page or through the API) counts once: its first page
+    (the next pages of the same search do not)."""
+    if query.page == 1:
+        statistics.count_public("search", community_slug=query.community)
+
+
 def run_public_search(query: PublicSearchQuery) -> dict[str, Any]:
     return service.search(
         query.q,
@@ -231,6 +238,7 @@ def run_public_search(query: PublicSearchQuery) -> dict[str, Any]:
 @endpoint(access=permissions.anyone, query=PublicSearchQuery)
 def public_search(query: PublicSearchQuery) -> dict[str, Any]:
     """Search what the network has published, with facet counts and highlights."""
+    count_public_search(query)
     return run_public_search(query)
 
 
@@ -248,6 +256,7 @@ def public_download(document_id: int) -> Response:
     copy = service.load_published(document_id)
     if copy.document_version is None:
         raise not_found("document")
+    statistics.count_public("download", community_id=copy.community_id)
     return send_version(copy.document_version)
 
 

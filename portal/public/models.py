@@ -9,10 +9,20 @@ public only when approved again.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..documents.models import DocumentVersion
@@ -129,3 +139,22 @@ class PublicationRequest(db.Model):  # type: ignore[name-defined]
         if not self.public_copy or self.public_copy["document_version_id"] is None:
             return None
         return int(self.public_copy["details"]["version"])
+
+
+class PublicCount(db.Model):  # type: ignore[name-defined]
+    """How many public downloads or searches a day saw, for the secretariat's statistics:
+    a counter, not a log (no visitor, address or query text is kept), bumped by one upsert
+    (`statistics.count_public`)."""
+
+    __tablename__ = "public_counts"
+    __table_args__ = (CheckConstraint("metric IN ('download', 'search')", name="metric"),)
+
+    # The day (UTC) counted.
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    # `download` of a published file, or `search` of the publications (its first page).
+    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # The community concerned (the file's, or the search's community filter); 0 for none:
+    # NULL cannot be part of the key the upsert conflicts on (NULLs never collide). No
+    # foreign key, so the sentinel fits and the figures outlive a deleted community.
+    community_id: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)

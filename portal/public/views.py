@@ -29,7 +29,7 @@ from ..i18n import current_language
 from ..network.models import Community, MemberState
 from ..pages import page
 from . import service
-from .api import PublicSearchQuery, public_page_url, run_public_search
+from .api import PublicSearchQuery, count_public_search, public_page_url, run_public_search
 from .models import PublishedItem
 
 bp = Blueprint("public", __name__)
@@ -241,6 +241,7 @@ def search() -> str:
         current["sort"] = query.sort
     search_url = search_links("public.search", current)
     # No words: the catalogue, every publication the filters let through, newest first.
+    count_public_search(query)
     results = run_public_search(query)
     copies = published_copies([hit["id"] for hit in results["items"]])
     pages = min(math.ceil(results["total"] / PER_PAGE), 50)
