@@ -91,6 +91,12 @@ def _account_page(
     return response
 
 
+def _back_to_the_page() -> Response:
+    """After a form's success, to the page's top where the flashed message is: the
+    anchor of the form's action (its section) would carry over the redirect otherwise."""
+    return redirect(url_for("accounts.account_page", _anchor="main"), 303)
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @page(access=permissions.signed_in)
 def account_page() -> Response:
@@ -106,7 +112,7 @@ def account_page() -> Response:
         typed = {k: v for k, v in request.form.items() if k in {"name", "locale", "timezone"}}
         return _account_page(status=400, profile=typed, profile_errors=errors)
     service.update_user(current_user, current_user, changes_of(body))
-    response = redirect(url_for("accounts.account_page"), 303)
+    response = _back_to_the_page()
     if body.locale:
         # The page follows the language chosen here, even where the switcher chose another.
         remember_language(response, body.locale)
@@ -132,7 +138,7 @@ def change_password() -> Response:
                     "(other browsers, phones) you must sign in again with the new one."
                 )
             )
-            return redirect(url_for("accounts.account_page") + "#password", 303)
+            return _back_to_the_page()
     return _account_page(status=400, password_errors=errors)
 
 
@@ -167,7 +173,7 @@ def revoke_token(token_id: int) -> Response | str:
             name=token.name,
         )
     )
-    return redirect(url_for("accounts.account_page") + "#tokens", 303)
+    return _back_to_the_page()
 
 
 @bp.post("/account/calendar")
@@ -178,5 +184,5 @@ def calendar_link() -> Response:
     if request.form.get("action") == "revoke":
         calendar_service.revoke_tokens(current_user)
         flash(gettext("Your calendar link no longer works."))
-        return redirect(url_for("accounts.account_page") + "#calendar", 303)
+        return _back_to_the_page()
     return _account_page(feeds=feed_urls(calendar_service.rotate_token(current_user)))

@@ -121,7 +121,7 @@ def test_saving_the_profile_changes_it_and_the_page_follows_the_language(app, cl
     )
 
     assert response.status_code == 303
-    assert response.headers["Location"] == "/account"
+    assert response.headers["Location"] == "/account#main"
     assert "portal_lang=pt" in response.headers["Set-Cookie"]
     user = stored(app, ana.id)
     assert (user.name, user.locale, user.timezone) == ("Ana María", "pt", "America/Lima")
