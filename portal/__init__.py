@@ -143,6 +143,7 @@ def _init_extensions(app: Flask, settings: dict[str, Any]) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .accounts import account_views  # noqa: F401  # adds My account to accounts_views
     from .accounts.api import bp as accounts_api
     from .accounts.views import bp as accounts_views
     from .api import register_error_handlers

@@ -65,15 +65,20 @@ def _switch_language() -> Response | None:
     target = request.script_root + request.path + ("?" + urlencode(rest) if rest else "")
     response = redirect(target, code=303)
     if chosen in LANGUAGES:
-        response.set_cookie(
-            COOKIE,
-            chosen,
-            max_age=COOKIE_MAX_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
-        )
+        remember_language(response, chosen)
     return response
+
+
+def remember_language(response: Response, code: str) -> None:
+    """This browser's explicit choice of language (it wins over the account's)."""
+    response.set_cookie(
+        COOKIE,
+        code,
+        max_age=COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+    )
 
 
 def language_url(code: str) -> str:

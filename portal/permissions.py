@@ -456,6 +456,22 @@ def check_user_change(target: User, changes: dict[str, Any]) -> None:
         raise forbidden("You cannot deactivate or demote your own account.")
 
 
+# --- API tokens -----------------------------------------------------------------
+
+
+def own_tokens(user: Any) -> Select[tuple[ApiToken]]:
+    """A user's API tokens, newest first: no one lists another's."""
+    return select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+
+
+def load_own_token(token_id: int) -> ApiToken:
+    """One of the caller's API tokens; another's is not found."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != _user().id:
+        raise not_found("token")
+    return token
+
+
 # --- live updates -------------------------------------------------------------
 #
 # The realtime package names Socket.IO rooms after what these functions return.

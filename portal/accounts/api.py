@@ -17,7 +17,6 @@ from ..api import (
     changes_of,
     endpoint,
     iso,
-    not_found,
     paginate,
     setting,
 )
@@ -298,25 +297,14 @@ def stop_two_factor(body: TwoFactorOffBody) -> tuple[str, int]:
 @endpoint(access=permissions.signed_in, query=PageQuery)
 def list_tokens(query: PageQuery) -> dict[str, Any]:
     """The caller's API tokens (never their values)."""
-    statement = (
-        select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
-    )
-    return paginate(statement, query, token_json)
+    return paginate(permissions.own_tokens(current_user), query, token_json)
 
 
 @bp.post("/me/tokens")
 @endpoint(access=permissions.signed_in, body=TokenBody, status=201)
 def create_token(body: TokenBody) -> dict[str, Any]:
     """Create an API token; its value is shown in this response only."""
-    days = body.expires_in_days or setting("TOKEN_DEFAULT_DAYS")
-    if days > setting("TOKEN_MAX_DAYS"):
-        raise ApiError(
-            400,
-            "invalid",
-            "The token would live too long.",
-            fields={"expires_in_days": f"At most {setting('TOKEN_MAX_DAYS')} days."},
-        )
-    token, plain = service.create_token(current_user, body.name, days)
+    token, plain = service.create_token(current_user, body.name, body.expires_in_days)
     return token_json(token) | {"token": plain}
 
 
@@ -324,9 +312,7 @@ def create_token(body: TokenBody) -> dict[str, Any]:
 @endpoint(access=permissions.signed_in)
 def revoke_token(token_id: int) -> dict[str, Any]:
     """Revoke one of the caller's tokens at once."""
-    token = db.session.get(ApiToken, token_id)
-    if token is None or token.user_id != current_user.id:
-        raise not_found("token")
+    token = permissions.load_own_token(token_id)
     service.revoke_token(current_user, token)
     return token_json(token)
 

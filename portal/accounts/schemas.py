@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
@@ -18,6 +19,14 @@ Locale = Literal["es", "en", "pt", "fr"]
 def is_timezone(value: str) -> bool:
     """An IANA timezone name this machine knows (America/Bogota)."""
     return value in available_timezones()
+
+
+@cache
+def timezone_choices() -> list[tuple[str, str]]:
+    """The zones a form offers: every IANA zone with a region (no "Etc/GMT+5" or bare
+    abbreviations), sorted, then UTC; as (value, label)."""
+    zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+    return [(zone, zone.replace("_", " ")) for zone in [*zones, "UTC"]]
 
 
 def _known_timezone(value: str) -> str:

@@ -12,7 +12,7 @@ from flask_login import login_user, logout_user
 from sqlalchemy import delete, select, update
 
 from .. import events
-from ..api import conflict, invalid
+from ..api import ApiError, conflict, invalid, setting
 from ..events import utcnow
 from ..extensions import db
 from ..network.models import Community
@@ -195,8 +195,18 @@ def change_own_password(user: User, current: str, new: str) -> None:
 # --- API tokens ---------------------------------------------------------------
 
 
-def create_token(user: User, name: str, days: int) -> tuple[ApiToken, str]:
-    """A new token; the plain value is returned here once and never stored."""
+def create_token(user: User, name: str, days: int | None = None) -> tuple[ApiToken, str]:
+    """A new token living `days` (the default lifetime when None, never more than the
+    longest); the plain value is returned here once and never stored."""
+    days = days or setting("TOKEN_DEFAULT_DAYS")
+    longest = setting("TOKEN_MAX_DAYS")
+    if days > longest:
+        raise ApiError(
+            400,
+            "invalid",
+            "The token would live too long.",
+            fields={"expires_in_days": f"At most {longest} days."},
+        )
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,

@@ -205,6 +205,17 @@ def forgot_password_page() -> str | Response | tuple[str, int]:
     )
 
 
+def new_password_errors(field: str, again_field: str) -> dict[str, str]:
+    """A new password's rules, as people read them, for the form's two fields: long
+    enough (the model says only "fill in" for a short one), and typed the same twice."""
+    typed = request.form.get(field, "")
+    if 0 < len(typed) < MIN_LENGTH:
+        return {field: gettext("Use at least %(num)d characters.", num=MIN_LENGTH)}
+    if typed and request.form.get(again_field) != typed:
+        return {again_field: gettext("Type the same password twice.")}
+    return {}
+
+
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 @page(access=permissions.anyone)
 def reset_password_page(token: str) -> str | Response | tuple[str, int]:
@@ -214,11 +225,7 @@ def reset_password_page(token: str) -> str | Response | tuple[str, int]:
     errors: dict[str, str] = {}
     if request.method == "POST":
         body, errors = parse_form(ResetBody)
-        typed = request.form.get("password", "")
-        if 0 < len(typed) < MIN_LENGTH:
-            errors["password"] = gettext("Use at least %(num)d characters.", num=MIN_LENGTH)
-        if body is not None and not errors and request.form.get("password_again") != typed:
-            errors["password_again"] = gettext("Type the same password twice.")
+        errors |= new_password_errors("password", "password_again")
         if body is not None and not errors:
             try:
                 password_reset.reset_password(token, body.password)

@@ -122,7 +122,8 @@ for _view in (meeting_ics, workspace_calendar):
 # --- the caller's calendar token ------------------------------------------------
 
 
-def _feed_urls(token: str) -> list[dict[str, Any]]:
+def feed_urls(token: str) -> list[dict[str, Any]]:
+    """The caller's feed URL of each group they read, with the calendar token `token`."""
     workspaces = db.session.scalars(
         permissions.visible_workspaces(current_user).order_by(Workspace.name)
     )
@@ -143,7 +144,7 @@ def _feed_urls(token: str) -> list[dict[str, Any]]:
 def create_calendar_token() -> dict[str, Any]:
     """Create (or replace) the caller's calendar token; its feed URLs are shown once."""
     token = calendar_service.rotate_token(current_user)
-    return {"token": token, "feeds": _feed_urls(token)}
+    return {"token": token, "feeds": feed_urls(token)}
 
 
 @bp.delete("/me/calendar-token")

@@ -26,6 +26,16 @@ def _revoke_all(user: User) -> int:
     return revoked
 
 
+def current_token(user: User) -> CalendarToken | None:
+    """The user's calendar token in use, if any (when it was made; its value is not kept)."""
+    return db.session.scalar(
+        select(CalendarToken)
+        .where(CalendarToken.user_id == user.id, CalendarToken.revoked_at.is_(None))
+        .order_by(CalendarToken.id.desc())
+        .limit(1)
+    )
+
+
 def rotate_token(user: User) -> str:
     """A new calendar token for the user, revoking the previous one; shown once."""
     _revoke_all(user)

@@ -3,15 +3,13 @@ their account (name, password, language, timezone) and signs them in on My work.
 
 from __future__ import annotations
 
-from functools import cache
-from zoneinfo import available_timezones
-
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from .. import permissions
 from ..accounts.passwords import MIN_LENGTH
+from ..accounts.schemas import timezone_choices
 from ..api import ApiError
 from ..i18n import LANGUAGE_NAMES, LANGUAGES
 from ..pages import page, parse_form, render
@@ -19,13 +17,6 @@ from . import service
 from .schemas import AcceptBody
 
 bp = Blueprint("onboarding", __name__)
-
-
-@cache
-def timezone_choices() -> list[tuple[str, str]]:
-    """Every IANA zone with a region (no "Etc/GMT+5" or bare abbreviations), sorted."""
-    zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
-    return [(zone, zone.replace("_", " ")) for zone in [*zones, "UTC"]]
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])

@@ -11,3 +11,18 @@ for (const select of document.querySelectorAll("select[data-browser-timezone]"))
   const known = [...select.options].some((option) => option.value === zone);
   if (known && !select.value) select.value = zone;
 }
+// A select already chosen (My account) offers the browser's zone when it differs: the
+// button named by `data-browser-timezone-offer` (the select's id), hidden without script.
+for (const offer of document.querySelectorAll("[data-browser-timezone-offer]")) {
+  const select = document.getElementById(offer.dataset.browserTimezoneOffer);
+  const button = offer.querySelector("button");
+  const known = select && [...select.options].some((option) => option.value === zone);
+  if (!known || !button || !select.value || select.value === zone) continue;
+  button.textContent = button.dataset.label.replace("{zone}", zone.replaceAll("_", " "));
+  button.addEventListener("click", () => {
+    select.value = zone;
+    offer.hidden = true;
+    select.focus();
+  });
+  offer.hidden = false;
+}
