@@ -40,6 +40,8 @@ def create_community(
     description: str = "",
     website: str = "",
     slug: str | None = None,
+    contact_email: str = "",
+    publish_focal_points: bool = False,
     is_demo: bool = False,
 ) -> Community:
     _require_member_state(member_state)
@@ -52,6 +54,8 @@ def create_community(
         member_state_code=member_state,
         description=description,
         website=website,
+        contact_email=contact_email,
+        publish_focal_points=publish_focal_points,
         active=True,
         is_demo=is_demo,
     )
