@@ -144,7 +144,7 @@ def test_everyone_signed_in_has_the_page(as_user, world, role):
 
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "<h1 id=\"contact-title\">Contact details</h1>" in html
+    assert '<h1 id="contact-title">Contact details</h1>' in html
     assert 'name="show_email"' in html and 'name="phone"' in html
 
 
@@ -164,6 +164,7 @@ def test_the_form_saves_and_an_unticked_box_hides_again(app, as_user, world):
     again = client.post("/account/contact", data={"csrf_token": token, "position": "Analyst"})
 
     assert saved.status_code == 303 and saved.headers["Location"].endswith("/account/contact")
+    assert again.status_code == 303
     assert stored(app, world.member.id) == {
         "position": "Analyst",
         "phone": "",

@@ -141,9 +141,7 @@ def _directory(client) -> str:
 
 
 @pytest.mark.parametrize("role", ["anonymous", "member", "secretariat"])
-def test_the_directory_names_published_focal_points_and_nothing_members_see(
-    as_user, world, role
-):
+def test_the_directory_names_published_focal_points_and_nothing_members_see(as_user, world, role):
     _publishing_world(as_user, world, publish=True)
 
     html = _directory(as_user(getattr(world, role)).client)
@@ -191,7 +189,7 @@ def test_the_directory_costs_the_same_queries_however_many_focal_points(app, as_
         statements: list[int] = []
         with app.app_context():
             engine = db.engine
-        listener = lambda *_args: statements.append(1)  # noqa: E731
+        listener = lambda *_args: statements.append(1)
         event.listen(engine, "before_cursor_execute", listener)
         try:
             _directory(app.test_client())

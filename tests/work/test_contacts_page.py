@@ -55,15 +55,13 @@ def page(as_user, who, path="/contacts"):
 
 def person_entry(html, name):
     """The <li> of one person on the page."""
-    start = html.index(f"<p class=\"name\"><strong>{name}</strong>")
+    start = html.index(f'<p class="name"><strong>{name}</strong>')
     ends = [html.find(mark, start) for mark in ('<li class="contact">', "</section>")]
     return html[start : min(end for end in ends if end != -1)]
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_member_reads_the_contacts_and_hidden_details_stay_hidden(
-    as_user, contacts, role
-):
+def test_every_member_reads_the_contacts_and_hidden_details_stay_hidden(as_user, contacts, role):
     response, html = page(as_user, getattr(contacts, role))
 
     assert response.status_code == 200
@@ -81,7 +79,7 @@ def test_every_member_reads_the_contacts_and_hidden_details_stay_hidden(
 def test_a_visitor_is_sent_to_sign_in_and_the_header_links_only_members(app, as_user, world):
     visitor = app.test_client().get("/contacts", headers=EN)
     public = app.test_client().get("/directory", headers=EN).get_data(as_text=True)
-    _response, html = page(as_user, world.member, "/groups/%d" % world.ws_id)
+    _response, html = page(as_user, world.member, f"/groups/{world.ws_id}")
 
     assert visitor.status_code == 302 and "/login" in visitor.headers["Location"]
     assert 'href="/contacts"' not in public
@@ -163,7 +161,7 @@ def count_queries(app, client, path):
     statements = []
     with app.app_context():
         engine = db.engine
-    listener = lambda *_args: statements.append(1)  # noqa: E731
+    listener = lambda *_args: statements.append(1)
     event.listen(engine, "before_cursor_execute", listener)
     try:
         assert client.get(path).status_code == 200
