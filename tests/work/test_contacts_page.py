@@ -122,7 +122,7 @@ def test_inactive_people_and_communities_are_hidden(app, as_user, contacts):
         db.session.remove()
 
     _response, html = page(as_user, contacts.secretariat)
-    _r, filtered = page(as_user, contacts.secretariat, f"/contacts?community={closed_id}")
+    _r, filtered = page(as_user, contacts.secretariat, f"/contacts?community_id={closed_id}")
 
     assert "Observer Person" not in html
     assert "Comunidad Cerrada" not in html and "Persona Cerrada" not in html
@@ -144,9 +144,9 @@ def test_search_by_name_community_or_port(app, as_user, contacts):
 
     _r, by_name = page(as_user, contacts.member, "/contacts?q=rosa")
     _r, by_port = page(as_user, contacts.member, "/contacts?q=manzan")
-    _r, by_community = page(as_user, contacts.member, f"/contacts?community={other_id}")
+    _r, by_community = page(as_user, contacts.member, f"/contacts?community_id={other_id}")
     _r, hidden_field = page(as_user, contacts.coordinator, "/contacts?q=secreto")
-    _r, bad = page(as_user, contacts.member, "/contacts?community=abc")
+    _r, bad = page(as_user, contacts.member, "/contacts?community_id=abc")
 
     for html in (by_name, by_port, by_community):
         assert "Rosa Vidal" in html and "Coordinator Person" not in html
