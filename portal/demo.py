@@ -113,6 +113,30 @@ USERS = [
     ("callao@portnet.example", "Rosa Quispe", "Callao", False, {1: Role.member, 2: Role.member}),
 ]
 
+# The focal points of their communities and what they show the members: (position, phone).
+FOCAL_POINTS = {
+    "coordinator@portnet.example": ("Port community systems lead", "+57 605 660 1200"),
+    "trade@portnet.example": ("Trade facilitation officer", "+52 314 331 0400"),
+    "green@portnet.example": ("Environmental manager", "+1 876 922 0290"),
+}
+# The community that names its focal points in the public directory, and its address.
+PUBLISHING_PORT = ("Cartagena", "contacto@cartagena.portnet.example")
+
+
+def load_demo_contacts(secretariat: User, people: dict[str, User],
+                       by_port: dict[str, Community]) -> None:  # fmt: skip
+    """Focal points with their details shown to members, one community publishing them."""
+    for email, (position, phone) in FOCAL_POINTS.items():
+        person = people[email]
+        accounts.update_user(secretariat, person, {"is_focal_point": True})
+        accounts.update_user(person, person, {"position": position, "phone": phone,
+                                              "show_email": True, "show_phone": True,
+                                              "show_position": True})  # fmt: skip
+    port, address = PUBLISHING_PORT
+    network.update_community(
+        secretariat, by_port[port], {"publish_focal_points": True, "contact_email": address}
+    )
+
 
 def load_demo() -> dict[str, int] | None:
     """Create the demonstration network; None if it is already there."""
@@ -155,6 +179,7 @@ def load_demo() -> dict[str, int] | None:
     people = {
         email: db.session.scalar(select(User).where(User.email == email)) for email, *_ in USERS
     }
+    load_demo_contacts(secretariat, people, by_port)  # type: ignore[arg-type]
     items = load_demo_items(groups, people)
     return {
         "member states": len(MEMBER_STATES),

@@ -437,6 +437,70 @@ def visible_communities(user: Any) -> Select[tuple[Community]]:
     return statement
 
 
+# --- the network's contacts -----------------------------------------------------
+#
+# Signed-in members read one another's contacts; visitors read only what a community
+# publishes in the public directory.
+
+
+def contact_communities(viewer: Any) -> Select[tuple[Community]]:
+    """The communities on the members' contacts page: the active ones. None for a visitor."""
+    statement = select(Community).where(Community.active.is_(True))
+    return statement if viewer.is_authenticated else statement.where(literal(False))
+
+
+def contact_people(viewer: Any) -> Select[tuple[User]]:
+    """The people on the members' contacts page: active, of a community there or of the
+    technical secretariat (`Community` is joined for filters on it). Nobody for a visitor."""
+    statement = select(User).outerjoin(Community, Community.id == User.community_id)
+    if not viewer.is_authenticated:
+        return statement.where(literal(False))
+    listed = contact_communities(viewer).with_only_columns(Community.id)
+    return statement.where(
+        User.active.is_(True),
+        or_(User.is_secretariat.is_(True), User.community_id.in_(listed)),
+    )
+
+
+def contact_details(person: User) -> dict[str, str]:
+    """The details of `person` the other members see: those they chose to show (and
+    gave). The same for every viewer, the secretariat and the person included, so the
+    page shows each person what the others see of them."""
+    shown = {
+        "email": person.email if person.show_email else "",
+        "phone": person.phone if person.show_phone else "",
+        "position": person.position if person.show_position else "",
+    }
+    return {name: value for name, value in shown.items() if value}
+
+
+def visible_memberships(viewer: Any) -> Select[tuple[Membership]]:
+    """The memberships a viewer sees on the contacts page: in the groups they read
+    (every group for the secretariat, else their own), so a contact never reveals a
+    group the viewer does not know of."""
+    statement = select(Membership)
+    if not viewer.is_authenticated:
+        return statement.where(literal(False))
+    if viewer.is_secretariat:
+        return statement
+    return statement.where(Membership.workspace_id.in_(readable_workspace_ids(viewer)))
+
+
+def published_focal_points() -> Select[tuple[User]]:
+    """The focal points the public directory names: active people of active communities
+    that chose to publish them (their names only)."""
+    return (
+        select(User)
+        .join(Community, Community.id == User.community_id)
+        .where(
+            User.is_focal_point.is_(True),
+            User.active.is_(True),
+            Community.active.is_(True),
+            Community.publish_focal_points.is_(True),
+        )
+    )
+
+
 # --- users --------------------------------------------------------------------
 
 

@@ -110,3 +110,8 @@ def test_demo_loads_the_network_once(app, ctx, api):
     feed = api.get("/public/feed.atom").get_data(as_text=True)
     assert feed.count("<entry>") == 3 and "Shore power" in feed
     assert api.get("/publication-requests").get_json()["total"] == 1
+    contacts = {p["name"]: p for p in api.get("/contacts?per_page=100").get_json()["items"]}
+    assert contacts["Andrés Morales"]["is_focal_point"] is True
+    assert contacts["Andrés Morales"]["phone"] == "+57 605 660 1200"
+    directory = app.test_client().get("/directory").get_data(as_text=True)
+    assert "Andrés Morales" in directory and "contacto@cartagena.portnet.example" in directory

@@ -55,6 +55,8 @@ def user_summary(user: User) -> dict[str, Any]:
 
 
 def user_json(user: User) -> dict[str, Any]:
+    """The whole account, for the person themselves and the secretariat: others read
+    people through the contacts (`permissions.contact_details`)."""
     community = user.community
     return {
         "id": user.id,
@@ -70,6 +72,12 @@ def user_json(user: User) -> dict[str, Any]:
         "locale": user.locale,
         "timezone": user.timezone,
         "email_notifications": user.email_notifications,
+        "is_focal_point": user.is_focal_point,
+        "position": user.position,
+        "phone": user.phone,
+        "show_email": user.show_email,
+        "show_phone": user.show_phone,
+        "show_position": user.show_position,
         "created_at": iso(user.created_at),
         "last_login_at": iso(user.last_login_at),
     }
@@ -233,7 +241,8 @@ def me() -> dict[str, Any]:
 @bp.patch("/me")
 @endpoint(access=permissions.signed_in, body=ProfileBody)
 def update_me(body: ProfileBody) -> dict[str, Any]:
-    """Change one's own name, language or timezone."""
+    """Change one's own name, language, timezone or contact details (position, phone,
+    and which of e-mail, phone and position the other members see)."""
     service.update_user(current_user, current_user, changes_of(body))
     return me_json(current_user)
 

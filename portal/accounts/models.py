@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..events import UTCDateTime, utcnow
@@ -25,6 +25,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
         CheckConstraint(
             "email_notifications IN ('immediate', 'daily', 'off')", name="email_notifications"
         ),
+        # A focal point speaks for a community: one without a community is none.
+        CheckConstraint("NOT is_focal_point OR community_id IS NOT NULL", name="focal_point"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +58,17 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A focal point of their community: the person the network turns to first (set by
+    # the secretariat; a community may have several).
+    is_focal_point: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Contact details the person keeps up to date themselves ("" when not given), and
+    # which of them (with the e-mail) the other members see on the contacts page;
+    # nothing is shown until the person says so.
+    position: Mapped[str] = mapped_column(String(160), default="", server_default="")
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    show_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    show_phone: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    show_position: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     community: Mapped[Community | None] = relationship(lazy="joined")
 

@@ -69,7 +69,34 @@ class TwoFactorOffBody(Body):
     code: Code
 
 
-class ProfileBody(Body):
+# A number as people write it: digits, an optional leading +, spaces and ( ) . - between.
+Phone = Annotated[
+    str, StringConstraints(max_length=40, pattern=r"^(\+?[0-9][0-9 ().-]{2,38}[0-9])?$")
+]
+Position = Annotated[str, StringConstraints(max_length=160)]
+
+
+class ContactBody(Body):
+    """One's contact details and which of them the other members see ("" empties one)."""
+
+    position: Position | None = None
+    phone: Phone | None = None
+    show_email: bool | None = None
+    show_phone: bool | None = None
+    show_position: bool | None = None
+
+
+# What the contact form sets for a field it was sent empty (a box left unticked).
+CONTACT_BLANKS = {
+    "position": "",
+    "phone": "",
+    "show_email": False,
+    "show_phone": False,
+    "show_position": False,
+}
+
+
+class ProfileBody(ContactBody):
     name: Name | None = None
     locale: Locale | None = None
     timezone: Timezone | None = None
@@ -118,6 +145,8 @@ class UserUpdateBody(Body):
     active: bool | None = None
     locale: Locale | None = None
     timezone: Timezone | None = None
+    # A focal point of their community (one with a community only).
+    is_focal_point: bool | None = None
 
 
 class UserQuery(PageQuery):

@@ -153,9 +153,14 @@ def create_user(
 
 
 def update_user(actor: User, user: User, changes: dict[str, Any]) -> User:
-    """Apply the given fields; a password change or deactivation ends the user's sessions."""
+    """Apply the given fields; a password change or deactivation ends the user's sessions.
+    A focal point who moves to another community (or none) stops being one."""
     if "community_id" in changes:
         _check_community(changes["community_id"])
+        if changes["community_id"] != user.community_id:
+            changes.setdefault("is_focal_point", False)
+    if changes.get("is_focal_point") and changes.get("community_id", user.community_id) is None:
+        raise invalid({"is_focal_point": "Only a person of a community can be its focal point."})
     if "email" in changes:
         changes["email"] = normalize_email(changes["email"])
         taken = db.session.scalar(

@@ -36,6 +36,8 @@ from .api import login_limits, reset_limits, two_factor_off_limits
 from .models import User
 from .passwords import MIN_LENGTH
 from .schemas import (
+    CONTACT_BLANKS,
+    ContactBody,
     PreferencesBody,
     ResetBody,
     ResetRequestBody,
@@ -177,6 +179,32 @@ def notification_preference() -> str | tuple[str, int] | Response:
     return render(
         "accounts/notifications.html", choices=EMAIL_CHOICES, chosen=chosen, errors=errors
     ), (400 if errors else 200)
+
+
+@bp.route("/account/contact", methods=["GET", "POST"])
+@page(access=permissions.signed_in)
+def contact_details_page() -> str | tuple[str, int] | Response:
+    """One's position and phone, and which of them (and the e-mail) the other members
+    see on the contacts page. The whole form is sent: an emptied field or an unticked
+    box clears what it stood for."""
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        body, errors = parse_form(ContactBody)
+        if body is not None:
+            changes = {
+                name: blank if (value := getattr(body, name)) is None else value
+                for name, blank in CONTACT_BLANKS.items()
+            }
+            service.update_user(current_user, current_user, changes)
+            flash(gettext("Your contact details are saved."))
+            return redirect(url_for("accounts.contact_details_page"), 303)
+        values = {
+            name: request.form.get(name, "") if isinstance(blank, str) else name in request.form
+            for name, blank in CONTACT_BLANKS.items()
+        }
+    else:
+        values = {name: getattr(current_user, name) for name in CONTACT_BLANKS}
+    return render("accounts/contact.html", values=values, errors=errors), (400 if errors else 200)
 
 
 # --- a forgotten password -----------------------------------------------------------

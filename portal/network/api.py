@@ -40,6 +40,8 @@ def community_json(community: Community) -> dict[str, Any]:
         "description": community.description,
         "website": community.website,
         "active": community.active,
+        "contact_email": community.contact_email,
+        "publish_focal_points": community.publish_focal_points,
     }
 
 
@@ -113,7 +115,8 @@ def get_community(community_id: int) -> dict[str, Any]:
 @bp.patch("/communities/<int:community_id>")
 @endpoint(access=permissions.secretariat, body=CommunityUpdateBody)
 def update_community(community_id: int, body: CommunityUpdateBody) -> dict[str, Any]:
-    """Change a community; `active: false` takes it out of the directory."""
+    """Change a community; `active: false` takes it out of the directory; `contact_email`
+    and `publish_focal_points` are what the public directory shows of it."""
     community = permissions.load_community(community_id)
     return community_json(service.update_community(current_user, community, changes_of(body)))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -24,6 +24,9 @@ class Community(db.Model):  # type: ignore[name-defined]
     """A port logistics community: the organisations around one port."""
 
     __tablename__ = "communities"
+    __table_args__ = (
+        CheckConstraint("contact_email = '' OR contact_email LIKE '%_@_%'", name="contact_email"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # URL name, unique across the network.
@@ -38,6 +41,12 @@ class Community(db.Model):  # type: ignore[name-defined]
     website: Mapped[str] = mapped_column(String(300), default="")
     # Inactive communities leave the public directory but keep their history.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What the community publishes in the public directory: an address for the public
+    # ("" for none) and whether its focal points are named there.
+    contact_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    publish_focal_points: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     # Loaded by `portal demo`, not real.
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
 

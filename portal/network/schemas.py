@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, HttpUrl, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, HttpUrl, StringConstraints, validate_email
 
 from ..api import Body, Id, PageQuery
 
@@ -22,6 +22,14 @@ def _http_url(value: str) -> str:
 Website = Annotated[str, StringConstraints(max_length=300), AfterValidator(_http_url)]
 
 
+def _email_or_empty(value: str) -> str:
+    return validate_email(value)[1].lower() if value else value
+
+
+# The address a community publishes in the public directory ("" for none).
+PublicEmail = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email_or_empty)]
+
+
 class MemberStateBody(Body):
     code: CountryCode
     name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
@@ -34,6 +42,8 @@ class CommunityCreateBody(Body):
     description: Text = ""
     website: Website = ""
     slug: Slug | None = None
+    contact_email: PublicEmail = ""
+    publish_focal_points: bool = False
 
 
 class CommunityUpdateBody(Body):
@@ -43,6 +53,9 @@ class CommunityUpdateBody(Body):
     description: Text | None = None
     website: Website | None = None
     active: bool | None = None
+    # What the public directory shows of it: this address, and its focal points' names.
+    contact_email: PublicEmail | None = None
+    publish_focal_points: bool | None = None
 
 
 class CommunityQuery(PageQuery):

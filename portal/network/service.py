@@ -62,6 +62,8 @@ def create_community(
     description: str = "",
     website: str = "",
     slug: str | None = None,
+    contact_email: str = "",
+    publish_focal_points: bool = False,
     is_demo: bool = False,
     commit: bool = True,
 ) -> Community:
@@ -76,6 +78,8 @@ def create_community(
         member_state_code=member_state,
         description=description,
         website=website,
+        contact_email=contact_email,
+        publish_focal_points=publish_focal_points,
         active=True,
         is_demo=is_demo,
     )

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .. import permissions
+from ..accounts.models import User
 from ..api import setting
 from ..extensions import db, limiter
 from ..i18n import current_language
@@ -296,7 +297,15 @@ def directory() -> str:
         name = country_name(state.code, state.name)
         by_state.setdefault((name, state.code), []).append(community)
     ordered = sorted(by_state.items(), key=lambda entry: strxfrm(entry[0][0]))
-    return render_template("public/directory.html", by_state=ordered)
+    # The focal points a community chose to name, by name: one query for the whole page.
+    focal_points: dict[int, list[str]] = {}
+    for community_id, person in db.session.execute(
+        permissions.published_focal_points().with_only_columns(User.community_id, User.name)
+    ):
+        focal_points.setdefault(community_id, []).append(person)
+    for names in focal_points.values():
+        names.sort(key=strxfrm)
+    return render_template("public/directory.html", by_state=ordered, focal_points=focal_points)
 
 
 @bp.get("/robots.txt")

@@ -36,7 +36,7 @@ def new_kind_label(kind: str) -> str:
 
 
 from ..workspaces import kinds  # noqa: E402
-from . import activity, group, home, live, mails, notifications, search  # noqa: E402,F401
+from . import activity, contacts, group, home, live, mails, notifications, search  # noqa: E402,F401
 
 bp.add_app_template_global(kinds.page_url, "item_url")
 bp.add_app_template_global(kinds.pages_of, "kind_pages")

@@ -13,8 +13,10 @@ from ..accounts.api import user_summary
 from ..accounts.models import User
 from ..api import API_PREFIX, PageQuery, changes_of, endpoint, iso, not_found, paginate
 from ..extensions import db
+from ..network.models import Community
 from ..permissions import WorkspaceAction
 from . import service
+from .contacts import ContactsQuery, GroupRole, contacts_statement, groups_by_person
 from .models import Membership, Workspace
 from .schemas import MembershipBody, WorkspaceCreateBody, WorkspaceQuery, WorkspaceUpdateBody
 
@@ -169,3 +171,50 @@ def remove_member(workspace_id: int, user_id: int) -> dict[str, Any]:
     permissions.check_membership_change(workspace, user_id, None)
     service.remove_membership(current_user, workspace, membership)
     return {"removed": True, "user_id": user_id}
+
+
+def contact_json(person: User, groups: list[GroupRole]) -> dict[str, Any]:
+    """A person as the contacts show them: only the details they chose to show."""
+    community = None if person.is_secretariat else person.community
+    return {
+        "id": person.id,
+        "name": person.name,
+        "community": {
+            "id": community.id,
+            "name": community.name,
+            "member_state": community.member_state_code,
+        }
+        if community
+        else None,
+        "is_secretariat": person.is_secretariat,
+        "is_focal_point": person.is_focal_point,
+        **permissions.contact_details(person),
+        "workspaces": [{"id": id_, "name": name, "role": role} for id_, name, role in groups],
+    }
+
+
+@bp.get("/contacts")
+@endpoint(access=permissions.signed_in, query=ContactsQuery)
+def list_contacts(query: ContactsQuery) -> dict[str, Any]:
+    """The network's contacts: the secretariat, then each community's focal points and
+    staff, with the details each person chose to show and the groups the caller sees
+    them in; `q` searches names, communities and ports."""
+    statement = contacts_statement(current_user, query).order_by(
+        User.is_secretariat.desc(),
+        Community.member_state_code,
+        Community.name,
+        User.is_focal_point.desc(),
+        User.name,
+        User.id,
+    )
+    groups: dict[int, list[GroupRole]] = {}
+
+    def load_groups(people: list[User]) -> None:
+        groups.update(groups_by_person(current_user, [person.id for person in people]))
+
+    return paginate(
+        statement,
+        query,
+        lambda person: contact_json(person, groups.get(person.id, [])),
+        prepare=load_groups,
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def test_member_state_codes_are_normalised_and_unique(as_user, world):
     admin = as_user(world.secretariat)
@@ -110,3 +112,101 @@ def test_an_unchanged_patch_records_no_event(as_user, world):
     admin.patch(f"/communities/{world.community_id}", {"active": True})
 
     assert admin.get("/audit").get_json()["total"] == before
+
+
+# --- what a community publishes in the public directory ------------------------------
+
+
+def _publishing_world(as_user, world, *, publish: bool) -> None:
+    """The coordinator is the community's focal point and shows everything to members;
+    the community publishes a contact address and, if `publish`, its focal points."""
+    admin = as_user(world.secretariat)
+    as_user(world.coordinator).patch(
+        "/me",
+        {"position": "Directora", "phone": "+57 300 111 2222", "show_email": True,
+         "show_phone": True, "show_position": True},
+    )  # fmt: skip
+    admin.patch(f"/users/{world.coordinator.id}", {"is_focal_point": True})
+    admin.patch(
+        f"/communities/{world.community_id}",
+        {"contact_email": "info@puerto.example.org", "publish_focal_points": publish},
+    )
+
+
+def _directory(client) -> str:
+    client.set_cookie("portal_lang", "en")
+    response = client.get("/directory")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "member", "secretariat"])
+def test_the_directory_names_published_focal_points_and_nothing_members_see(as_user, world, role):
+    _publishing_world(as_user, world, publish=True)
+
+    html = _directory(as_user(getattr(world, role)).client)
+
+    assert "Focal point: Coordinator Person" in html
+    assert 'href="mailto:info@puerto.example.org"' in html
+    # What the person shows to members stays in the restricted environment.
+    for hidden in (world.coordinator.email, "Directora", "300 111 2222", "Observer Person"):
+        assert hidden not in html
+
+
+def test_an_unpublished_or_inactive_focal_point_is_not_named(app, as_user, world):
+    _publishing_world(as_user, world, publish=False)
+    unpublished = _directory(app.test_client())
+    as_user(world.secretariat).patch(
+        f"/communities/{world.community_id}", {"publish_focal_points": True}
+    )
+    as_user(world.secretariat).patch(f"/users/{world.coordinator.id}", {"active": False})
+    inactive = _directory(app.test_client())
+
+    for html in (unpublished, inactive):
+        assert "Coordinator Person" not in html and "Focal point" not in html
+        assert "info@puerto.example.org" in html
+
+
+def test_the_public_api_gives_what_a_community_publishes_and_no_people(api, as_user, world):
+    _publishing_world(as_user, world, publish=True)
+
+    community = api.get(f"/communities/{world.community_id}").get_json()
+
+    assert community["contact_email"] == "info@puerto.example.org"
+    assert community["publish_focal_points"] is True
+    assert world.coordinator.email not in str(community)
+    assert api.get("/users").status_code == 401
+    assert as_user(world.member).get(f"/users/{world.coordinator.id}").status_code == 403
+
+
+def test_the_directory_costs_the_same_queries_however_many_focal_points(app, as_user, world):
+    from sqlalchemy import event
+
+    from portal.extensions import db
+    from tests.factories import make_community, make_user
+
+    def queries() -> int:
+        statements: list[int] = []
+        with app.app_context():
+            engine = db.engine
+        listener = lambda *_args: statements.append(1)
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            _directory(app.test_client())
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    _publishing_world(as_user, world, publish=True)
+    before = queries()
+    admin = as_user(world.secretariat)
+    with app.app_context():
+        made = []
+        for n in range(5):
+            community = make_community(name=f"Comunidad {n}", publish_focal_points=True)
+            made.append(make_user(name=f"Enlace {n}", community_id=community.id).id)
+    for user_id in made:
+        admin.patch(f"/users/{user_id}", {"is_focal_point": True})
+
+    assert "Focal point: Enlace 4" in _directory(app.test_client())
+    assert queries() == before
