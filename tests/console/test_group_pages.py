@@ -142,8 +142,8 @@ def test_the_list_counts_members_and_items_and_filters_archived(app, console, wo
 
     assert everything == [
         ["Antiguo comité", "0", "0", "Archived"],
-        ["Grupo Reservado de Aduanas", "1", "0", "Open"],
-        ["Sistemas de Comunidad Portuaria", "3", "1", "Open"],
+        ["Grupo Reservado de Aduanas", "1", "0", "Not archived"],
+        ["Sistemas de Comunidad Portuaria", "3", "1", "Not archived"],
     ]
     assert [row[0] for row in _rows(console.get("/console/groups?archived=true"))] == [
         "Antiguo comité"
