@@ -244,6 +244,9 @@ def accept(
         )
     invitation.accepted_at = utcnow()
     invitation.user_id = user.id
-    events.record("invitation.accepted", actor=user, data=_event_data(invitation))
+    event = events.record("invitation.accepted", actor=user, data=_event_data(invitation))
+    # The inviter hears that the person is in (and, by their choice, by e-mail).
+    if invitation.invited_by_id is not None:
+        accounts.notify(event, [invitation.invited_by_id], actor=user)
     accounts.sign_in(user, password)  # commits the whole
     return user

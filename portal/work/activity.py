@@ -86,7 +86,7 @@ SENTENCES: dict[str, Any] = {
     "invitation.created": lazy_gettext("%(actor)s invited %(email)s"),
     "invitation.resent": lazy_gettext("%(actor)s sent the invitation to %(email)s again"),
     "invitation.revoked": lazy_gettext("%(actor)s withdrew the invitation to %(email)s"),
-    "invitation.accepted": lazy_gettext("%(actor)s accepted an invitation and joined"),
+    "invitation.accepted": lazy_gettext("%(actor)s accepted the invitation and joined the network"),
     "member_state.created": lazy_gettext("%(actor)s added the member state %(name)s"),
     "member_state.renamed": lazy_gettext("%(actor)s renamed a member state to %(name)s"),
     "community.created": lazy_gettext("%(actor)s added the port community %(name)s"),

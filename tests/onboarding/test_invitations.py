@@ -265,3 +265,33 @@ def test_a_page_form_without_its_csrf_token_is_refused(app, as_user, world, smtp
     assert answer.status_code == 400
     with app.app_context():
         assert db.session.scalar(select(User).where(User.email == "nueva@ports.example")) is None
+
+
+@pytest.mark.parametrize(
+    ("locale", "sentence"),
+    [
+        ("es", "Nueva Persona aceptó la invitación y se unió a la red"),
+        ("en", "Nueva Persona accepted the invitation and joined the network"),
+    ],
+)
+def test_the_inviter_hears_of_the_acceptance_in_their_language(
+    app, as_user, api, world, smtp, locale, sentence
+):
+    with app.app_context():
+        db.session.get(User, world.secretariat.id).locale = locale
+        db.session.commit()
+    invite(as_user(world.secretariat), workspace_id=world.ws_id, role="member", locale="es")
+    token = link_in(deliver(app, smtp)[0])
+
+    accepted = api.post(
+        f"/auth/invitations/{token}/accept", {"name": "Nueva Persona", "password": PASSWORD}
+    )
+
+    assert accepted.status_code == 201, accepted.get_json()
+    message = deliver(app, smtp, 2)[1]
+    assert message["To"].endswith(f"<{world.secretariat.email}>")
+    assert message["Subject"] == sentence
+    assert sentence in message.get_body(("plain",)).get_content()
+    assert sentence in message.get_body(("html",)).get_content()
+    unread = as_user(world.secretariat).get("/me/notifications").get_json()["items"]
+    assert [n["event"]["verb"] for n in unread] == ["invitation.accepted"]
