@@ -132,3 +132,18 @@ def test_nobody_else_reaches_them(signed_in, site):
         page = signed_in("coordinator", path, language="en")
         assert page.locator("h1").inner_text() == "Page not found"
         assert page.locator("nav.console").count() == 0
+
+
+def test_the_overview_leads_to_every_section_and_the_queue_is_one_of_them(signed_in, site):
+    page = signed_in("secretariat", "/console", language="en")
+    menu = page.locator("nav.console a")
+    assert menu.count() == 10
+    assert page.locator("nav.console a[aria-current=page]").inner_text() == "Overview"
+    check_accessibility(page)
+    shoot(page, "overview", "console")
+
+    page.locator("ul.figures a").click()  # the requests awaiting review
+    page.wait_for_url(site.url + "/review")
+    assert page.locator("nav.console a[aria-current=page]").inner_text() == "Publication requests"
+    check_accessibility(page)
+    shoot(page, "publication-requests", "console")
