@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.lists import format_list
 from flask import Flask, current_app, redirect, request
 from flask_babel import Babel, get_locale
 from flask_login import current_user
@@ -47,6 +48,11 @@ def current_language() -> str:
     """The language of the page being rendered (an `xx` code of LANGUAGES)."""
     locale = get_locale()
     return locale.language if locale is not None else DEFAULT_LOCALE
+
+
+def names_list(names: list[str]) -> str:
+    """Names joined as the language joins them ("A, B y C", "A, B and C")."""
+    return format_list(list(names), locale=str(get_locale() or DEFAULT_LOCALE))
 
 
 def _is_page_request() -> bool:

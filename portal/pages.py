@@ -34,7 +34,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from wtforms.validators import ValidationError as CsrfInvalid
 
 from .api import ApiError, http_error_envelope, is_api_request
-from .i18n import current_language
+from .i18n import current_language, names_list
 from .text import has_unsafe_characters
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -329,6 +329,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_date)
     app.add_template_filter(time_ago)
     app.add_template_filter(iso_datetime)
+    app.add_template_filter(names_list)
     app.add_template_global(is_htmx)
 
 

@@ -300,6 +300,8 @@ NEW_STATE = "new"
 
 # The form's sections: a prefix for each body model's fields.
 STATE, COMMUNITY, PERSON = "state-", "community-", "person-"
+# The working groups the focal point joins: checkboxes, outside the body models.
+GROUPS = "groups"
 
 
 def _section(prefix: str, **extra: str) -> MultiDict[str, str]:
@@ -339,17 +341,14 @@ def _onboard(values: dict[str, str]) -> tuple[Invitation | None, Errors]:
     errors |= _prefixed(COMMUNITY, community_errors)
     person, person_errors = parse_form(InvitationBody, form=_section(PERSON))
     errors |= _prefixed(PERSON, person_errors)
-    workspace = None
-    if person is not None and person.workspace_id is not None:
-        # One of the open groups the form offers (an archived one takes nobody in).
-        if str(person.workspace_id) in dict(workspace_options("")):
-            workspace = permissions.check_invitation(
-                person.workspace_id, person.role or Role.member, None, False
-            )
-        else:
-            errors["person-workspace_id"] = gettext("Choose one of the working groups.")
+    role = (person.role if person is not None else None) or Role.member
+    chosen = request.form.getlist(GROUPS)
+    # Open groups the form offers (an archived one takes nobody in).
+    if not set(chosen) <= dict(workspace_options("")).keys():
+        errors[GROUPS] = gettext("Choose among the working groups shown.")
     if errors or community is None or person is None:
         return None, errors
+    groups = [permissions.check_invitation(int(id_), role, None, False) for id_ in chosen]
     try:
         invitation = onboarding.onboard_community(
             current_user,
@@ -357,8 +356,8 @@ def _onboard(values: dict[str, str]) -> tuple[Invitation | None, Errors]:
             new_member_state_name=new_state_name,
             community=community.model_dump(exclude={"member_state", "slug"}),
             focal_point={"email": person.email, "name": person.name, "locale": person.locale},
-            workspace=workspace,
-            role=person.role or Role.member,
+            groups=groups,
+            role=role,
         )
     except ApiError as error:
         return None, refusal_errors(
@@ -374,13 +373,14 @@ def _onboard(values: dict[str, str]) -> tuple[Invitation | None, Errors]:
 @page(access=permissions.console)
 def onboarding_page() -> Page:
     """A community joins the network in one form: its member state (an existing one or
-    a new one), the community, its focal point invited, optionally to a working group.
+    a new one), the community, its focal point invited, optionally to working groups.
     All of it is saved, and the invitation sent, or nothing."""
     errors: Errors = {}
     values: dict[str, str] = {"member_state": "", f"{PERSON}role": Role.member.value}
     if request.method == "POST":
         values = request.form.to_dict()
         values.pop("csrf_token", None)
+        values.pop(GROUPS, None)
         values.setdefault("member_state", "")
         invitation, errors = _onboard(values)
         if invitation is not None:
@@ -403,7 +403,8 @@ def onboarding_page() -> Page:
             *member_state_options(),
             (NEW_STATE, gettext("A new member state (fill in below)")),
         ],
-        groups=workspace_options(gettext("No working group")),
+        groups=workspace_options("")[1:],
+        chosen_groups=request.form.getlist(GROUPS),
         roles=role_options(),
         languages=language_options(),
     )

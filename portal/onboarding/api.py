@@ -31,8 +31,10 @@ def invitation_json(invitation: Invitation) -> dict[str, Any]:
         "status": str(invitation.status),
         "community_id": invitation.community_id,
         "workspace_id": invitation.workspace_id,
+        "more_workspace_ids": [group.id for group in invitation.more_groups],
         "role": str(invitation.role) if invitation.role else None,
         "is_secretariat": invitation.is_secretariat,
+        "is_focal_point": invitation.is_focal_point,
         "invited_by": (
             {"id": invitation.invited_by.id, "name": invitation.invited_by.name}
             if invitation.invited_by
@@ -125,6 +127,7 @@ def public_invitation_json(invitation: Invitation) -> dict[str, Any]:
             if invitation.workspace
             else None
         ),
+        "more_workspaces": [{"id": g.id, "name": g.name} for g in invitation.more_groups],
         "role": str(invitation.role) if invitation.role else None,
         "invited_by": invitation.invited_by.name if invitation.invited_by else None,
         "expires_at": iso(invitation.expires_at),

@@ -46,6 +46,8 @@ class Invitation(db.Model):  # type: ignore[name-defined]
     )
     role: Mapped[Role | None] = mapped_column(text_enum(Role, "invitation_role"))
     is_secretariat: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The community's focal point (onboarding a community invites one): they become it.
+    is_focal_point: Mapped[bool] = mapped_column(Boolean, default=False)
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # SHA-256 of the link's token: the token itself is only in the e-mail.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -61,6 +63,15 @@ class Invitation(db.Model):  # type: ignore[name-defined]
     community: Mapped[Community | None] = relationship(lazy="joined")
     workspace: Mapped[Workspace | None] = relationship(lazy="joined")
     invited_by: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[invited_by_id])
+    # More working groups to join, with the same role (onboarding names several).
+    more_groups: Mapped[list[Workspace]] = relationship(
+        secondary="invitation_groups", lazy="selectin", order_by="Workspace.name"
+    )
+
+    @property
+    def groups(self) -> list[Workspace]:
+        """Every working group the invitation takes the person into, the first one first."""
+        return [self.workspace, *self.more_groups] if self.workspace is not None else []
 
     def status_at(self, now: datetime) -> InvitationStatus:
         if self.accepted_at is not None:
@@ -74,3 +85,16 @@ class Invitation(db.Model):  # type: ignore[name-defined]
     @property
     def status(self) -> InvitationStatus:
         return self.status_at(utcnow())
+
+
+class InvitationGroup(db.Model):  # type: ignore[name-defined]
+    """A further working group of an invitation (the first is `Invitation.workspace`)."""
+
+    __tablename__ = "invitation_groups"
+
+    invitation_id: Mapped[int] = mapped_column(
+        ForeignKey("invitations.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

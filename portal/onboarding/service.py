@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from ..accounts.models import User
 from ..api import conflict, not_found
 from ..events import utcnow
 from ..extensions import db
-from ..i18n import DEFAULT_LOCALE
+from ..i18n import DEFAULT_LOCALE, names_list
 from ..network import service as network
 from ..network.models import Community
 from ..workspaces import service as workspaces
@@ -58,7 +59,12 @@ def _send(invitation: Invitation, token: str, inviter: User | None) -> None:
     }
     text, html = mail.render("invitation", invitation.locale, **context)
     with force_locale(invitation.locale):
-        if invitation.workspace is not None:
+        if invitation.more_groups:
+            subject = gettext(
+                "You are invited to the working groups %(groups)s",
+                groups=names_list([group.name for group in invitation.groups]),
+            )
+        elif invitation.workspace is not None:
             subject = gettext(
                 "You are invited to the working group %(group)s", group=invitation.workspace.name
             )
@@ -77,12 +83,15 @@ def invite(
     workspace: Workspace | None = None,
     role: Role | None = None,
     is_secretariat: bool = False,
+    more_groups: Sequence[Workspace] = (),
+    is_focal_point: bool = False,
     commit: bool = True,
 ) -> tuple[Invitation | None, str]:
     """Invite an address; (invitation, "pending"), or (None, "added") when the address
     already has an active account and a group was named: they are added to it (the
-    membership's event notifies them). `commit=False` leaves it all in the caller's
-    transaction."""
+    membership's event notifies them). `more_groups` are joined with the same role as
+    `workspace`; `is_focal_point` makes them their community's focal point.
+    `commit=False` leaves it all in the caller's transaction."""
     email = accounts.normalize_email(email)
     existing = db.session.scalar(select(User).where(User.email == email))
     if existing is not None:
@@ -116,6 +125,8 @@ def invite(
         workspace_id=workspace.id if workspace else None,
         role=role if workspace is not None else None,
         is_secretariat=is_secretariat,
+        is_focal_point=is_focal_point and community_id is not None,
+        more_groups=[g for g in more_groups if workspace is not None and g != workspace],
         invited_by_id=actor.id,
         created_at=now,
     )
@@ -136,13 +147,13 @@ def onboard_community(
     new_member_state_name: str | None,
     community: dict[str, Any],
     focal_point: dict[str, Any],
-    workspace: Workspace | None = None,
-    role: Role | None = None,
+    groups: Sequence[Workspace] = (),
+    role: Role = Role.member,
 ) -> Invitation:
     """A community joins in one transaction: its member state when new
     (`new_member_state_name` given), the community, and the invitation of its focal
-    point (to `workspace` with `role`, if named), whose e-mail goes out only if all of
-    it commits. Any refusal rolls everything back and is raised.
+    point (to the working `groups`, if any, with `role`), whose e-mail goes out only if
+    all of it commits. Any refusal rolls everything back and is raised.
 
     The focal point is a new person: an address that already has an account is refused
     (adding an existing user to a group is the group's members page)."""
@@ -163,8 +174,10 @@ def onboard_community(
             name=focal_point.get("name") or "",
             locale=focal_point.get("locale"),
             community_id=created.id,
-            workspace=workspace,
-            role=role if workspace is not None else None,
+            workspace=groups[0] if groups else None,
+            role=role if groups else None,
+            more_groups=groups[1:],
+            is_focal_point=True,
             commit=False,
         )
         db.session.commit()
@@ -180,6 +193,7 @@ def _event_data(invitation: Invitation) -> dict[str, Any]:
         "invitation_id": invitation.id,
         "email": invitation.email,
         "workspace_id": invitation.workspace_id,
+        "more_workspace_ids": [group.id for group in invitation.more_groups],
         "role": str(invitation.role) if invitation.role else None,
     }
 
@@ -238,10 +252,14 @@ def accept(
         timezone=timezone,
         commit=False,
     )
-    if invitation.workspace is not None and invitation.role is not None:
-        workspaces.set_membership(
-            invitation.invited_by, invitation.workspace, user, invitation.role, commit=False
-        )
+    user.is_focal_point = invitation.is_focal_point and user.community_id is not None
+    if invitation.role is not None:
+        # A further group archived since the invitation takes nobody in; the others do.
+        for group in invitation.groups:
+            if group is invitation.workspace or group.archived_at is None:
+                workspaces.set_membership(
+                    invitation.invited_by, group, user, invitation.role, commit=False
+                )
     invitation.accepted_at = utcnow()
     invitation.user_id = user.id
     event = events.record("invitation.accepted", actor=user, data=_event_data(invitation))

@@ -41,13 +41,15 @@ def test_the_secretariat_onboards_a_community_and_its_focal_point_joins(browser,
     page.locator("#person-email").fill(ADDRESS)
     page.locator("#person-name").fill("Fernanda Focal")
     page.locator("#person-locale").select_option("es")
-    page.locator("#person-workspace_id").select_option(label="Estudios portuarios")
+    page.get_by_label("Estudios portuarios").check()
+    page.get_by_label("Comité de tarifas").check()
     page.locator("#person-role").select_option("member")
     # The port is missing: nothing is saved, the input stays, the error is beside it.
     page.locator("main form.onboarding-form button[type=submit]").click()
     assert page.locator("#community-port-error").is_visible()
     assert page.locator("#community-name").input_value() == "Comunidad Portuaria de Guayaquil"
     assert page.locator("#state-code").input_value() == "EC"
+    assert page.get_by_label("Comité de tarifas").is_checked()
     check_accessibility(page)
     shoot(page, "onboarding-errors", "console")
     page.locator("#community-port").fill("Guayaquil")
@@ -86,7 +88,10 @@ def test_the_secretariat_onboards_a_community_and_its_focal_point_joins(browser,
     focal.wait_for_url(site.url + "/work")
     assert focal.get_by_role("link", name="Estudios portuarios").first.is_visible()
     me = focal.request.get(site.url + "/api/v1/me").json()
-    assert [(w["name"], w["role"]) for w in me["workspaces"]] == [("Estudios portuarios", "member")]
+    assert sorted((w["name"], w["role"]) for w in me["workspaces"]) == [
+        ("Comité de tarifas", "member"), ("Estudios portuarios", "member"),
+    ]  # fmt: skip
+    assert me["is_focal_point"]
 
     # Signs out, forgets the password, resets it from the mail, signs in with the new one.
     focal.locator("header details.account summary").click()

@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from portal import mail
+from portal.accounts.models import User
 from portal.extensions import db
 from portal.mail import OutboxMessage
 from portal.network.models import Community, MemberState
 from portal.onboarding.models import Invitation
+from portal.workspaces.models import Membership, Role, Workspace
 
 from ..factories import make_user
 
@@ -270,7 +272,6 @@ ONBOARDING = {
     "person-email": "focal@sines.example.org",
     "person-name": "Ponto Focal",
     "person-locale": "pt",
-    "person-workspace_id": "",
     "person-role": "coordinator",
 }
 
@@ -279,7 +280,8 @@ def test_a_community_is_onboarded_in_one_flow(app, as_user, world, smtp):
     client = secretariat_client(as_user, world)
 
     done = client.post(
-        "/console/onboarding", data=ONBOARDING | {"person-workspace_id": world.ws_id}
+        "/console/onboarding",
+        data=ONBOARDING | {"groups": [str(world.ws_id), str(world.other_ws_id)]},
     )
 
     assert done.status_code == 303
@@ -297,11 +299,33 @@ def test_a_community_is_onboarded_in_one_flow(app, as_user, world, smtp):
             world.ws_id,
         )
         assert (invitation.role, invitation.locale) == ("coordinator", "pt")
+        assert [g.id for g in invitation.groups] == [world.ws_id, world.other_ws_id]
+        assert invitation.is_focal_point
+        other = db.session.get(Workspace, world.other_ws_id).name
         mail.send_due()
     (message,) = smtp.wait_for(1)
     assert message["To"] == "Ponto Focal <focal@sines.example.org>"
-    assert "Sistemas de Comunidad Portuaria" in message["Subject"]
-    assert "https://portal.example/invitation/" in message.get_body(("plain",)).get_content()
+    # Both groups, joined as Portuguese joins names.
+    groups = f"Sistemas de Comunidad Portuaria e {other}"
+    assert message["Subject"] == f"Você foi convidado(a) para os grupos de trabalho {groups}"
+    text = message.get_body(("plain",)).get_content()
+    token = re.search(r"https://portal\.example/invitation/(\S+)", text).group(1)
+
+    accepted = app.test_client().post(
+        f"/api/v1/auth/invitations/{token}/accept",
+        json={"name": "Ponto Focal", "password": "uma-senha-longa-2026"},
+    )
+
+    assert accepted.status_code == 201, accepted.get_json()
+    with app.app_context():
+        person = db.session.scalar(select(User).where(User.email == "focal@sines.example.org"))
+        assert person.is_focal_point and person.community.port == "Sines"
+        roles = db.session.execute(
+            select(Membership.workspace_id, Membership.role).where(Membership.user_id == person.id)
+        ).all()
+        assert sorted(roles) == sorted(
+            [(world.ws_id, Role.coordinator), (world.other_ws_id, Role.coordinator)]
+        )
 
 
 def test_onboarding_into_an_existing_member_state_without_a_group(app, as_user, world):
@@ -330,7 +354,7 @@ def test_onboarding_into_an_existing_member_state_without_a_group(app, as_user, 
         ({"community-port": ""}, "community-port"),
         ({"community-website": "sines"}, "community-website"),
         ({"person-email": "not an address"}, "person-email"),
-        ({"person-workspace_id": "99999"}, "person-workspace_id"),
+        ({"groups": "99999"}, "groups"),
     ],
 )
 def test_a_refused_onboarding_changes_nothing_and_keeps_the_input(
@@ -354,12 +378,12 @@ def test_a_refused_onboarding_changes_nothing_and_keeps_the_input(
 
 def test_an_archived_group_takes_no_focal_point(app, as_user, world):
     as_user(world.secretariat).patch(f"/workspaces/{world.other_ws_id}", {"archived": True})
-    form = ONBOARDING | {"person-workspace_id": world.other_ws_id}
+    form = ONBOARDING | {"groups": str(world.other_ws_id)}
 
     answer = secretariat_client(as_user, world).post("/console/onboarding", data=form)
 
     assert answer.status_code == 400
-    assert 'id="person-workspace_id-error"' in answer.get_data(as_text=True)
+    assert 'id="groups-error"' in answer.get_data(as_text=True)
     assert count(app, Community) == 1 and count(app, Invitation) == 0
 
 
