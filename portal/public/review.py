@@ -102,7 +102,7 @@ def _changes(submitted: dict[str, Any], now: dict[str, Any]) -> list[tuple[str, 
 
 
 @bp.get("")
-@page(access=permissions.secretariat)
+@page(access=permissions.console)
 def queue() -> str:
     return render_template("public/review_queue.html", rows=service.review_queue())
 
@@ -122,13 +122,13 @@ def _render(item_id: int, form: DecisionForm, status: int = 200) -> tuple[str, i
 
 
 @bp.get("/<int:item_id>")
-@page(access=permissions.secretariat)
+@page(access=permissions.console)
 def request_page(item_id: int) -> tuple[str, int]:
     return _render(item_id, DecisionForm())
 
 
 @bp.get("/<int:item_id>/file")
-@page(access=permissions.secretariat)
+@page(access=permissions.console)
 def submitted_file(item_id: int) -> Response:
     """The file of the pending submission: the very version approval would publish."""
     pending = service.submission(permissions.load_for_publication(item_id, "approve"))
@@ -139,7 +139,7 @@ def submitted_file(item_id: int) -> Response:
 
 
 @bp.post("/<int:item_id>")
-@page(access=permissions.secretariat)
+@page(access=permissions.console)
 def decide(item_id: int) -> tuple[str, int] | Response:
     form = DecisionForm()
     action = request.form.get("action")

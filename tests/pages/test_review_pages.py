@@ -23,7 +23,7 @@ def _csrf(html: str) -> str:
 
 @pytest.mark.parametrize(
     ("role", "status"),
-    [("outsider", 403), ("observer", 403), ("member", 403), ("coordinator", 403),
+    [("outsider", 404), ("observer", 404), ("member", 404), ("coordinator", 404),
      ("secretariat", 200)],
 )  # fmt: skip
 def test_only_the_secretariat_sees_the_queue(as_user, published_world, role, status):  # noqa: F811
@@ -195,7 +195,7 @@ def test_the_preview_names_the_community_and_state_and_opens_the_file_submitted(
     assert "attachment" in opened.headers["Content-Disposition"]
 
 
-@by_every_role([("GET", "/review/{document}/file", None, "302 403 403 403 403 200 403 403")])
+@by_every_role([("GET", "/review/{document}/file", None, "302 404 404 404 404 200 404 404")])
 def test_only_the_secretariat_opens_the_file_submitted(app, as_user, pending_document, role, case):
     _method, path, _body, expected = case
     statuses = dict(zip(ITEM_ROLES, (int(s) for s in expected.split()), strict=True))
