@@ -346,30 +346,37 @@ def read_notifications(body: ReadBody) -> dict[str, Any]:
 # --- user administration (secretariat) ----------------------------------------
 
 
+def person_filters(query: UserQuery, person: Any) -> list[Any]:
+    """The conditions of `query`'s text, community, member state and secretariat filters
+    on `person`, a model with `name`, `email`, `community_id` and `is_secretariat` (a
+    user, or an invitation the console lists beside them)."""
+    conditions: list[Any] = []
+    if query.q:
+        text = query.q.lower()
+        conditions.append(
+            or_(
+                func.lower(person.name).contains(text, autoescape=True),
+                person.email.contains(text, autoescape=True),
+            )
+        )
+    if query.community_id is not None:
+        conditions.append(person.community_id == query.community_id)
+    if query.member_state is not None:
+        code = query.member_state.upper()
+        state = select(Community.id).where(Community.member_state_code == code)
+        conditions.append(person.community_id.in_(state))
+    if query.is_secretariat is not None:
+        conditions.append(person.is_secretariat.is_(query.is_secretariat))
+    return conditions
+
+
 def filtered_users(query: UserQuery) -> Select[tuple[User]]:
     """The users matching the filters (name or e-mail, community, member state,
     secretariat, active), by name; the API's list and the console's."""
-    statement = select(User).order_by(func.lower(User.name), User.id)
-    if query.q:
-        pattern = f"%{query.q.lower()}%"
-        statement = statement.where(
-            or_(func.lower(User.name).like(pattern), User.email.like(pattern))
-        )
-    if query.community_id is not None:
-        statement = statement.where(User.community_id == query.community_id)
-    if query.member_state is not None:
-        statement = statement.where(
-            User.community_id.in_(
-                select(Community.id).where(
-                    Community.member_state_code == query.member_state.upper()
-                )
-            )
-        )
-    if query.is_secretariat is not None:
-        statement = statement.where(User.is_secretariat.is_(query.is_secretariat))
+    statement = select(User).where(*person_filters(query, User))
     if query.active is not None:
         statement = statement.where(User.active.is_(query.active))
-    return statement
+    return statement.order_by(func.lower(User.name), User.id)
 
 
 @bp.get("/users")

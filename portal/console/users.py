@@ -13,13 +13,13 @@ from typing import Any
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from werkzeug.wrappers import Response
 
 from .. import permissions
 from ..accounts import service as accounts
 from ..accounts import two_factor
-from ..accounts.api import filtered_users
+from ..accounts.api import filtered_users, person_filters
 from ..accounts.models import User
 from ..accounts.schemas import UserQuery, UserUpdateBody
 from ..api import ApiError, paginate
@@ -57,27 +57,12 @@ def member_state_options() -> list[tuple[str, str]]:
 def pending_invitations(query: UserQuery) -> Select[tuple[Invitation]]:
     """The invitations not accepted, not revoked (expired ones too: they can be sent
     again) that match a search's text and filters, newest first."""
-    statement = select(Invitation).where(
-        Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None)
+    return (
+        select(Invitation)
+        .where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        .where(*person_filters(query, Invitation))
+        .order_by(Invitation.created_at.desc(), Invitation.id.desc())
     )
-    if query.q:
-        pattern = f"%{query.q.lower()}%"
-        statement = statement.where(
-            or_(func.lower(Invitation.name).like(pattern), Invitation.email.like(pattern))
-        )
-    if query.community_id is not None:
-        statement = statement.where(Invitation.community_id == query.community_id)
-    if query.member_state is not None:
-        statement = statement.where(
-            Invitation.community_id.in_(
-                select(Community.id).where(
-                    Community.member_state_code == query.member_state.upper()
-                )
-            )
-        )
-    if query.is_secretariat is not None:
-        statement = statement.where(Invitation.is_secretariat.is_(query.is_secretariat))
-    return statement.order_by(Invitation.created_at.desc(), Invitation.id.desc())
 
 
 @bp.get("/users")

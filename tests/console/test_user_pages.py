@@ -394,3 +394,11 @@ def test_an_invitation_revoked_meanwhile_is_not_sent(app, console, world):
     assert response.status_code == 303
     assert "can no longer be sent again" in _html(console.get(response.headers["Location"]))
     assert _mails(app) == sent
+
+
+def test_a_search_takes_wildcard_characters_literally(as_user, world):
+    secretariat = as_user(world.secretariat)
+
+    assert secretariat.get("/users?q=%25").get_json()["total"] == 0  # "%": nobody has one
+    assert secretariat.get("/users?q=_").get_json()["total"] == 0
+    assert secretariat.get("/users?q=ports.example").get_json()["total"] > 0
