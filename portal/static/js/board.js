@@ -193,6 +193,13 @@ document.addEventListener("htmx:beforeRequest", (event) => {
 });
 
 document.addEventListener("htmx:beforeSwap", (event) => {
+  // A refresh already on its way when a card was picked up waits too (the move's own
+  // answer, once the card is dropped, is swapped in).
+  if (moving && !moving.sent && event.detail.target.id === BOARD) {
+    event.detail.shouldSwap = false;
+    refreshWaiting = true;
+    return;
+  }
   if (event.detail.target.id !== BOARD || focusAfterSwap) return;
   const focused = document.activeElement;
   if (focused && event.detail.target.contains(focused)) {
