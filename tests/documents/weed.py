@@ -44,11 +44,23 @@ def _free(port: int) -> bool:
     return True
 
 
+def _ephemeral_floor() -> int:
+    """The lowest port the kernel hands out to outgoing connections (32768 by default)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def _free_ports(count: int) -> list[int]:
-    """Ports p with p and p + 10000 free, all distinct."""
+    """Ports p with p and p + 10000 free, all distinct, and both below the ephemeral
+    range: a port the kernel may give to any outgoing connection can be taken while
+    the server is down, and `start` again must find its ports free (CI saw a restart
+    fail on a gRPC port at 39532)."""
+    highest = min(29999, _ephemeral_floor() - 10001)
     chosen: list[int] = []
     while len(chosen) < count:
-        port = random.randint(20000, 29999)
+        port = random.randint(10000, highest)
         if port in chosen or any(abs(port - other) == 10000 for other in chosen):
             continue
         if _free(port) and _free(port + 10000):
