@@ -8,7 +8,7 @@ PORT ?= 5000
 # The interface's message catalogs, compiled to .mo files (not committed) by the install step.
 CATALOGS := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
 
-.PHONY: run test lint bench clean install
+.PHONY: run test lint bench prod-rehearsal clean install
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,15 @@ lint: install
 test: lint
 	$(VENV)/bin/pytest
 
+# Every benchmark but the load run, which has its own target below.
 bench: install
-	@for b in benchmarks/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
+	@for b in $(filter-out benchmarks/load.py,$(wildcard benchmarks/*.py)); do \
+		echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
+
+# deploy/'s topology on loopback (PostgreSQL, Redis, S3, two web hosts, nginx) under
+# the load of benchmarks/load.py and its hostile clients; stopped afterwards.
+prod-rehearsal: install
+	$(VENV)/bin/python benchmarks/load.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache portal/translations/*/LC_MESSAGES/*.mo
