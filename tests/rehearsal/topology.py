@@ -35,6 +35,7 @@ from .services import Postgres, Process, Redis, steady_port
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_FILES = ROOT / "deploy" / "nginx"
 FLASK = str(Path(sys.executable).with_name("flask"))
+NGINX = shutil.which("nginx") or shutil.which("/usr/sbin/nginx")
 
 
 class PortalProcess(Process):
@@ -112,7 +113,7 @@ class Nginx(Process):
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        return [shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(self.folder),
+        return [NGINX or "nginx", "-p", str(self.folder),
                 "-c", str(self.config), "-g", "daemon off;"]  # fmt: skip
 
     def start(self, timeout: float = 30.0) -> Nginx:
@@ -224,7 +225,7 @@ class Rehearsal:
             self.s3.start()
             endpoint = {"PORTAL_S3_ENDPOINT": self.s3.endpoint}
             self.shared.update(endpoint)
-            for process in self._portal_processes():
+            for process in self.portal_processes():
                 process.settings.update(endpoint)
             for host in self.hosts:  # the schema once, then each host's own index replica
                 self.flask("init", host=host)
@@ -239,22 +240,32 @@ class Rehearsal:
         self.started_in = time.monotonic() - started
         return self
 
-    def _portal_processes(self) -> list[PortalProcess]:
+    def portal_processes(self) -> list[PortalProcess]:
         return [self.mailer, *(p for host in self.hosts for p in (host.serve, host.indexer))]
 
+    def processes(self) -> list[Process]:
+        """Every process but the S3 server (tests/documents/weed.py has its own kind),
+        in the order they stop."""
+        return [self.nginx, *self.portal_processes(), self.redis, self.postgres]
+
     def stop(self) -> None:
-        for process in (self.nginx, *self._portal_processes(), self.redis, self.postgres):
+        for process in self.processes():
             process.stop()
         self.s3.stop()
 
     def flask(
-        self, *arguments: str, host: Host | None = None, check: bool = True, timeout: float = 600
+        self,
+        *arguments: str,
+        host: Host | None = None,
+        check: bool = True,
+        timeout: float = 600,
+        input: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """A `flask --app wsgi portal ...` command with a host's settings (the first's)."""
         environment = (host or self.hosts[0]).environment
         result = subprocess.run(
             [FLASK, "--app", "wsgi", "portal", *arguments],
-            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout,
+            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout, input=input,
         )  # fmt: skip
         if check and result.returncode != 0:
             raise RuntimeError(

@@ -1,0 +1,36 @@
+"""The rehearsal topology answers through nginx, spreads browsers over both web hosts
+and keeps each browser on one (the route cookie), as deploy/nginx says."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import requests
+
+from .conftest import sign_in
+from .topology import Rehearsal
+
+
+def test_every_host_serves_and_a_browser_stays_on_one(rehearsal_intact: Rehearsal) -> None:
+    rehearsal = rehearsal_intact
+    upstreams: Counter[str] = Counter()
+    for _ in range(40):
+        browser = requests.Session()
+        for _ in range(3):
+            answer = browser.get(rehearsal.url + "/", timeout=10)
+            assert answer.status_code == 200
+        upstreams[_last_upstream(rehearsal, 3)] += 1
+    assert set(upstreams) == {f"127.0.0.1:{host.serve.port}" for host in rehearsal.hosts}
+
+
+def test_a_member_signs_in_through_nginx(rehearsal_intact: Rehearsal) -> None:
+    me = sign_in(rehearsal_intact).get(rehearsal_intact.url + "/api/v1/me", timeout=10)
+    assert me.status_code == 200
+    assert me.json()["is_secretariat"] is True
+
+
+def _last_upstream(rehearsal: Rehearsal, requests_made: int) -> str:
+    """The one upstream of a browser's last requests (it fails if they were spread)."""
+    lines = (rehearsal.nginx.folder / "access.log").read_text().splitlines()[-requests_made:]
+    (upstream,) = {line.split()[-2] for line in lines}
+    return upstream
