@@ -49,6 +49,9 @@ def serve(app: Flask, *, host: str, port: int, threads: int) -> None:
             # whatever the thread count; each open WebSocket is one of them.
             "worker_connections": threads + 1000,
             "timeout": 120,
+            # Longer than a proxy keeps an idle connection (nginx: 60 s), so the proxy
+            # closes it first and never sends a request down one the server just closed.
+            "keepalive": 75,
             "graceful_timeout": 10,
             "accesslog": "-",
             "access_log_format": ACCESS_LOG_FORMAT,

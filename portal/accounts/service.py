@@ -33,7 +33,11 @@ def normalize_email(email: str) -> str:
 def authenticate(email: str, password: str) -> User | None:
     """The active user with these credentials, or None (the same time either way)."""
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
-    ok = verify_password(user.password_hash if user else None, password)
+    stored_hash = user.password_hash if user else None
+    # Hashing takes tens of milliseconds of CPU, far more when many sign in at once:
+    # the pooled connection goes back first, or a crowd of sign-ins exhausts the pool.
+    db.session.rollback()
+    ok = verify_password(stored_hash, password)
     if not ok or user is None or not user.active:
         events.record("auth.login_failed", actor=None, data={"email": normalize_email(email)[:254]})
         db.session.commit()

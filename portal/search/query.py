@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -317,22 +317,33 @@ def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
             "highlights": [f for f in fragments if f],
         }
         hits.append(found)
-    facet_counts = {}
-    for name in FACETS:
-        counts = engine.facet_counts(name, docs)
-        facet_counts[name] = sorted(
-            ({"value": value, "count": count} for value, count in counts.items() if value),
-            key=lambda entry: (-entry["count"], entry["value"]),
-        )
-    if request.count_labels:
-        counts = {
-            label: len(engine.docs(Term("labels", label), docs)) for label in request.count_labels
-        }
-        facet_counts["label"] = sorted(
-            ({"value": label, "count": count} for label, count in counts.items() if count),
-            key=lambda entry: (-entry["count"], entry["value"]),
-        )
+    try:
+        facet_counts = _facet_counts(engine, request, docs)
+    except OutOfTime:  # the hits stand; the counts would be a guess
+        facet_counts, partial = {name: [] for name in names}, True
     return {"hits": hits, "total": len(docs), "facets": facet_counts, "partial": partial}
+
+
+def _facet_counts(
+    engine: Engine, request: SearchRequest, docs: set[int]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each facet's values among `docs`, the most frequent first."""
+    counted = {name: engine.facet_counts(name, docs) for name in FACETS}
+    if request.count_labels:
+        counted["label"] = Counter(
+            {label: len(engine.docs(Term("labels", label), docs)) for label in request.count_labels}
+        )
+    return {
+        name: sorted(
+            (
+                {"value": value, "count": count}
+                for value, count in counts.items()
+                if value and count
+            ),
+            key=lambda entry: (-entry["count"], entry["value"]),
+        )
+        for name, counts in counted.items()
+    }
 
 
 def _state(index: SearchIndex) -> tuple[Any, ...]:

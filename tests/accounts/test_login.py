@@ -36,6 +36,23 @@ def test_login_starts_a_session_and_returns_the_user(api, person):
     assert api.get("/me").get_json()["id"] == person.id
 
 
+def test_the_password_is_checked_with_no_database_connection_held(api, person, monkeypatch):
+    """Hashing is slow on purpose: a crowd signing in must not hold the pool meanwhile."""
+    from portal.accounts import service
+
+    seen = []
+
+    def verify(stored_hash, password):
+        seen.append(db.session().in_transaction())
+        return real_verify(stored_hash, password)
+
+    real_verify = service.verify_password
+    monkeypatch.setattr(service, "verify_password", verify)
+    assert api.post("/auth/login", {"email": person.email, "password": PASSWORD}).status_code == 200
+    assert api.post("/auth/login", {"email": person.email, "password": "wrong"}).status_code == 401
+    assert seen == [False, False]
+
+
 def test_login_records_the_time_and_an_event(app, api, person):
     api.post("/auth/login", {"email": person.email, "password": PASSWORD})
 

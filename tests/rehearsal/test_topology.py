@@ -3,6 +3,7 @@ and keeps each browser on one (the route cookie), as deploy/nginx says."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import requests
@@ -16,10 +17,11 @@ def test_every_host_serves_and_a_browser_stays_on_one(rehearsal_intact: Rehearsa
     upstreams: Counter[str] = Counter()
     for _ in range(40):
         browser = requests.Session()
+        logged = _access_log(rehearsal)
         for _ in range(3):
             answer = browser.get(rehearsal.url + "/", timeout=10)
             assert answer.status_code == 200
-        upstreams[_last_upstream(rehearsal, 3)] += 1
+        upstreams[_one_upstream(rehearsal, logged)] += 1
     assert set(upstreams) == {f"127.0.0.1:{host.serve.port}" for host in rehearsal.hosts}
 
 
@@ -29,8 +31,16 @@ def test_a_member_signs_in_through_nginx(rehearsal_intact: Rehearsal) -> None:
     assert me.json()["is_secretariat"] is True
 
 
-def _last_upstream(rehearsal: Rehearsal, requests_made: int) -> str:
-    """The one upstream of a browser's last requests (it fails if they were spread)."""
-    lines = (rehearsal.nginx.folder / "access.log").read_text().splitlines()[-requests_made:]
+def _access_log(rehearsal: Rehearsal) -> list[str]:
+    return (rehearsal.nginx.folder / "access.log").read_text().splitlines()
+
+
+def _one_upstream(rehearsal: Rehearsal, logged: list[str]) -> str:
+    """The one upstream of a browser's requests since `logged` (it fails if they were
+    spread). nginx writes a request's line once it is done, which may be just after
+    the client read the answer: wait for all three."""
+    deadline = time.monotonic() + 5
+    while len(lines := _access_log(rehearsal)[len(logged) :]) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
     (upstream,) = {line.split()[-2] for line in lines}
     return upstream

@@ -119,6 +119,10 @@ class Nginx(Process):
     def start(self, timeout: float = 30.0) -> Nginx:
         for temp in ("body", "proxy"):
             (self.folder / "temp" / temp).mkdir(parents=True, exist_ok=True)
+        # deploy/nginx as /etc/nginx/portal: relative includes resolve from here.
+        files = self.folder / "portal"
+        if not files.exists():
+            files.symlink_to(NGINX_FILES)
         self.config.write_text(self.render())
         subprocess.run([*self.command()[:-2], "-t", "-q"], check=True)
         super().start(timeout)
@@ -144,7 +148,7 @@ http {{
     default_type application/octet-stream;
     client_body_temp_path {temp}/body;
     proxy_temp_path {temp}/proxy;
-    include {NGINX_FILES}/portal-http.conf;
+    include portal/portal-http.conf;
     access_log {self.folder}/access.log portal;
     upstream portal {{
         hash $portal_route consistent;
@@ -159,7 +163,7 @@ http {{
             expires 1h;
             access_log off;
         }}
-        include {NGINX_FILES}/portal-locations.conf;
+        include portal/portal-locations.conf;
     }}
 }}
 """

@@ -345,3 +345,19 @@ def test_highlights_escape_the_text_and_mark_stemmed_and_folded_words():
     assert "<b>" not in marked and "&lt;b&gt;" in marked
     assert re.findall(r"<mark[^>]*>([^<]+)</mark>", marked) == ["Reuniones", "reunión"]
     assert highlight(text, "content_es", frozenset({"ausente"}), top=2) == ""
+
+
+def test_facets_out_of_time_give_the_hits_and_say_partial(as_user, item_world, sync, monkeypatch):
+    """Under load the time budget can run out while counting facets: the hits stand."""
+    from portal.search.postings import Engine, OutOfTime
+
+    sync()
+
+    def out_of_time(self, fieldname, docs):
+        raise OutOfTime
+
+    monkeypatch.setattr(Engine, "facet_counts", out_of_time)
+    answer = as_user(item_world.member).get("/search?q=ventanilla").get_json()
+    assert [hit["id"] for hit in answer["items"]] == [item_world.memo_id]
+    assert answer["partial"] is True
+    assert all(counts == [] for counts in answer["facets"].values())
