@@ -12,6 +12,8 @@ import os
 import re
 import shlex
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +27,7 @@ from portal import config
 from portal.cli import portal_cli
 
 from .conftest import missing_service
+from .rehearsal.services import steady_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -138,11 +141,40 @@ def test_serve_instances_are_the_ports_nginx_names_with_threads_and_files_for_th
     assert int(shared["LimitNOFILE"]) >= 2 * (threads + 1000)
 
 
-def test_serve_tells_systemd_it_is_ready_through_gunicorn():
-    gunicorn_systemd = pytest.importorskip("gunicorn.systemd")
-
+def test_serve_tells_systemd_it_is_ready_from_its_main_process(tmp_path):
+    """Type=notify with NotifyAccess=main: `portal serve` itself (gunicorn's arbiter,
+    in process) sends READY=1 on $NOTIFY_SOCKET once it listens."""
     assert unit(SYSTEMD / "portal-serve@.service")["Service"]["Type"] == "notify"
-    assert callable(gunicorn_systemd.sd_notify)
+    address = str(tmp_path / "notify")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    listener.bind(address)
+    listener.settimeout(60)
+    environment = {
+        name: value for name, value in os.environ.items() if not name.startswith("PORTAL_")
+    }
+    environment |= {"NOTIFY_SOCKET": address, "PORTAL_INSTANCE_PATH": str(tmp_path)}
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "portal", "serve",
+         "--port", str(steady_port()), "--threads", "4"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        credentials = struct.Struct("3i")
+        message, ancillary, _, _ = listener.recvmsg(4096, socket.CMSG_SPACE(credentials.size))
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+        listener.close()
+
+    assert message.startswith(b"READY=1")
+    level, kind, data = ancillary[0]
+    assert (level, kind) == (socket.SOL_SOCKET, socket.SCM_CREDENTIALS)
+    sender_pid, _, _ = credentials.unpack(data)
+    assert sender_pid == serve.pid
 
 
 def test_the_shared_drop_in_runs_every_unit_as_portal_confined_to_its_folder():
