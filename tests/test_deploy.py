@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 SYSTEMD = DEPLOY / "systemd"
 UNITS = ["portal-serve@.service", "portal-indexer.service", "portal-mailer.service"]
+# Maintenance jobs, each a oneshot service started by the timer of its name.
+JOBS = ["portal-purge.service", "portal-storage-check.service"]
 SHARED_DROP_IN = SYSTEMD / "portal-.service.d" / "portal.conf"
 SETTINGS = {config.ENV_PREFIX + name for name in config.DEFAULTS} | {
     config.ENV_PREFIX + "INSTANCE_PATH"
@@ -128,6 +130,18 @@ def test_each_unit_starts_a_real_portal_command_and_restarts():
         assert unit(SYSTEMD / name)["Unit"]["PartOf"] == "portal.target", name
 
 
+def test_each_job_is_a_real_portal_command_started_by_its_timer():
+    for name in JOBS:
+        service = unit(SYSTEMD / name)["Service"]
+        words = shlex.split(service["ExecStart"])
+        assert words[: len(FLASK_PREFIX)] == FLASK_PREFIX, name
+        check_portal_command(words[len(FLASK_PREFIX) :], {})
+        assert service["Type"] == "oneshot", name
+        timer = unit(SYSTEMD / name.replace(".service", ".timer"))
+        assert timer["Timer"]["OnCalendar"], name
+        assert timer["Install"]["WantedBy"] == "timers.target", name
+
+
 def test_serve_instances_are_the_ports_nginx_names_with_threads_and_files_for_them():
     serve = unit(SYSTEMD / "portal-serve@.service")["Service"]
     words = shlex.split(serve["ExecStart"])
@@ -206,6 +220,7 @@ def test_systemd_accepts_the_units(tmp_path):
 
     names = ["portal-serve@5001.service", "portal-serve@5002.service"]
     names += [name for name in UNITS if "@" not in name] + ["portal.target"]
+    names += JOBS + [name.replace(".service", ".timer") for name in JOBS]
     verify = subprocess.run(
         [analyze, "verify", "--man=no", f"--root={tmp_path}", *names],
         capture_output=True,
