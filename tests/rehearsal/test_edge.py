@@ -150,9 +150,9 @@ def test_the_edge_answers_its_429_as_the_portal_would(
         body = wrong if method == "POST" else None
         return visitor(address).request(method, rehearsal_intact.url + path, json=body, timeout=30)
 
-    # At once: a failed sign-in takes the portal longer than the edge's rate refills.
-    with ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(send, range(40)))
+    # All at once: a failed sign-in takes the portal longer than the edge's rate refills.
+    with ThreadPoolExecutor(30) as pool:
+        answers = list(pool.map(send, range(30)))
     answer = next(answer for answer in answers if answer.status_code == 429)
     assert refused_by(answer) == "nginx"
     assert answer.headers["Content-Type"] == kind
