@@ -23,12 +23,14 @@ PUBLIC_SEARCH_RATE, PUBLIC_SEARCH_BURST = 5, 20
 
 @pytest.fixture
 def member(rehearsal_intact: Rehearsal) -> Member:
+    """A signed-in member with a working group of their own; `with member:` works."""
     return Member(rehearsal_intact, sign_in(rehearsal_intact))
 
 
 def test_slow_headers_are_cut_at_the_header_timeout(
     rehearsal_intact: Rehearsal, member: Member
 ) -> None:
+    """The header timeout bounds the whole header, however steadily it trickles in."""
     with member:
         cut = trickle(
             rehearsal_intact.url, clients=600,
