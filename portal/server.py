@@ -53,6 +53,10 @@ def serve(app: Flask, *, host: str, port: int, threads: int) -> None:
             # closes it first and never sends a request down one the server just closed.
             "keepalive": 75,
             "graceful_timeout": 10,
+            # nginx's header buffers (deploy/nginx: 8 KB a line): the request line and
+            # one header line, CRLF included, as long as nginx lets through.
+            "limit_request_line": 8190,
+            "limit_request_field_size": 8192,
             "accesslog": "-",
             "access_log_format": ACCESS_LOG_FORMAT,
             "errorlog": "-",
