@@ -24,6 +24,7 @@ import pytest
 import requests
 import socketio
 from flask_migrate import upgrade
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -251,6 +252,34 @@ def test_database_down_answers_503_then_recovers(intact: SimpleNamespace) -> Non
         assert api(server, "GET", workspace, site.member).json()["name"] == "Before the outage"
     assert rename(b, site, "After the outage").status_code == 200
     assert api(a, "GET", workspace, site.member).json()["name"] == "After the outage"
+
+
+def test_a_connection_lost_after_the_answer_is_made_is_not_a_500(
+    intact: SimpleNamespace,
+) -> None:
+    """The database dies after the view answered, while the request's session still
+    holds its connection: ending the session fails, the answer stands."""
+    site = intact
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(site.folder / "setup"),
+            "DATABASE_URL": site.postgres.url,
+            **TEST_SETTINGS,
+        }
+    )
+
+    @app.get("/probe")
+    def probe() -> str:
+        db.session.execute(text("SELECT 1"))
+        site.postgres.kill()
+        return "answered"
+
+    response = app.test_client().get("/probe")
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "answered")
+    site.postgres.start()
+    with app.app_context():
+        assert db.session.execute(text("SELECT 1")).scalar() == 1
+        db.engine.dispose()
 
 
 def test_live_connection_refused_while_the_database_is_down_is_retried() -> None:
