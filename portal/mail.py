@@ -334,7 +334,9 @@ def run_periodic(last_run: datetime | None) -> datetime | None:
     for job in list(_periodic):
         try:
             job(now)
-        except Exception:
+        except Exception as error:
+            if database_is_down(error):
+                raise  # the sender waits for the database, then runs the jobs again
             log.exception("the mail job %s failed; it runs again in a minute", job)
             db.session.rollback()
     return now
