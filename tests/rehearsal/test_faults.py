@@ -94,7 +94,7 @@ def test_a_web_process_killed(rehearsal_intact: Rehearsal, workload: Workload) -
     host1.serve.start()
     restart = time.monotonic() - restarted_at
     # nginx tries the host again after its fail_timeout (10 s): the pinned browser returns.
-    probe = workload.member(1)
+    probe = requests.Session()  # a browser with the listener's route and nothing else
     probe.cookies.set("portal_route", listener.session.cookies["portal_route"], path="/")
 
     def back_on_host1() -> bool:
