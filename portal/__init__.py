@@ -76,7 +76,7 @@ def _flask_settings(settings: dict[str, Any]) -> dict[str, Any]:
     production = settings["ENV"] == "production"
     from datetime import timedelta
 
-    redis_url = settings["REDIS_URL"]
+    limits_uri = settings["RATELIMIT_STORAGE_URL"] or settings["REDIS_URL"] or "memory://"
     return {
         "SECRET_KEY": settings["SECRET_KEY"],
         "SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"],
@@ -92,7 +92,13 @@ def _flask_settings(settings: dict[str, Any]) -> dict[str, Any]:
         # and by each HTML form; tokens live as long as the session.
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,
-        "RATELIMIT_STORAGE_URI": settings["RATELIMIT_STORAGE_URL"] or redis_url or "memory://",
+        "RATELIMIT_STORAGE_URI": limits_uri,
+        # A Redis that is down costs a request a second at most before the fallback counts.
+        "RATELIMIT_STORAGE_OPTIONS": (
+            {"socket_connect_timeout": 1, "socket_timeout": 1}
+            if limits_uri.startswith(("redis://", "rediss://"))
+            else {}
+        ),
         "RATELIMIT_HEADERS_ENABLED": True,
         # While the storage (Redis) is unreachable, count in this process's memory;
         # Flask-Limiter tries it again after 1, 2, 4 ... 32 s and goes back when it answers.
@@ -107,7 +113,15 @@ def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         # Several server threads share the file: wait for the lock instead of failing.
         return {"connect_args": {"timeout": 15}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    # pre-ping: a connection the database dropped (restart, failover) is replaced before
+    # a request uses it; connect_timeout: a database that does not answer costs a
+    # request 5 s, then 503, not the operating system's minutes.
+    return {
+        "pool_pre_ping": True,
+        "pool_size": 10,
+        "max_overflow": 20,
+        "connect_args": {"connect_timeout": 5},
+    }
 
 
 @event.listens_for(Engine, "connect")

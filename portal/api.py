@@ -26,7 +26,8 @@ from flask_wtf.csrf import CSRFError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
@@ -85,6 +86,19 @@ class ApiError(Exception):
         resp.status_code = self.status
         resp.headers.update(self.headers)
         return resp
+
+
+class DatabaseUnavailable(ApiError):
+    """The database does not answer (down, restarting, or every pooled connection busy):
+    503 `unavailable`; the client tries again after `Retry-After`."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "unavailable",
+            "The database is unavailable; try again shortly.",
+            headers={"Retry-After": "5"},
+        )
 
 
 def invalid(fields: dict[str, str], message: str = "The request is not valid.") -> ApiError:
@@ -331,19 +345,39 @@ def _stale_write(error: StaleDataError) -> Response:
     return conflict("The item changed while you were saving; read it again.").response()
 
 
-def _database_unavailable(error: OperationalError) -> Response | tuple[str, int, dict[str, str]]:
-    db.session.rollback()
-    log.error("database unavailable on %s %s: %s", request.method, request.path, error.orig)
-    retry = {"Retry-After": "5"}
-    if is_api_request():
-        return ApiError(
-            503, "unavailable", "The database is unavailable; try again shortly.", headers=retry
-        ).response()
-    return "The portal is temporarily unavailable; try again shortly.", 503, retry
+def database_is_down(error: Exception) -> bool:
+    """Whether a database error means the database cannot be reached, not a bad statement:
+    a lost or refused connection, or no pooled connection free in time."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def discard_session() -> None:
+    """Give back the session's connection after a failure; on a dead connection the
+    rollback itself may fail, and the pool replaces that connection anyway."""
+    try:
+        db.session.rollback()
+    except Exception:
+        db.session.close()
+
+
+def _database_error(error: DBAPIError | PoolTimeout) -> Any:
+    if not database_is_down(error):
+        return _unexpected_error(error)
+    discard_session()
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.path,
+        str(getattr(error, "orig", None) or error).splitlines()[0],
+    )
+    # Answered as any refusal is: the envelope under /api/, the error page elsewhere.
+    return current_app.handle_user_exception(DatabaseUnavailable())
 
 
 def _unexpected_error(error: Exception) -> Response | tuple[str, int]:
-    db.session.rollback()
+    discard_session()
     log.exception("unexpected error on %s %s", request.method, request.path)
     if is_api_request():
         return ApiError(500, "internal", "Something went wrong on our side.").response()
@@ -355,7 +389,8 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, http_error_envelope)
     app.register_error_handler(IntegrityError, _integrity_error)
-    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(PoolTimeout, _database_error)
     app.register_error_handler(StaleDataError, _stale_write)
     app.register_error_handler(Exception, _unexpected_error)
 

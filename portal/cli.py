@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 
 from . import config as portal_config
+from .backoff import Backoff, one_line
 from .i18n import LANGUAGES
 
 portal_cli = AppGroup("portal", help="Set up and run the Port Network Portal.")
@@ -184,14 +185,19 @@ def indexer_command(interval: float) -> None:
     if not index.exists():
         raise click.ClickException("No search index: run `flask --app wsgi portal reindex`.")
     click.echo(f"Following the event log from event {index.cursor()}.")
+    backoff = Backoff(interval)
     while True:
         try:
             applied = catch_up(index)
         except Exception as error:  # keep following; the cursor did not move
-            click.echo(f"indexing failed, retrying: {error}", err=True)
-            applied = 0
+            delay = backoff.failed()
+            click.echo(f"indexing failed, retrying in {delay:g} s: {one_line(error)}", err=True)
+            time.sleep(delay)
+            continue
         finally:
             db.session.remove()
+        if backoff.succeeded():
+            click.echo(f"Indexing again, at event {index.cursor()}.")
         if not applied:
             time.sleep(interval)
 
@@ -210,14 +216,19 @@ def mailer_command(interval: float) -> None:
     target = settings["MAIL_SERVER"] or f"{current_app.instance_path}/mail (no MAIL_SERVER)"
     click.echo(f"Sending the outbox to {target}.")
     last_run = None
+    backoff = Backoff(interval)
     while True:
         try:
             sent, last_run = mail.work_once(last_run)
         except Exception as error:  # the database may be down: keep trying
-            click.echo(f"sending failed, retrying: {error}", err=True)
-            sent = 0
+            delay = backoff.failed()
+            click.echo(f"sending failed, retrying in {delay:g} s: {one_line(error)}", err=True)
+            time.sleep(delay)
+            continue
         finally:
             db.session.remove()
+        if backoff.succeeded():
+            click.echo("Sending again.")
         if sent < mail.BATCH:
             time.sleep(interval)
 

@@ -38,6 +38,8 @@ from flask_babel import force_locale
 from sqlalchemy import JSON, CheckConstraint, Index, Integer, String, Text, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from .api import database_is_down
+from .backoff import Backoff, one_line
 from .events import UTCDateTime, utcnow
 from .extensions import db
 from .text import xml_safe
@@ -366,18 +368,28 @@ class MailerThread(threading.Thread):
 
     def run(self) -> None:
         last_run: datetime | None = None
+        backoff = Backoff(self.interval)
+        wait = self.interval
         while not self.stopping:
-            self.wake.wait(self.interval)
+            self.wake.wait(wait)
             self.wake.clear()
             if self.stopping:
                 return
+            wait = self.interval
             with self.app.app_context():
                 try:
                     sent, last_run = work_once(last_run)
                     while sent == BATCH:
                         sent = send_due()
-                except Exception:
-                    log.exception("the mailer failed; it tries again in %s s", self.interval)
+                except Exception as error:
+                    wait = backoff.failed()
+                    if database_is_down(error):
+                        log.warning("the mailer waits for the database: %s", one_line(error))
+                    else:
+                        log.exception("the mailer failed; it tries again in %s s", wait)
+                else:
+                    if backoff.succeeded():
+                        log.info("the mailer sends again")
                 finally:
                     db.session.remove()
 

@@ -26,6 +26,8 @@ from typing import Any
 from flask import Flask, current_app, request
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from .. import events, permissions
@@ -33,6 +35,7 @@ from ..accounts import two_factor
 from ..accounts.api import notification_json
 from ..accounts.auth import current_session_id, live_session, usable_token
 from ..accounts.models import ApiToken, Notification, User
+from ..api import database_is_down, discard_session
 from ..events import CommittedEvent, utcnow
 from ..extensions import db, socketio
 from ..workspaces.items_api import activity_json
@@ -44,6 +47,9 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "/"
 EXTENSION = "portal.realtime"
+# After a Redis outage this process's connections are closed over this many seconds, so
+# their clients reconnect (and catch up) spread out rather than all at once.
+RECONNECT_SPREAD_SECONDS = 5.0
 # Presence changes of a workspace are announced at most this often (seconds):
 # when a whole group arrives at once, each member gets a few lists, not one per arrival.
 PRESENCE_INTERVAL = 0.5
@@ -160,6 +166,7 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = state
     if manager is not None:
         manager.control_handler = lambda message: _on_control(state, message)
+        manager.on_recovery = lambda: socketio.start_background_task(_after_redis_outage, state)
     events.subscribe(_fan_out)
 
 
@@ -185,6 +192,18 @@ def _authenticate(auth: Any) -> tuple[User, int | None] | None:
 
 @socketio.on("connect")
 def _on_connect(auth: Any = None) -> None:
+    try:
+        _accept(auth)
+    except (DBAPIError, PoolTimeout) as error:
+        if not database_is_down(error):
+            raise
+        discard_session()
+        log.warning("live connection refused, the database is unavailable: %s", error)
+        # live.js tries again a few seconds later.
+        raise ConnectionRefusedError("unavailable") from None
+
+
+def _accept(auth: Any) -> None:
     state = _state()
     found = _authenticate(auth)
     if state is None or found is None:
@@ -300,6 +319,26 @@ def _still_valid(session: Session, user: User | None, connection: Connection, no
         return live_session(session, connection.session_id, user.id, connection.epoch) is not None
     token = session.get(ApiToken, connection.token_id)
     return token is not None and token.user_id == user.id and token.usable(now)
+
+
+def _after_redis_outage(state: Realtime) -> None:
+    """Redis is back: what the other processes published meanwhile was lost here.
+    Rooms are checked against the database, then each connection of this process is
+    closed as a dropped network would close it: its client reconnects, and catches up
+    from the activity feed as after any reconnection (API.md)."""
+    with state.lock:
+        sids = list(state.connections)
+        users = {connection.user_id for connection in state.connections.values()}
+    try:
+        recheck(state, users)
+    except Exception:
+        log.exception("could not recheck live connections after the Redis outage")
+    log.info("Redis is back: %d live connections reconnect to catch up", len(sids))
+    for sid in sids:
+        eio_sid = socketio.server.manager.eio_sid_from_sid(sid, NAMESPACE)
+        if eio_sid is not None:
+            socketio.server.eio.disconnect(eio_sid)
+        time.sleep(RECONNECT_SPREAD_SECONDS / len(sids))
 
 
 def _on_control(state: Realtime, message: dict[str, Any]) -> None:

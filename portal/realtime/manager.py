@@ -1,30 +1,54 @@
-"""The Socket.IO message queue on Redis, with the portal's control messages.
+"""The Socket.IO message queue on Redis, made to outlive Redis outages, with the
+portal's control messages.
 
-Room changes (a member removed, a user deactivated, a token revoked) must reach
-the connections of every web process. They travel as control messages on the
-same Redis channel as the emits, so every process applies them in the order
-they were published: a removal published before the next event's emit is
-applied before that emit is delivered.
+- An emit reaches this process's clients at once (PubSubManager delivers locally
+  first) and goes to the other processes through a background publisher, so no
+  request waits for Redis. While Redis is down, what this process publishes is
+  dropped, with one log line per outage: the change stands in the database.
+- The listener pings Redis every PING_SECONDS and, when Redis is gone, tries again
+  every RETRY_SECONDS. Subscribed again after an outage, it calls `on_recovery`:
+  live.py then brings rooms in line with the database and tells this process's
+  clients to catch up on what the other processes published meanwhile.
+- Room changes (a member removed, a user deactivated, a token revoked) must reach
+  the connections of every process. They travel as control messages on the same
+  channel as the emits, in one publisher queue, so every process applies them in
+  the order they were published: a removal published before the next event's emit
+  is applied before that emit is delivered.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import queue
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlparse
 
+import redis
 import socketio
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
 CONTROL = "portal.control"
-_MARKER = CONTROL.encode()
+PING_SECONDS = 5.0
+RETRY_SECONDS = 2.0
+# Messages waiting for the publisher; more are dropped (Redis answers too slowly).
+OUTBOX_SIZE = 10_000
 
-# Fail fast when Redis is unreachable, so an HTTP request that commits a
-# change is not held by a connect timeout; the change stands either way.
-REDIS_OPTIONS = {"socket_connect_timeout": 2, "socket_keepalive": True, "health_check_interval": 30}
+# Every Redis client of the realtime package: a Redis that is down or unreachable
+# costs a second, never a request's worth of waiting.
+REDIS_OPTIONS: dict[str, Any] = {
+    "socket_connect_timeout": 1,
+    "socket_timeout": 1,
+    "socket_keepalive": True,
+    "retry": Retry(NoBackoff(), 1),
+}
 
 
 def channel_for(url: str) -> str:
@@ -38,32 +62,122 @@ def channel_for(url: str) -> str:
     return f"portal-socketio-{database}"
 
 
-class PortalRedisManager(socketio.RedisManager):  # type: ignore[misc]
-    """python-socketio's Redis manager, plus `publish_control` for room changes."""
+class PortalRedisManager(socketio.PubSubManager):  # type: ignore[misc]
+    """python-socketio's pub/sub manager on Redis, with `publish_control` for room
+    changes and `on_recovery` for the end of a Redis outage."""
 
-    def __init__(self, url: str, **kwargs: Any) -> None:
-        kwargs.setdefault("redis_options", dict(REDIS_OPTIONS))
-        super().__init__(url, **kwargs)
+    name = "portal-redis"
+
+    def __init__(self, url: str, channel: str) -> None:
+        super().__init__(channel=channel)
+        self.url = url
         self.control_handler: Callable[[dict[str, Any]], None] | None = None
+        self.on_recovery: Callable[[], None] | None = None
+        self._outbox: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=OUTBOX_SIZE)
+        self._publisher_lock = threading.Lock()
+        self._publisher_started = False
 
     def publish_control(self, message: dict[str, Any]) -> None:
         """Send a control message to the other processes (this one acts on its own)."""
         self._publish({**message, "method": CONTROL, "host_id": self.host_id})
 
+    def _publish(self, data: dict[str, Any]) -> None:
+        # Started with the first message: the listener starts with the first client,
+        # but a process with no client of its own still publishes for the others.
+        with self._publisher_lock:
+            if not self._publisher_started:
+                self._publisher_started = True
+                self.server.start_background_task(self._publisher)
+        try:
+            self._outbox.put_nowait(data)
+        except queue.Full:
+            log.warning("realtime outbox full: a %s message is not sent", data.get("method"))
+
+    def _publisher(self) -> None:
+        client = redis.Redis.from_url(self.url, **REDIS_OPTIONS)
+        down = False
+        while True:
+            data = self._outbox.get()
+            try:
+                client.publish(self.channel, json.dumps(data))
+            except redis.RedisError as error:
+                if not down:
+                    log.warning(
+                        "Redis unavailable (%s): live events of this process do not reach "
+                        "the other processes until it returns",
+                        error,
+                    )
+                down = True
+                continue
+            if down:
+                log.info("Redis answers again: publishing to the other processes")
+                down = False
+
     def _listen(self) -> Iterator[Any]:
-        for raw in super()._listen():
-            if isinstance(raw, bytes | str) and _MARKER in (
-                raw if isinstance(raw, bytes) else raw.encode()
-            ):
-                try:
-                    data = json.loads(raw)
-                except ValueError:
-                    data = None
-                if isinstance(data, dict) and data.get("method") == CONTROL:
-                    if data.get("host_id") != self.host_id and self.control_handler:
-                        try:
-                            self.control_handler(data)
-                        except Exception:
-                            log.exception("realtime control message failed: %s", data)
-                    continue
-            yield raw
+        lost = False
+        while True:
+            pubsub = None
+            try:
+                pubsub = redis.Redis.from_url(self.url, **REDIS_OPTIONS).pubsub(
+                    ignore_subscribe_messages=True
+                )
+                pubsub.subscribe(self.channel)
+                if lost:
+                    log.info("Redis answers again: receiving from the other processes")
+                    lost = False
+                    self._recovered()
+                yield from self._messages(pubsub)
+            except redis.RedisError as error:
+                if not lost:
+                    log.warning("lost Redis (%s): trying again every %.0f s", error, RETRY_SECONDS)
+                lost = True
+            finally:
+                if pubsub is not None:
+                    _close_quietly(pubsub)
+            time.sleep(RETRY_SECONDS)
+
+    def _messages(self, pubsub: Any) -> Iterator[Any]:
+        """The channel's messages, until Redis goes: a ping unanswered for two rounds
+        ends it as surely as a closed connection does."""
+        heard = pinged = time.monotonic()
+        while True:
+            message = pubsub.get_message(timeout=1.0)
+            now = time.monotonic()
+            if message is not None:
+                heard = now
+                if message["type"] == "message" and not self._is_control(message["data"]):
+                    yield message["data"]
+            if now - heard > 2 * PING_SECONDS:
+                raise redis.ConnectionError(f"no answer for {now - heard:.0f} s")
+            if now - pinged >= PING_SECONDS:
+                pubsub.ping()
+                pinged = now
+
+    def _is_control(self, raw: bytes) -> bool:
+        """Apply a control message from another process; True if it was one."""
+        if CONTROL.encode() not in raw:
+            return False
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return False
+        if not isinstance(data, dict) or data.get("method") != CONTROL:
+            return False
+        if data.get("host_id") != self.host_id and self.control_handler:
+            try:
+                self.control_handler(data)
+            except Exception:
+                log.exception("realtime control message failed: %s", data)
+        return True
+
+    def _recovered(self) -> None:
+        if self.on_recovery is not None:
+            try:
+                self.on_recovery()
+            except Exception:
+                log.exception("realtime recovery after the Redis outage failed")
+
+
+def _close_quietly(pubsub: Any) -> None:
+    with contextlib.suppress(redis.RedisError, OSError):
+        pubsub.close()

@@ -67,7 +67,7 @@ class RedisPresence:
     """Connections of every process, in Redis."""
 
     def __init__(self, url: str) -> None:
-        self.redis = redis.Redis.from_url(url, socket_timeout=2, **REDIS_OPTIONS)
+        self.redis = redis.Redis.from_url(url, **REDIS_OPTIONS)
 
     @staticmethod
     def _key(user_id: int) -> str:

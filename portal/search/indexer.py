@@ -21,6 +21,8 @@ from whoosh import index as whoosh_index
 from whoosh.writing import LockError
 
 from .. import events
+from ..api import database_is_down
+from ..backoff import Backoff, one_line
 from ..events import Event
 from ..extensions import db
 from ..workspaces.models import Item
@@ -215,15 +217,25 @@ class IndexerThread:
     def _run(self) -> None:
         with self.app.app_context():
             index = search_index(self.app)
+            backoff = Backoff(1.0)
+            wait = 1.0
             while not self.stop.is_set():
-                self.wake.wait(1.0)
+                self.wake.wait(wait)
                 self.wake.clear()
+                wait = 1.0
                 try:
                     catch_up(index)
                 except LockError:
                     log.info("index writer busy; retrying")
-                except Exception:
-                    log.exception("indexing failed; retrying from the cursor")
+                except Exception as error:
+                    wait = backoff.failed()
+                    if database_is_down(error):
+                        log.warning("indexing waits for the database: %s", one_line(error))
+                    else:
+                        log.exception("indexing failed; retrying from the cursor")
+                else:
+                    if backoff.succeeded():
+                        log.info("indexing again, at event %s", index.cursor())
                 finally:
                     db.session.remove()
 

@@ -273,6 +273,15 @@ const state = (value) => () => {
 socket.on("connect", state("connected"));
 socket.on("disconnect", state("offline"));
 socket.on("connect", catchUpAll);
+// A connection the server refuses is not retried by the client: while the portal is
+// unavailable (its database down) try again every few seconds; a refused credential
+// (the session ended) is not retried.
+const RETRY_REFUSED_MS = 5000;
+socket.on("connect_error", (error) => {
+  if (!socket.active && error.message === "unavailable") {
+    setTimeout(() => socket.connect(), RETRY_REFUSED_MS);
+  }
+});
 socket.on("activity", (activity) => receive(activity));
 socket.on("presence", (presence) => {
   showPresence(presence);
