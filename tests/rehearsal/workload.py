@@ -102,6 +102,7 @@ class Listener:
         self.connects: list[float] = []
         self.disconnects: list[float] = []
         self.lock = threading.Lock()
+        self.closing = False
         self.client = socketio.Client(
             reconnection=True,
             reconnection_delay=0.1,
@@ -123,6 +124,7 @@ class Listener:
         return self
 
     def close(self) -> None:
+        self.closing = True
         with contextlib.suppress(Exception):
             self.client.disconnect()
 
@@ -148,6 +150,20 @@ class Listener:
 
     def _on_disconnect(self, *reason: Any) -> None:
         self.disconnects.append(time.monotonic())
+        if reason and reason[0] == socketio.Client.reason.SERVER_DISCONNECT and not self.closing:
+            # The server closed the connection (as after a Redis outage, to make clients
+            # catch up). socket.io's browser client reconnects then ("transport close");
+            # python-socketio's takes it as final: reconnect as the browser does.
+            threading.Thread(target=self._reconnect, daemon=True).start()
+
+    def _reconnect(self) -> None:
+        for _ in range(100):
+            time.sleep(0.2)
+            if self.closing or self.client.connected:
+                return
+            with contextlib.suppress(socketio.exceptions.ConnectionError, ValueError):
+                self.connect()
+                return
 
     def _on_activity(self, activity: dict[str, Any]) -> None:
         if activity.get("workspace_id") == self.workspace_id:
