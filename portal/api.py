@@ -34,6 +34,7 @@ from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
 from werkzeug.routing import ValidationError as UrlValidationError
 from werkzeug.routing.converters import BaseConverter, NumberConverter
 
+from .backoff import one_line
 from .extensions import db
 from .text import has_unsafe_characters
 
@@ -370,7 +371,7 @@ def _database_error(error: DBAPIError | PoolTimeout) -> Any:
         "database unavailable on %s %s: %s",
         request.method,
         request.path,
-        str(getattr(error, "orig", None) or error).splitlines()[0],
+        one_line(getattr(error, "orig", None) or error),
     )
     # Answered as any refusal is: the envelope under /api/, the error page elsewhere.
     return current_app.handle_user_exception(DatabaseUnavailable())

@@ -23,8 +23,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from flask import Flask, current_app, request
 from flask_login import current_user
+from socketio.exceptions import ConnectionRefusedError as SocketRefusal
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -36,6 +38,7 @@ from ..accounts.api import notification_json
 from ..accounts.auth import current_session_id, live_session, usable_token
 from ..accounts.models import ApiToken, Notification, User
 from ..api import database_is_down, discard_session
+from ..backoff import one_line
 from ..events import CommittedEvent, utcnow
 from ..extensions import db, socketio
 from ..workspaces.items_api import activity_json
@@ -132,8 +135,8 @@ class Realtime:
                             _presence(self, session, workspace_id),
                             workspace_room(workspace_id),
                         )
-            except Exception:
-                log.warning("presence announcement failed", exc_info=True)
+            except Exception as error:
+                _warn("presence announcement failed", error)
 
     def _heartbeat(self) -> None:
         while True:
@@ -142,12 +145,12 @@ class Realtime:
                 conns = [(c.user_id, self.conn_key(sid)) for sid, c in self.connections.items()]
             try:
                 self.presence.refresh(conns)
-            except Exception:
-                log.warning("presence heartbeat failed", exc_info=True)
+            except Exception as error:
+                _warn("presence heartbeat failed", error)
             try:
                 sweep_token_connections(self)
-            except Exception:
-                log.warning("token sweep failed", exc_info=True)
+            except Exception as error:
+                _warn("token sweep failed", error)
 
 
 def init_app(app: Flask) -> None:
@@ -168,6 +171,15 @@ def init_app(app: Flask) -> None:
         manager.control_handler = lambda message: _on_control(state, message)
         manager.on_recovery = lambda: socketio.start_background_task(_after_redis_outage, state)
     events.subscribe(_fan_out)
+
+
+def _warn(what: str, error: Exception) -> None:
+    """A component that is down (Redis, the database) is one line per failure; anything
+    else keeps its traceback."""
+    if isinstance(error, redis.RedisError) or database_is_down(error):
+        log.warning("%s: %s", what, one_line(error))
+    else:
+        log.warning(what, exc_info=error)
 
 
 def _state() -> Realtime | None:
@@ -198,9 +210,10 @@ def _on_connect(auth: Any = None) -> None:
         if not database_is_down(error):
             raise
         discard_session()
-        log.warning("live connection refused, the database is unavailable: %s", error)
+        log.warning("live connection refused, the database is unavailable: %s", one_line(error))
+        # The client reads the reason (the builtin exception would send a generic one);
         # live.js tries again a few seconds later.
-        raise ConnectionRefusedError("unavailable") from None
+        raise SocketRefusal("unavailable") from None
 
 
 def _accept(auth: Any) -> None:
@@ -249,8 +262,8 @@ def _announce_arrival(state: Realtime, sid: str, user_id: int) -> None:
                 # The newcomer learns at once who is online in each of its workspaces.
                 for workspace_id in sorted(connection.workspaces):
                     _emit("presence", _presence(state, session, workspace_id), sid)
-        except Exception:
-            log.warning("presence on connect failed", exc_info=True)
+        except Exception as error:
+            _warn("presence on connect failed", error)
 
 
 @socketio.on("disconnect")
@@ -269,8 +282,8 @@ def _on_disconnect(reason: Any = None) -> None:
             with Session(db.engine) as session:
                 workspaces = permissions.presence_workspace_ids(session, connection.user_id)
             state.announce_presence(workspaces)
-    except Exception:
-        log.warning("presence on disconnect failed", exc_info=True)
+    except Exception as error:
+        _warn("presence on disconnect failed", error)
 
 
 def _presence(state: Realtime, session: Session, workspace_id: int) -> dict[str, Any]:
@@ -335,10 +348,17 @@ def _after_redis_outage(state: Realtime) -> None:
         log.exception("could not recheck live connections after the Redis outage")
     log.info("Redis is back: %d live connections reconnect to catch up", len(sids))
     for sid in sids:
-        eio_sid = socketio.server.manager.eio_sid_from_sid(sid, NAMESPACE)
-        if eio_sid is not None:
-            socketio.server.eio.disconnect(eio_sid)
+        _drop_transport(sid)
         time.sleep(RECONNECT_SPREAD_SECONDS / len(sids))
+
+
+def _drop_transport(sid: str) -> None:
+    """End a connection as a network failure would, with no close message: Socket.IO
+    clients reconnect by themselves after that, not after a close from the server."""
+    eio_sid = socketio.server.manager.eio_sid_from_sid(sid, NAMESPACE)
+    transport = socketio.server.eio.sockets.pop(eio_sid, None) if eio_sid else None
+    if transport is not None:
+        transport.close(wait=False, abort=True)
 
 
 def _on_control(state: Realtime, message: dict[str, Any]) -> None:
@@ -389,8 +409,8 @@ def _fan_out(committed: list[CommittedEvent]) -> None:
                     _emit("activity", payload, [workspace_room(ws) for ws in audience])
                 if event.verb in ("member.added", "member.removed") and event.workspace_id:
                     _announce_membership(state, event)
-            except Exception:
-                log.exception("live fan-out of event %s failed", event.id)
+            except Exception as error:
+                _warn(f"live fan-out of event {event.id} failed", error)
         _send_notifications(session, committed)
 
 
