@@ -102,7 +102,6 @@ class Listener:
         self.connects: list[float] = []
         self.disconnects: list[float] = []
         self.lock = threading.Lock()
-        self.closing = False
         self.client = socketio.Client(
             reconnection=True,
             reconnection_delay=0.1,
@@ -124,7 +123,6 @@ class Listener:
         return self
 
     def close(self) -> None:
-        self.closing = True
         with contextlib.suppress(Exception):
             self.client.disconnect()
 
@@ -145,25 +143,14 @@ class Listener:
 
     def _on_connect(self) -> None:
         self.connects.append(time.monotonic())
-        # The handler runs on the client's own thread: catch up beside it.
-        threading.Thread(target=self._catch_up_quietly, daemon=True).start()
+        # After the last event seen before this connection (live.js reads its cursor in
+        # its connect handler, before the new connection delivers anything); the
+        # handler runs on the client's own thread: catch up beside it.
+        after = self.cursor
+        threading.Thread(target=self._catch_up_quietly, args=(after,), daemon=True).start()
 
     def _on_disconnect(self, *reason: Any) -> None:
         self.disconnects.append(time.monotonic())
-        if reason and reason[0] == socketio.Client.reason.SERVER_DISCONNECT and not self.closing:
-            # The server closed the connection (as after a Redis outage, to make clients
-            # catch up). socket.io's browser client reconnects then ("transport close");
-            # python-socketio's takes it as final: reconnect as the browser does.
-            threading.Thread(target=self._reconnect, daemon=True).start()
-
-    def _reconnect(self) -> None:
-        for _ in range(100):
-            time.sleep(0.2)
-            if self.closing or self.client.connected:
-                return
-            with contextlib.suppress(socketio.exceptions.ConnectionError, ValueError):
-                self.connect()
-                return
 
     def _on_activity(self, activity: dict[str, Any]) -> None:
         if activity.get("workspace_id") == self.workspace_id:
@@ -171,13 +158,13 @@ class Listener:
                 self.received.append(activity["event_id"])
                 self.live.append((time.monotonic(), activity["event_id"]))
 
-    def _catch_up_quietly(self) -> None:
+    def _catch_up_quietly(self, after: int) -> None:
         with contextlib.suppress(requests.RequestException, ValueError):
-            self.catch_up()
+            self.catch_up(after)
 
-    def catch_up(self) -> None:
-        """What the feed holds after the last event seen (as live.js does on connect)."""
-        after = self.cursor
+    def catch_up(self, after: int | None = None) -> None:
+        """What the feed holds after `after`, by default the last event seen."""
+        after = self.cursor if after is None else after
         while True:
             answer = self.session.get(
                 f"{self.rehearsal.url}/api/v1/workspaces/{self.workspace_id}/activity",
@@ -384,7 +371,11 @@ class Workload:
             if final_catch_up:
                 listener.catch_up()
             missing = sorted(events - listener.distinct)
-            assert not missing, f"listener {number} lacks events {missing}"
+            assert not missing, (
+                f"listener {number} lacks events {missing}; it received {listener.received}, "
+                f"live {listener.live}, connected at {listener.connects}, "
+                f"disconnected at {listener.disconnects}"
+            )
             assert listener.distinct <= events, "a listener received another group's events"
             figures[f"listener{number}"] = {
                 "events": len(events),
