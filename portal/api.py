@@ -373,6 +373,8 @@ def _database_error(error: DBAPIError | PoolTimeout) -> Any:
         request.path,
         one_line(getattr(error, "orig", None) or error),
     )
+    # Who is signed in cannot be read now: the error page is drawn as for a visitor.
+    current_app.login_manager._update_request_context_with_user(None)  # type: ignore[attr-defined]
     # Answered as any refusal is: the envelope under /api/, the error page elsewhere.
     return current_app.handle_user_exception(DatabaseUnavailable())
 

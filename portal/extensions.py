@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -10,7 +12,10 @@ from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
+
+log = logging.getLogger(__name__)
 
 # Named constraints make Alembic's batch mode (SQLite) and downgrades work.
 NAMING_CONVENTION = {
@@ -26,7 +31,19 @@ class Model(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Model)
+class PortalSQLAlchemy(SQLAlchemy):
+    def _teardown_session(self, exc: BaseException | None) -> None:
+        """End the request's session. Its answer is made by now: a connection the
+        database dropped meanwhile (closing it rolls back) must not turn the answer
+        into a 500, and the broken session must not stay registered."""
+        try:
+            super()._teardown_session(exc)
+        except DBAPIError as error:
+            log.warning("the database connection was lost at the end of a request: %s", error.orig)
+            self.session.registry.clear()
+
+
+db = PortalSQLAlchemy(model_class=Model)
 migrate = Migrate(render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()

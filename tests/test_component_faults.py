@@ -24,6 +24,10 @@ import pytest
 import requests
 import socketio
 from flask_migrate import upgrade
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
 
 from portal import create_app
 from portal.extensions import db
@@ -143,9 +147,11 @@ def api(server: PortalServer, method: str, path: str, token: str | None, **kwarg
     )
 
 
-def assert_unavailable(response: requests.Response) -> None:
+def assert_unavailable(response: Any) -> None:
+    """A 503 `unavailable` envelope with `Retry-After` (a requests or a Flask response)."""
     assert response.status_code == 503, response.text[:300]
-    assert response.json()["error"]["code"] == "unavailable"
+    body = response.json() if callable(response.json) else response.json
+    assert body["error"]["code"] == "unavailable"
     assert int(response.headers["Retry-After"]) > 0
 
 
@@ -248,13 +254,78 @@ def test_database_down_answers_503_then_recovers(intact: SimpleNamespace) -> Non
     assert api(a, "GET", workspace, site.member).json()["name"] == "After the outage"
 
 
-def test_live_connection_refused_while_the_database_is_down_is_retried(
+def test_a_connection_lost_after_the_answer_is_made_is_not_a_500(
     intact: SimpleNamespace,
 ) -> None:
+    """The database dies after the view answered, while the request's session still
+    holds its connection: ending the session fails, the answer stands."""
+    site = intact
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(site.folder / "setup"),
+            "DATABASE_URL": site.postgres.url,
+            **TEST_SETTINGS,
+        }
+    )
+
+    @app.get("/probe")
+    def probe() -> str:
+        db.session.execute(text("SELECT 1"))
+        site.postgres.kill()
+        return "answered"
+
+    response = app.test_client().get("/probe")
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "answered")
+    site.postgres.start()
+    with app.app_context():
+        assert db.session.execute(text("SELECT 1")).scalar() == 1
+        db.engine.dispose()
+
+
+def test_live_connection_refused_while_the_database_is_down_is_retried() -> None:
     """live.js tries a connection refused as `unavailable` again after a few seconds."""
     script = (ROOT / "portal/static/js/live.js").read_text()
     assert 'error.message === "unavailable"' in script
     assert "socket.connect()" in script
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        PoolTimeout("QueuePool limit of size 10 overflow 20 reached"),
+        DBAPIError("SELECT 1", None, Exception("server closed"), connection_invalidated=True),
+        OperationalError("SELECT 1", None, Exception("terminating connection")),
+    ],
+    ids=["pool-exhausted", "connection-invalidated", "operational"],
+)
+def test_database_failures_that_are_outages_answer_503(
+    app: Any, world: SimpleNamespace, as_user: Any, monkeypatch: Any, failure: Exception
+) -> None:
+    """Every pooled connection busy under load, or one lost mid-request: 503, not 500."""
+    client = as_user(world.member)
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise failure
+
+    monkeypatch.setattr(Session, "execute", fail)
+    assert_unavailable(client.get(f"/workspaces/{world.ws_id}"))
+    page = client.client.get("/work", headers={"Accept-Language": "en"})
+    assert page.status_code == 503
+    assert "The portal is temporarily unavailable" in page.get_data(as_text=True)
+
+
+def test_a_failing_statement_is_not_an_outage(
+    world: SimpleNamespace, as_user: Any, monkeypatch: Any
+) -> None:
+    client = as_user(world.member)
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise ProgrammingError("SELECT nonsense", None, Exception("syntax error"))
+
+    monkeypatch.setattr(Session, "execute", fail)
+    response = client.get(f"/workspaces/{world.ws_id}")
+    assert response.status_code == 500
+    assert response.json["error"]["code"] == "internal"
 
 
 # --- Redis ------------------------------------------------------------------------------

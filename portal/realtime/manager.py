@@ -99,7 +99,7 @@ class PortalRedisManager(socketio.PubSubManager):  # type: ignore[misc]
         while True:
             data = self._outbox.get()
             try:
-                client.publish(self.channel, json.dumps(data))
+                client.publish(self.channel, self.json.dumps(data))
             except redis.RedisError as error:
                 if not down:
                     log.warning(
@@ -108,6 +108,9 @@ class PortalRedisManager(socketio.PubSubManager):  # type: ignore[misc]
                         error,
                     )
                 down = True
+                continue
+            except Exception:  # a message that cannot be sent; the next ones can
+                log.exception("realtime message not published: %s", data.get("method"))
                 continue
             if down:
                 log.info("Redis answers again: publishing to the other processes")
