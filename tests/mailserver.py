@@ -1,8 +1,11 @@
 """A real SMTP server for tests: aiosmtpd on a free loopback port, keeping what it
-receives, and able to stop and start again on the same port (a mail-server outage)."""
+receives, and able to stop and start again on the same port (a mail-server outage).
+`delay` holds each message that long before accepting it (a slow server, so that a
+sender can be killed mid-send)."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -21,9 +24,12 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
+        self.delay = 0.0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             self.messages.append(message)  # type: ignore[arg-type]
         return "250 Message accepted for delivery"

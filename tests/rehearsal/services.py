@@ -154,6 +154,7 @@ class Postgres(Process):
 
     def start(self, timeout: float = 60.0) -> Postgres:
         first = not self.data.exists()
+        self._let_postgres_in()
         if first:
             self._initdb()
         super().start(timeout)
@@ -161,16 +162,22 @@ class Postgres(Process):
             self.psql("CREATE DATABASE portal")
         return self
 
+    def _let_postgres_in(self) -> None:
+        """As root, let the `postgres` user reach its folder: search (x) only on the
+        folders above, nothing readable. At every start: a pytest session starting
+        meanwhile (another run on the machine) takes 0o700 back on pytest-of-root."""
+        user = self.user()
+        if user is None:
+            return
+        for path in (self.folder, *self.folder.parents):
+            if path == Path("/tmp") or path == Path("/"):
+                break
+            os.chmod(path, os.stat(path).st_mode | 0o011)  # noqa: S103
+        entry = pwd.getpwnam(user)
+        shutil.chown(self.folder, entry.pw_uid, entry.pw_gid)
+
     def _initdb(self) -> None:
         user = self.user()
-        if user is not None:
-            entry = pwd.getpwnam(user)
-            for path in (self.folder, *self.folder.parents):
-                if path == Path("/tmp") or path == Path("/"):
-                    break
-                # let postgres reach its folder: search (x) only, nothing readable
-                os.chmod(path, os.stat(path).st_mode | 0o011)  # noqa: S103
-            shutil.chown(self.folder, entry.pw_uid, entry.pw_gid)
         subprocess.run(
             [str(self.binaries() / "initdb"), "-D", str(self.data), "-U", "postgres",
              "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
