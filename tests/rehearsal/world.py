@@ -18,7 +18,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 MEMBERS_PER_GROUP = 15
-MEMOS, TASKS, MEETINGS, DOCUMENTS = 6, 8, 2, 3
+MEMOS, TASKS, MEETINGS, DOCUMENTS, AGENDA_POINTS = 4, 6, 1, 2, 2
 TOPICS = [
     "port call optimisation",
     "single window",
@@ -134,7 +134,7 @@ def seed(members: int, password: str) -> dict[str, Any]:
                 ends_at=starts + timedelta(hours=1),
                 timezone="UTC",
             )
-            for point in range(3):
+            for point in range(AGENDA_POINTS):
                 meetings.add_agenda_item(
                     people[0], meeting, title=f"Point {point + 1}", duration_minutes=15
                 )
