@@ -138,7 +138,7 @@ def drive(config: dict[str, Any]) -> None:
     records: list[tuple[float, str, float, int, str]] = []  # end, name, ms, status, error
     deliveries: list[tuple[float, float]] = []  # received at, delay (s)
     clients: list[dict[str, Any]] = []
-    counters = {"member": 0, "visitor": 0}
+    counters = {"member": 0, "visitor": 0, "signed in": 0}
 
     def record(name: str, started: float, status: int, error: str = "") -> None:
         now = time.time()
@@ -224,22 +224,14 @@ def drive(config: dict[str, Any]) -> None:
             self.pending: set[str] = set()
             self.flush: Any = None
             self.window = (shortest + random.random() * spread) / 1000  # live.js's draw
-            answer = call(
-                self.session,
-                "sign in",
-                "POST",
-                "/api/v1/auth/login",
-                json={"email": self.me["email"], "password": config["password"]},
-            )
+            credentials = {"email": self.me["email"], "password": config["password"]}
+            answer = call(self.session, "sign in", "POST", "/api/v1/auth/login", json=credentials)
             while answer is None or answer.status_code != 200:
-                time.sleep(5)
+                time.sleep(random.uniform(10, 30))  # as a person would try again
                 answer = call(
-                    self.session,
-                    "sign in",
-                    "POST",
-                    "/api/v1/auth/login",
-                    json={"email": self.me["email"], "password": config["password"]},
+                    self.session, "sign in", "POST", "/api/v1/auth/login", json=credentials
                 )
+            counters["signed in"] += 1
             self.csrf = answer.json()["csrf_token"]
             self.rendered = self.page("my work", "/work")
             self.client_state = {
@@ -500,9 +492,12 @@ def drive(config: dict[str, Any]) -> None:
     say("PHASE steady-start", started)
     steady = config["steady_members"]
     runner.start(population(steady), spawn_rate=config["spawn_rate"])
-    ramp_end = time.time() + steady / config["spawn_rate"] * 1.1 + config["think_max"]
-    while time.time() < ramp_end:
+    # Measured once every member has signed in and is at work (a think time later).
+    ramp_end = time.time() + steady / config["spawn_rate"] * 3 + 60
+    while counters["signed in"] < steady and time.time() < ramp_end:
         time.sleep(1)
+    say(f"signed in: {counters['signed in']} of {steady} members")
+    time.sleep(config["think_max"])
     measure_from = time.time()
     say("PHASE steady-measure", measure_from)
     time.sleep(config["duration"])
@@ -904,9 +899,7 @@ def main() -> int:
     )
     parser.add_argument("--step-members", type=int, default=150)
     parser.add_argument("--step-seconds", type=float, default=45)
-    parser.add_argument(
-        "--spawn-rate", type=float, default=20, help="members signing in per second"
-    )
+    parser.add_argument("--spawn-rate", type=float, default=5, help="members signing in per second")
     parser.add_argument("--think", type=float, nargs=2, default=(20, 40), metavar=("MIN", "MAX"))
     return conduct(parser.parse_args())
 
