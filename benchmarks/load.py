@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import re
@@ -128,6 +129,9 @@ def drive(config: dict[str, Any]) -> None:
     from locust import User, between, task
     from locust.env import Environment
 
+    # A dropped connection is counted (reconnections in the report), not logged.
+    logging.getLogger("engineio.client").setLevel(logging.ERROR)
+    logging.getLogger("socketio.client").setLevel(logging.ERROR)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     url = config["url"]
