@@ -130,8 +130,8 @@ def drive(config: dict[str, Any]) -> None:
     from locust.env import Environment
 
     # A dropped connection is counted (reconnections in the report), not logged.
-    logging.getLogger("engineio.client").setLevel(logging.ERROR)
-    logging.getLogger("socketio.client").setLevel(logging.ERROR)
+    logging.getLogger("engineio.client").setLevel(logging.CRITICAL)
+    logging.getLogger("socketio.client").setLevel(logging.CRITICAL)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     url = config["url"]
