@@ -27,6 +27,7 @@ machine's cores), and the machine's load average is printed beside the figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -142,7 +143,7 @@ def drive(config: dict[str, Any]) -> None:
     records: list[tuple[float, str, float, int, str]] = []  # end, name, ms, status, error
     deliveries: list[tuple[float, float]] = []  # received at, delay (s)
     clients: list[dict[str, Any]] = []
-    counters = {"member": 0, "visitor": 0, "signed in": 0}
+    counters = {"member": 0, "visitor": 0, "signed in": 0, "quiet": 0}
 
     def record(name: str, started: float, status: int, error: str = "") -> None:
         now = time.time()
@@ -185,6 +186,8 @@ def drive(config: dict[str, Any]) -> None:
     def call(
         session: requests.Session, name: str, method: str, path: str, **options: Any
     ) -> requests.Response | None:
+        if counters["quiet"] and not name.startswith("live "):
+            return None  # the run is ending: no new actions, the live traffic goes on
         started = time.time()
         try:
             answer = session.request(
@@ -353,7 +356,8 @@ def drive(config: dict[str, Any]) -> None:
 
         def on_stop(self) -> None:
             if getattr(self, "sio", None) is not None:
-                self.sio.disconnect()
+                with contextlib.suppress(AttributeError):  # engineio, while reconnecting
+                    self.sio.disconnect()
 
         @task(MIX["my work"])
         def my_work(self) -> None:
@@ -544,9 +548,16 @@ def drive(config: dict[str, Any]) -> None:
             break
         carried = count
     say("PHASE ceiling-end", time.time())
-    # Quiet: no new actions; what is in flight is delivered, then everyone leaves.
+    # Quiet: no new actions; what is in flight is delivered (nothing arrives for 5 s,
+    # at most 90 s), then everyone leaves.
+    counters["quiet"] = 1
+    quiet_until = time.time() + 90
+    while time.time() < quiet_until:
+        heard = len(deliveries)
+        time.sleep(5)
+        if len(deliveries) == heard:
+            break
     runner.stop()
-    time.sleep(5)
     newest_seen = max((max(c["socket"] + c["caught_up"], default=0) for c in clients), default=0)
     environment.runner.quit()
     result = {
@@ -870,7 +881,8 @@ def lost_events(result: dict[str, Any], events_text: str) -> str:
         recovered += len(expected & set(client["caught_up"]) - socket_ids)
     reconnections = sum(max(0, c["connects"] - 1) for c in result["clients"])
     return (
-        f"lost events: {lost} of {expected_total} expected deliveries to "
+        f"lost events (not received by the end): {lost} of {expected_total} expected "
+        "deliveries to "
         f"{len(result['clients']) - unchecked} clients [target 0]; {recovered} came from "
         f"the feed after {reconnections} reconnections; {unchecked} clients never caught up"
     )
