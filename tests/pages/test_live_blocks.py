@@ -7,6 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import event
+
+from portal.extensions import db
 
 from ..conftest import sign_in_session
 
@@ -87,3 +90,34 @@ def test_the_members_block_marks_who_is_online(app, viewer, world):
     assert rows[str(world.member.id)] and rows[str(world.observer.id)]  # and the viewer
     assert not rows[str(world.coordinator.id)]
     assert len(re.findall(r'<span class="presence">[^<]+</span>', html)) == 2  # said in words
+
+
+def _statements(app, client, path, headers=None):
+    """How many SQL statements answering `path` took."""
+    counted = []
+
+    def count(*_args):
+        counted.append(1)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get(path, headers=headers or {}).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(counted)
+
+
+@pytest.mark.parametrize(
+    ("path", "target"),
+    [("/work", "my_changes"), ("/work", "my_notifications"), ("/groups/{ws}", "group_items"),
+     ("/groups/{ws}", "group_activity"), ("/groups/{ws}", "group_members")],
+)  # fmt: skip
+def test_a_live_refresh_runs_only_its_blocks_queries(app, viewer, world, memo_id, path, target):
+    client = viewer("member")
+    path = path.format(ws=world.ws_id)
+    page = _statements(app, client, path)
+    refresh = _statements(app, client, path, {"HX-Request": "true", "HX-Target": target})
+    # The layout around a block costs 2 statements; the other blocks' are skipped.
+    assert refresh <= page - 5, (refresh, page)

@@ -5,15 +5,20 @@
 //                   live:members-<workspace_id> (member.* verbs), live:activity (each one)
 //   presence     -> live:presence-<workspace_id> (and the online marks of [data-presence])
 //   notification -> live:notifications
-// Bursts are coalesced: the events for one name within WINDOW_MS raise it once, with
-// the newest payload. After any (re)connection the activity feed is read `after` the
+// Bursts are coalesced: the events for one name within the page's window raise it once,
+// with the newest payload. The window is drawn once per page between WINDOW_MS and
+// WINDOW_MS + SPREAD_MS: every member of a group hears an event at the same moment, and
+// their pages then ask for their blocks spread over that second, not all at once (the
+// load run saw those synchronized refreshes queue up behind each other). After any (re)connection the activity feed is read `after` the
 // last event id seen for each group the page shows, so nothing is missed. A block that
 // holds a focused field or a changed form is never swapped: its refresh waits until
 // focus leaves and nothing is left unsaved. Changes by others are announced in the
 // aria-live region of base.html.
 import { io } from "../vendor/socket.io/socket.io.esm.min.js";
 
-const WINDOW_MS = 100;
+const WINDOW_MS = 250;
+const SPREAD_MS = 750;
+const windowMs = WINDOW_MS + Math.random() * SPREAD_MS;
 const MAX_REMEMBERED = 2000;
 const FEED_PAGES = 20;
 
@@ -42,7 +47,7 @@ function raiseSoon(name, detail) {
     pending.clear();
     for (const [dueName, dueDetail] of due) raise(dueName, dueDetail);
     announceNow();
-  }, WINDOW_MS);
+  }, windowMs);
 }
 
 function remember(eventId) {
