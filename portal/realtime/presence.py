@@ -21,6 +21,8 @@ from .manager import REDIS_OPTIONS
 
 KEY_PREFIX = "portal:presence:user:"
 TTL_SECONDS = 90
+# Connections of one process to Redis for presence (see RedisPresence).
+CONNECTIONS = 50
 HEARTBEAT_SECONDS = 30
 
 
@@ -67,7 +69,14 @@ class RedisPresence:
     """Connections of every process, in Redis."""
 
     def __init__(self, url: str) -> None:
-        self.redis = redis.Redis.from_url(url, **REDIS_OPTIONS)
+        # Hundreds of server threads connect and disconnect at once when a crowd
+        # arrives: they wait their turn for one of a bounded set of connections (as
+        # long as a Redis call may take) rather than fail at redis-py's cap of 100.
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=CONNECTIONS, timeout=REDIS_OPTIONS["socket_timeout"],
+            **REDIS_OPTIONS,
+        )  # fmt: skip
+        self.redis = redis.Redis(connection_pool=pool)
 
     @staticmethod
     def _key(user_id: int) -> str:

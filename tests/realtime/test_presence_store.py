@@ -47,3 +47,23 @@ def test_connections_of_a_dead_process_expire(monkeypatch: pytest.MonkeyPatch) -
     time.sleep(1.2)  # nobody refreshed it
     assert store.online([7]) == set()
     assert store.add(7, "live-host:sid") is True  # back online counts as arriving
+
+
+def test_a_crowd_arriving_at_once_waits_for_a_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hundreds of server threads may reach presence at once (a crowd connecting):
+    beyond its connections they wait their turn, none fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import redis
+
+    url = service_url("PORTAL_TEST_REDIS_URL")
+    monkeypatch.setattr(presence, "KEY_PREFIX", f"portal:presence:test-{uuid.uuid4().hex}:")
+    store = RedisPresence(url)
+    # Redis holds every write for 300 ms: each thread keeps its connection meanwhile.
+    redis.Redis.from_url(url).execute_command("CLIENT", "PAUSE", 300, "WRITE")
+    with ThreadPoolExecutor(150) as threads:
+        arrived = list(threads.map(lambda n: store.add(n, f"host:{n}"), range(150)))
+    assert all(arrived)
+    assert store.online(range(150)) == set(range(150))
+    for key in store.redis.scan_iter(presence.KEY_PREFIX + "*"):
+        store.redis.delete(key)
