@@ -166,20 +166,29 @@ def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
 
 
 class LiveClient:
-    """A real python-socketio client that reconnects, keeping what it receives."""
+    """A real python-socketio client that reconnects, keeping what it receives, and
+    its cursor as live.js keeps it: the newest event id received."""
 
     def __init__(self, server: PortalServer, token: str) -> None:
         self.sio = socketio.Client(reconnection_delay=0.5, reconnection_delay_max=2)
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.connects = 0
-        self.sio.on("activity", lambda data: self.events.put(("activity", data)))
+        self.received: set[int] = set()
+        # The cursor at each connection: where live.js's catch-up starts.
+        self.cursors_at_connect: list[int] = []
+        self.sio.on("activity", self._activity)
         self.sio.on("connect", self._connected)
         self.sio.connect(
             server.url, auth={"token": token}, transports=["websocket"], wait_timeout=10
         )
 
+    def _activity(self, data: Any) -> None:
+        self.received.add(data["event_id"])
+        self.events.put(("activity", data))
+
     def _connected(self) -> None:
         self.connects += 1
+        self.cursors_at_connect.append(max(self.received, default=0))
 
     def activity(self, predicate: Callable[[Any], bool], timeout: float = 10) -> Any:
         deadline = time.monotonic() + timeout
@@ -376,6 +385,44 @@ def test_redis_down_degrades_then_cross_process_events_resume(
     assert eventually(lambda: member_on_a.connects >= 2 and member_on_a.sio.connected)
     assert rename(a, site, "Redis is back").status_code == 200
     assert observer_on_b.activity(lambda data: data["verb"] == "workspace.updated")
+
+
+def test_events_missed_during_a_redis_outage_reach_a_client_whose_cursor_moved_past_them(
+    intact: SimpleNamespace, live: Any
+) -> None:
+    """A client receives its own process's events during the outage, so its cursor passes
+    the other process's events it never received: the recovery replays them."""
+    site = intact
+    a, b = site.servers
+    member_on_a = live(a, site.member)
+    assert rename(b, site, "Heard across processes").status_code == 200
+    before = member_on_a.activity(renamed)  # a's listener is subscribed
+    assert before is not None
+
+    site.redis.kill()
+    assert eventually(lambda: api(a, "GET", "/health", None).json().get("redis") == "unavailable")
+    from_b = rename(b, site, "Written on b, lost in Redis")
+    assert from_b.status_code == 200
+    from_a = rename(a, site, "Written on a, delivered at once")
+    assert from_a.status_code == 200
+    local = member_on_a.activity(renamed)
+    assert local is not None
+    feed = f"/workspaces/{site.world.ws_id}/activity?after={before['event_id']}"
+    missed, delivered = (
+        entry["event_id"] for entry in api(a, "GET", feed, site.member).json()["items"]
+    )
+    assert local["event_id"] == delivered > missed
+    assert missed not in member_on_a.received
+
+    site.redis.start()
+    assert eventually(lambda: member_on_a.connects >= 2 and member_on_a.sio.connected, 60)
+    # What the client knows: what it received, and its catch-up after its cursor.
+    cursor = member_on_a.cursors_at_connect[1]
+    caught_up = api(
+        a, "GET", f"/workspaces/{site.world.ws_id}/activity?after={cursor}", site.member
+    ).json()
+    known = member_on_a.received | {entry["event_id"] for entry in caught_up["items"]}
+    assert missed in known, (missed, cursor, sorted(member_on_a.received))
 
 
 # --- the S3 store ----------------------------------------------------------------------

@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -39,7 +40,7 @@ from ..accounts.auth import current_session_id, live_session, usable_token
 from ..accounts.models import ApiToken, Notification, User
 from ..api import database_is_down, discard_session
 from ..backoff import one_line
-from ..events import CommittedEvent, utcnow
+from ..events import CommittedEvent, Event, utcnow
 from ..extensions import db, socketio
 from ..workspaces.items_api import activity_json
 from ..workspaces.models import Item
@@ -53,6 +54,9 @@ EXTENSION = "portal.realtime"
 # After a Redis outage this process's connections are closed over this many seconds, so
 # their clients reconnect (and catch up) spread out rather than all at once.
 RECONNECT_SPREAD_SECONDS = 5.0
+# At most this many events are replayed after a Redis outage; after a longer or busier
+# one the clients rely on their catch-up from the activity feed alone.
+REPLAY_LIMIT = 5000
 # Presence changes of a workspace are announced at most this often (seconds):
 # when a whole group arrives at once, each member gets a few lists, not one per arrival.
 PRESENCE_INTERVAL = 0.5
@@ -169,7 +173,9 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = state
     if manager is not None:
         manager.control_handler = lambda message: _on_control(state, message)
-        manager.on_recovery = lambda: socketio.start_background_task(_after_redis_outage, state)
+        manager.on_recovery = lambda since: socketio.start_background_task(
+            _after_redis_outage, state, since
+        )
     events.subscribe(_fan_out)
 
 
@@ -334,11 +340,16 @@ def _still_valid(session: Session, user: User | None, connection: Connection, no
     return token is not None and token.user_id == user.id and token.usable(now)
 
 
-def _after_redis_outage(state: Realtime) -> None:
+def _after_redis_outage(state: Realtime, since: datetime) -> None:
     """Redis is back: what the other processes published meanwhile was lost here.
-    Rooms are checked against the database, then each connection of this process is
-    closed as a dropped network would close it: its client reconnects, and catches up
-    from the activity feed as after any reconnection (API.md)."""
+    Rooms are checked against the database, the events committed `since` are replayed
+    to this process's clients, then each connection of this process is closed as a
+    dropped network would close it: its client reconnects, and catches up from the
+    activity feed as after any reconnection (API.md).
+
+    The replay matters to a client that received this process's own events meanwhile:
+    its cursor moved past the events of the other processes it never received, so its
+    catch-up `after` that cursor alone would miss them."""
     with state.lock:
         sids = list(state.connections)
         users = {connection.user_id for connection in state.connections.values()}
@@ -346,10 +357,38 @@ def _after_redis_outage(state: Realtime) -> None:
         recheck(state, users)
     except Exception:
         log.exception("could not recheck live connections after the Redis outage")
+    try:
+        _replay(state, since)
+    except Exception as error:
+        _warn("replay of the events missed during the Redis outage failed", error)
     log.info("Redis is back: %d live connections reconnect to catch up", len(sids))
     for sid in sids:
         _drop_transport(sid)
         time.sleep(RECONNECT_SPREAD_SECONDS / len(sids))
+
+
+def _replay(state: Realtime, since: datetime) -> None:
+    """Send this process's clients (only: every process replays for its own) the
+    `activity` and `notification` messages of the events committed since `since`."""
+    with state.app.app_context(), Session(db.engine) as session:
+        rows = session.scalars(
+            select(Event).where(Event.at >= since).order_by(Event.id).limit(REPLAY_LIMIT + 1)
+        ).all()
+        if len(rows) > REPLAY_LIMIT:
+            log.warning(
+                "more than %d events since %s: not replayed, clients catch up from the feed",
+                REPLAY_LIMIT,
+                since.isoformat(),
+            )
+            return
+        committed = [CommittedEvent.of(row) for row in rows]
+        log.info("Redis is back: replaying %d events to this process's clients", len(committed))
+        for event in committed:
+            try:
+                _emit_activity(session, event, local=True)
+            except Exception as error:
+                _warn(f"replay of event {event.id} failed", error)
+        _send_notifications(session, committed, local=True)
 
 
 def _drop_transport(sid: str) -> None:
@@ -371,9 +410,11 @@ def _on_control(state: Realtime, message: dict[str, Any]) -> None:
 # --- fan-out ------------------------------------------------------------------
 
 
-def _emit(event: str, payload: Any, to: Any) -> None:
+def _emit(event: str, payload: Any, to: Any, *, local: bool = False) -> None:
+    """Emit to rooms of every process, or with `local` of this process only (the
+    manager's `ignore_queue`: nothing is published to Redis)."""
     try:
-        socketio.emit(event, payload, to=to, namespace=NAMESPACE)
+        socketio.emit(event, payload, to=to, namespace=NAMESPACE, ignore_queue=local)
     except Exception:
         log.exception("could not emit %s; clients catch up from the activity feed", event)
 
@@ -401,17 +442,22 @@ def _fan_out(committed: list[CommittedEvent]) -> None:
             _apply_access_changes(state, changed)
         for event in committed:
             try:
-                audience = sorted(permissions.event_audience(session, event))
-                if audience:
-                    # `audience`: the groups whose pages show it (an item shared into a
-                    # group shows on that group's pages too).
-                    payload = activity_payload(session, event) | {"audience": audience}
-                    _emit("activity", payload, [workspace_room(ws) for ws in audience])
+                _emit_activity(session, event)
                 if event.verb in ("member.added", "member.removed") and event.workspace_id:
                     _announce_membership(state, event)
             except Exception as error:
                 _warn(f"live fan-out of event {event.id} failed", error)
         _send_notifications(session, committed)
+
+
+def _emit_activity(session: Session, event: CommittedEvent, *, local: bool = False) -> None:
+    """The event's `activity` message to the rooms of its audience."""
+    audience = sorted(permissions.event_audience(session, event))
+    if audience:
+        # `audience`: the groups whose pages show it (an item shared into a
+        # group shows on that group's pages too).
+        payload = activity_payload(session, event) | {"audience": audience}
+        _emit("activity", payload, [workspace_room(ws) for ws in audience], local=local)
 
 
 def _apply_access_changes(state: Realtime, user_ids: set[int]) -> None:
@@ -433,7 +479,9 @@ def _announce_membership(state: Realtime, event: CommittedEvent) -> None:
         state.announce_presence({event.workspace_id})
 
 
-def _send_notifications(session: Session, committed: list[CommittedEvent]) -> None:
+def _send_notifications(
+    session: Session, committed: list[CommittedEvent], *, local: bool = False
+) -> None:
     by_id = {event.id: event for event in committed}
     try:
         rows = session.scalars(
@@ -453,6 +501,7 @@ def _send_notifications(session: Session, committed: list[CommittedEvent]) -> No
                     "notification",
                     notification_json(notification, by_id[notification.event_id]),
                     user_room(user.id),
+                    local=local,
                 )
     except Exception:
         log.exception("could not send live notifications")

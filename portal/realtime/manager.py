@@ -6,9 +6,11 @@ portal's control messages.
   request waits for Redis. While Redis is down, what this process publishes is
   dropped, with one log line per outage: the change stands in the database.
 - The listener pings Redis every PING_SECONDS and, when Redis is gone, tries again
-  every RETRY_SECONDS. Subscribed again after an outage, it calls `on_recovery`:
-  live.py then brings rooms in line with the database and tells this process's
-  clients to catch up on what the other processes published meanwhile.
+  every RETRY_SECONDS. Subscribed again after an outage, it calls `on_recovery` with
+  the time from which messages may have been lost (the last time it heard Redis,
+  less REPLAY_MARGIN_SECONDS): live.py then brings rooms in line with the database,
+  replays to this process's clients the events committed since, and tells them to
+  catch up on the rest.
 - Room changes (a member removed, a user deactivated, a token revoked) must reach
   the connections of every process. They travel as control messages on the same
   channel as the emits, in one publisher queue, so every process applies them in
@@ -25,6 +27,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -40,6 +43,10 @@ PING_SECONDS = 5.0
 RETRY_SECONDS = 2.0
 # Messages waiting for the publisher; more are dropped (Redis answers too slowly).
 OUTBOX_SIZE = 10_000
+# Before the last time this process heard Redis, how far back the recovery replays:
+# another process's message may have waited that long in its publisher queue, and an
+# event's time is taken before its commit.
+REPLAY_MARGIN_SECONDS = 30.0
 
 # Every Redis client of the realtime package: a Redis that is down or unreachable
 # costs a second, never a request's worth of waiting.
@@ -72,7 +79,9 @@ class PortalRedisManager(socketio.PubSubManager):  # type: ignore[misc]
         super().__init__(channel=channel)
         self.url = url
         self.control_handler: Callable[[dict[str, Any]], None] | None = None
-        self.on_recovery: Callable[[], None] | None = None
+        self.on_recovery: Callable[[datetime], None] | None = None
+        # time.time() when Redis last answered the listener (at first: when it began).
+        self.last_heard = time.time()
         self._outbox: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=OUTBOX_SIZE)
         self._publisher_lock = threading.Lock()
         self._publisher_started = False
@@ -148,6 +157,7 @@ class PortalRedisManager(socketio.PubSubManager):  # type: ignore[misc]
             now = time.monotonic()
             if message is not None:
                 heard = now
+                self.last_heard = time.time()
                 if message["type"] == "message" and not self._is_control(message["data"]):
                     yield message["data"]
             if now - heard > 2 * PING_SECONDS:
@@ -175,8 +185,9 @@ class PortalRedisManager(socketio.PubSubManager):  # type: ignore[misc]
 
     def _recovered(self) -> None:
         if self.on_recovery is not None:
+            since = datetime.fromtimestamp(self.last_heard - REPLAY_MARGIN_SECONDS, UTC)
             try:
-                self.on_recovery()
+                self.on_recovery(since)
             except Exception:
                 log.exception("realtime recovery after the Redis outage failed")
 

@@ -363,6 +363,45 @@ def test_a_failing_emit_does_not_undo_the_change(
         assert db.session.get(Workspace, world.ws_id).name == "Still Renamed"
 
 
+def test_after_a_redis_outage_the_events_since_it_are_replayed_locally(
+    app: Flask, world: SimpleNamespace, connect: Any, monkeypatch: Any
+) -> None:
+    from portal.realtime import live
+
+    member, coordinator = connect(world.member), connect(world.coordinator)
+    since = events.utcnow()  # after the world's own events
+    with app.app_context():
+        event = events.record("workspace.updated", actor=None, workspace=_ws(app, world.ws_id))
+        db.session.flush()
+        db.session.add(Notification(user_id=world.member.id, event_id=event.id))
+        db.session.commit()
+        event_id = event.id
+    member.clear()
+    coordinator.clear()
+    queued: list[bool] = []
+    emit = socketio.emit
+
+    def spy(*args: Any, ignore_queue: bool = False, **kwargs: Any) -> None:
+        queued.append(not ignore_queue)
+        emit(*args, ignore_queue=ignore_queue, **kwargs)
+
+    monkeypatch.setattr(socketio, "emit", spy)
+    state = app.extensions[live.EXTENSION]
+
+    live._replay(state, since)
+    assert [payload["event_id"] for payload in member.received("activity")] == [event_id]
+    assert [payload["event"]["id"] for payload in member.received("notification")] == [event_id]
+    assert [payload["event_id"] for payload in coordinator.received("activity")] == [event_id]
+    assert coordinator.received("notification") == []
+    assert queued == [False, False]  # not published: every process replays for its own
+
+    member.clear()
+    live._replay(state, events.utcnow())
+    monkeypatch.setattr(live, "REPLAY_LIMIT", 0)
+    live._replay(state, since)  # too many: the clients catch up from the feed instead
+    assert member.received("activity") == []
+
+
 # --- presence -----------------------------------------------------------------
 
 

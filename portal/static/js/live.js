@@ -9,8 +9,10 @@
 // with the newest payload. The window is drawn once per page between WINDOW_MS and
 // WINDOW_MS + SPREAD_MS: every member of a group hears an event at the same moment, and
 // their pages then ask for their blocks spread over that second, not all at once (the
-// load run saw those synchronized refreshes queue up behind each other). After any (re)connection the activity feed is read `after` the
-// last event id seen for each group the page shows, so nothing is missed. A block that
+// load run saw those synchronized refreshes queue up behind each other). After any
+// (re)connection the activity feed is read `after` the last event id seen for each
+// group the page shows, so nothing is missed, and the notification blocks refresh
+// (notifications are not in the feed). A block that
 // holds a focused field or a changed form is never swapped: its refresh waits until
 // focus leaves and nothing is left unsaved. Changes by others are announced in the
 // aria-live region of base.html.
@@ -278,6 +280,11 @@ const state = (value) => () => {
 socket.on("connect", state("connected"));
 socket.on("disconnect", state("offline"));
 socket.on("connect", catchUpAll);
+let connectedBefore = false;
+socket.on("connect", () => {
+  if (connectedBefore) raiseSoon("live:notifications", null);
+  connectedBefore = true;
+});
 // A connection the server refuses is not retried by the client: while the portal is
 // unavailable (its database down) try again every few seconds; a refused credential
 // (the session ended) is not retried.
