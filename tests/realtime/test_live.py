@@ -378,12 +378,13 @@ def test_after_a_redis_outage_the_events_since_it_are_replayed_locally(
         event_id = event.id
     member.clear()
     coordinator.clear()
-    queued: list[bool] = []
+    queued: list[tuple[str, bool]] = []
     emit = socketio.emit
 
-    def spy(*args: Any, ignore_queue: bool = False, **kwargs: Any) -> None:
-        queued.append(not ignore_queue)
-        emit(*args, ignore_queue=ignore_queue, **kwargs)
+    def spy(name: str, *args: Any, ignore_queue: bool = False, **kwargs: Any) -> None:
+        if name in ("activity", "notification"):  # (not a presence announcement of a connect)
+            queued.append((name, not ignore_queue))
+        emit(name, *args, ignore_queue=ignore_queue, **kwargs)
 
     monkeypatch.setattr(socketio, "emit", spy)
     state = app.extensions[live.EXTENSION]
@@ -393,7 +394,8 @@ def test_after_a_redis_outage_the_events_since_it_are_replayed_locally(
     assert [payload["event"]["id"] for payload in member.received("notification")] == [event_id]
     assert [payload["event_id"] for payload in coordinator.received("activity")] == [event_id]
     assert coordinator.received("notification") == []
-    assert queued == [False, False]  # not published: every process replays for its own
+    # Not published: every process replays for its own clients.
+    assert queued == [("activity", False), ("notification", False)]
 
     member.clear()
     live._replay(state, events.utcnow())
