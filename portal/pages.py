@@ -118,6 +118,14 @@ def refreshing() -> str:
     return request.headers.get("HX-Target", "") if is_htmx() else ""
 
 
+def renders(*blocks: str) -> bool:
+    """Whether this answer shows one of `blocks`: the whole page shows them all, a live
+    refresh only the one it asks for (`renders()`: the whole page alone). A view runs a
+    block's queries only when it renders it."""
+    target = refreshing()
+    return not target or target in blocks
+
+
 def render(template_name: str, **context: Any) -> str:
     """The page, or, when htmx asks for the element `HX-Target`, the block of the same
     name alone, the template's own, one it inherits or one of a template they include

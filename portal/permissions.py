@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from flask import g, request
 from flask_login import AnonymousUserMixin, current_user
 from sqlalchemy import ColumnElement, Select, and_, exists, literal, or_, select
+from sqlalchemy.orm import joinedload
 
 from .accounts.models import ApiToken, CalendarToken, Notification, User
 from .api import ApiError, not_found
@@ -235,7 +236,20 @@ def load_item(
     Changes need the item out of the trash (409) unless `from_trash`, and its
     workspace not archived (409).
     """
-    item = db.session.get(kind, item_id)
+    return load_item_access(item_id, need, kind, from_trash=from_trash)[0]
+
+
+def load_item_access(
+    item_id: int,
+    need: ItemAccess = ItemAccess.view,
+    kind: type[ItemT] = Item,  # type: ignore[assignment]
+    *,
+    from_trash: bool = False,
+) -> tuple[ItemT, ItemAccess]:
+    """`load_item` with the caller's access it decided, for an item's page to show the
+    controls of that access without deciding it again (two queries a request). The
+    owner group comes in the item's query: every page of an item shows it."""
+    item = db.session.get(kind, item_id, options=[joinedload(kind.workspace)])
     access = item_access(_user(), item) if item is not None else ItemAccess.none
     if item is None or access is ItemAccess.none:
         raise not_found(kind.__name__.lower())
@@ -245,7 +259,7 @@ def load_item(
         if item.deleted_at is not None and not from_trash:
             raise ApiError(409, "conflict", "The item is in the trash; restore it first.")
         _require_open_workspace(item.workspace_id)
-    return item
+    return item, access
 
 
 def load_for_publication(item_id: int, action: str) -> Item:
@@ -673,17 +687,24 @@ def check_agenda_document(document_id: int, meeting: Item) -> int:
 
 def load_agenda_item(agenda_item_id: int, need: ItemAccess = ItemAccess.view) -> Any:
     """An agenda point, decided on as its meeting (404 if the meeting is unreadable)."""
+    return load_agenda_item_access(agenda_item_id, need)[0]
+
+
+def load_agenda_item_access(
+    agenda_item_id: int, need: ItemAccess = ItemAccess.view
+) -> tuple[Any, ItemAccess]:
+    """`load_agenda_item` with the caller's access to its meeting (`load_item_access`)."""
     meetings = kinds.get("meeting")
     point = db.session.get(meetings.parts["agenda_item"], agenda_item_id)
     if point is None:
         raise not_found("agenda item")
     try:
-        load_item(point.meeting_id, need, kind=meetings.model)
+        _meeting, access = load_item_access(point.meeting_id, need, kind=meetings.model)
     except ApiError as error:
         if error.status == 404:
             raise not_found("agenda item") from None
         raise
-    return point
+    return point, access
 
 
 def load_meeting_to_attend(meeting_id: int) -> Any:

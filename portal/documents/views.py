@@ -25,7 +25,7 @@ from ..accounts.models import User
 from ..api import ApiError, invalid, setting
 from ..extensions import db
 from ..i18n import LANGUAGES
-from ..pages import check_csrf, form_errors, local_time, page, parse_form, render
+from ..pages import check_csrf, form_errors, local_time, page, parse_form, render, renders
 from ..permissions import ItemAccess, WorkspaceAction
 from ..public.views import language_name
 from ..workspaces import kinds
@@ -314,42 +314,48 @@ def _current_text(document: Document) -> tuple[str, bool, str | None]:
     return text or "", (length or 0) > PREVIEW_CHARS, error
 
 
-def _document_context(document: Document, **extra: Any) -> dict[str, Any]:
-    context = item_context(document)
-    access = context["access"]
+def _document_context(document: Document, access: ItemAccess, **extra: Any) -> dict[str, Any]:
+    """The page's context; a live refresh reads only what its block shows."""
+    context = item_context(document, access)
     workspace = context["workspace"]
-    versions = _versions(document)
     holder_id = document.lock_holder_id(service.utcnow())
-    holder = db.session.get(User, holder_id) if holder_id else None
     may_edit = (
         access >= ItemAccess.edit and document.deleted_at is None and workspace.archived_at is None
     )
-    text, more, extraction_error = _current_text(document)
-    current = next(
-        (row for row in versions if row["version"].number == document.current_version),
-        {"version": None, "by": None},
-    )
     context |= {
         "document": document,
-        "versions": versions,
-        "current": current["version"],
-        "uploader": current["by"],
-        "holder": holder,
-        "held_by_me": holder_id is not None and holder_id == current_user.id,
         "may_edit": may_edit,
         "may_change_file": may_edit and (holder_id is None or holder_id == current_user.id),
-        "may_release": may_edit
-        and holder_id is not None
-        and permissions.may_release_lock(current_user, document, holder_id),
-        "preview": text,
-        "preview_cut": more,
-        "extraction_problem": extraction_problem(extraction_error) if extraction_error else None,
         "checkout_hours": CHECKOUT_HOURS,
         **_file_field(),
         "values": _values_of(document),
         "errors": {},
         "version_errors": {},
     }
+    if renders("item_header", "document_file", "document_versions"):
+        versions = _versions(document)
+        current = next(
+            (row for row in versions if row["version"].number == document.current_version),
+            {"version": None, "by": None},
+        )
+        context |= {"versions": versions, "current": current["version"], "uploader": current["by"]}
+    if renders("document_file"):
+        context |= {
+            "holder": db.session.get(User, holder_id) if holder_id else None,
+            "held_by_me": holder_id is not None and holder_id == current_user.id,
+            "may_release": may_edit
+            and holder_id is not None
+            and permissions.may_release_lock(current_user, document, holder_id),
+        }
+    if renders("document_preview"):
+        text, more, extraction_error = _current_text(document)
+        context |= {
+            "preview": text,
+            "preview_cut": more,
+            "extraction_problem": extraction_problem(extraction_error)
+            if extraction_error
+            else None,
+        }
     return context | extra
 
 
@@ -368,8 +374,8 @@ def _values_of(document: Document) -> MultiDict[str, str]:
 @bp.get("/documents/<int:item_id>")
 @page(access=permissions.signed_in)
 def document_page(item_id: int) -> str:
-    document = permissions.load_item(item_id, kind=Document)
-    return render("documents/document.html", **_document_context(document))
+    document, access = permissions.load_item_access(item_id, kind=Document)
+    return render("documents/document.html", **_document_context(document, access))
 
 
 def _back(document: Document) -> Response:
@@ -402,14 +408,16 @@ def _refused_change(document: Document, refusal: ApiError) -> Response:
 def update(item_id: int) -> Response | tuple[str, int]:
     """Title, description, language and tags; a form older than the document is shown
     again with the current values (the ETag check of the API)."""
-    document = permissions.load_item(item_id, ItemAccess.edit, kind=Document)
+    document, access = permissions.load_item_access(item_id, ItemAccess.edit, kind=Document)
     values = _metadata_form({name: request.form.getlist(name) for name in METADATA})
     if request.form.get("version") != str(document.version):
         notice = gettext(
             "Someone changed this document while you were editing it. The form now shows "
             "the current details: make your change again."
         )
-        context = _document_context(document, edit_notice=notice, mine=values, edit_open=True)
+        context = _document_context(
+            document, access, edit_notice=notice, mine=values, edit_open=True
+        )
         return render("documents/document.html", **context), 409
     data: dict[str, Any] = {name: values.get(name, "") for name in METADATA}
     data["tags"] = values.getlist("tags")
@@ -419,7 +427,7 @@ def update(item_id: int) -> Response | tuple[str, int]:
         values.setlist("tags", [", ".join(values.getlist("tags"))])
         values["version"] = str(document.version)
         context = _document_context(
-            document, values=values, errors=form_errors(error), edit_open=True
+            document, access, values=values, errors=form_errors(error), edit_open=True
         )
         return render("documents/document.html", **context), 400
     try:
@@ -434,7 +442,7 @@ def update(item_id: int) -> Response | tuple[str, int]:
 @page(access=permissions.signed_in, streams_upload=True)
 def upload_version(item_id: int) -> Response | tuple[str, int]:
     """A new version from the form: the check-in of the member holding the check-out."""
-    document = permissions.load_item(item_id, ItemAccess.edit, kind=Document)
+    document, access = permissions.load_item_access(item_id, ItemAccess.edit, kind=Document)
     try:
         service.check_not_locked(current_user, document)
     except ApiError as refusal:
@@ -447,7 +455,7 @@ def upload_version(item_id: int) -> Response | tuple[str, int]:
                 if uploads.refused
                 else gettext("Choose the file of the new version.")
             )
-            context = _document_context(document, version_errors={"file": problem})
+            context = _document_context(document, access, version_errors={"file": problem})
             return render("documents/document.html", **context), 400
         try:
             version = service.add_version(current_user, document, uploads.stored[0])

@@ -28,7 +28,7 @@ from ..api import ApiError
 from ..events import utcnow
 from ..extensions import db
 from ..i18n import current_language
-from ..pages import page, parse_form, render, viewer_zone
+from ..pages import page, parse_form, render, renders, viewer_zone
 from ..permissions import ItemAccess, WorkspaceAction
 from ..text import line_diff, render_markdown
 from ..workspaces import kinds
@@ -375,61 +375,69 @@ def _revision_count(meeting: Meeting) -> int:
     )
 
 
-def meeting_context(meeting: Meeting) -> dict[str, Any]:
-    """Everything meetings/meeting.html shows, for the page and each refreshed block."""
-    context = item_context(meeting)
+def meeting_context(meeting: Meeting, access: ItemAccess) -> dict[str, Any]:
+    """Everything meetings/meeting.html shows, for the page and each refreshed block (a
+    live refresh reads only what its block shows)."""
+    context = item_context(meeting, access)
     # What `load_item(..., edit)` and `load_meeting_to_attend` allow, to show the controls.
     still_open = meeting.deleted_at is None and context["workspace"].archived_at is None
-    may_change = still_open and context["access"] >= ItemAccess.edit
-    details = meeting_details(meeting)
-    mine = next(
-        (a["response"] for a in details["attendance"] if a["user"]["id"] == current_user.id),
-        None,
-    )
-    in_progress = meeting.status is MeetingStatus.in_progress
-    return (
-        context
-        | details
-        | {
-            "meeting": meeting,
-            "may_change": may_change,
-            "may_attend": still_open
-            and meeting.status not in (MeetingStatus.held, MeetingStatus.cancelled),
-            "may_record": may_change and in_progress,
-            "my_response": mine,
-            "responses": [(str(r), attendance_label(r)) for r in AttendanceResponse],
-            "next_statuses": [
-                (str(s), STATUS_ACTIONS[s]) for s in next_statuses(meeting) if may_change
-            ],
-            "viewer_zone": _zone_name(viewer_zone()),
-            "guidelines_html": render_markdown(meeting.guidelines),
-            "minutes_html": render_markdown(meeting.minutes),
-            "revision_count": _revision_count(meeting),
+    may_change = still_open and access >= ItemAccess.edit
+    context |= {
+        "meeting": meeting,
+        "may_change": may_change,
+        "may_attend": still_open
+        and meeting.status not in (MeetingStatus.held, MeetingStatus.cancelled),
+        "may_record": may_change and meeting.status is MeetingStatus.in_progress,
+        "responses": [(str(r), attendance_label(r)) for r in AttendanceResponse],
+        "next_statuses": [
+            (str(s), STATUS_ACTIONS[s]) for s in next_statuses(meeting) if may_change
+        ],
+        "viewer_zone": _zone_name(viewer_zone()),
+        "guidelines_html": render_markdown(meeting.guidelines),
+        "minutes_html": render_markdown(meeting.minutes),
+        "task_pages": kinds.pages_of("task"),
+        "document_pages": kinds.pages_of("document"),
+    }
+    if renders("meeting_agenda", "meeting_attendance"):
+        details = meeting_details(meeting)
+        context |= details | {
+            "my_response": next(
+                (
+                    a["response"]
+                    for a in details["attendance"]
+                    if a["user"]["id"] == current_user.id
+                ),
+                None,
+            ),
             "total_minutes": sum(p["duration_minutes"] or 0 for p in details["agenda"]),
-            "task_pages": kinds.pages_of("task"),
-            "document_pages": kinds.pages_of("document"),
         }
-    )
+    if renders():
+        context["revision_count"] = _revision_count(meeting)
+    return context
 
 
 @bp.get("/meetings/<int:item_id>")
 @page(access=permissions.signed_in)
 def meeting_page(item_id: int) -> str:
-    meeting = permissions.load_item(item_id, kind=Meeting)
-    return render("meetings/meeting.html", **meeting_context(meeting))
+    meeting, access = permissions.load_item_access(item_id, kind=Meeting)
+    return render("meetings/meeting.html", **meeting_context(meeting, access))
 
 
 # --- the agenda and its backlog ------------------------------------------------------
 
 
 def _point_form_page(
-    meeting: Meeting, point: AgendaItem | None, values: dict[str, Any], errors: dict[str, str]
+    meeting: Meeting,
+    access: ItemAccess,
+    point: AgendaItem | None,
+    values: dict[str, Any],
+    errors: dict[str, str],
 ) -> tuple[str, int]:
     people = [("", gettext("Nobody in particular"))] + [(u.id, u.name) for u in _readers(meeting)]
     documents = [("", gettext("None"))] + [(d.id, d.title) for d in _documents(meeting)]
     return render(
         "meetings/point_form.html",
-        **item_context(meeting),
+        **item_context(meeting, access),
         meeting=meeting,
         point=point,
         values=values,
@@ -456,30 +464,30 @@ def _point_form(meeting: Meeting, save: Callable[[dict[str, Any]], Any]) -> dict
 @bp.route("/meetings/<int:item_id>/agenda/new", methods=["GET", "POST"])
 @page(access=permissions.signed_in)
 def new_point_page(item_id: int) -> Any:
-    meeting = permissions.load_item(item_id, ItemAccess.edit, kind=Meeting)
+    meeting, access = permissions.load_item_access(item_id, ItemAccess.edit, kind=Meeting)
     if request.method == "GET":
         scheduled = "false" if request.args.get("backlog") else "true"
-        return _point_form_page(meeting, None, {"scheduled": scheduled}, {})
+        return _point_form_page(meeting, access, None, {"scheduled": scheduled}, {})
     errors = _point_form(
         meeting,
         lambda fields: meetings_service.add_agenda_item(current_user, meeting, **fields),
     )
     if errors:
-        return _point_form_page(meeting, None, dict(request.form), errors)
+        return _point_form_page(meeting, access, None, dict(request.form), errors)
     flash(gettext("The point is added."))
     anchor = "meeting_agenda" if request.form.get("scheduled") != "false" else "backlog"
     return redirect(_page_url(meeting.id, anchor), 303)
 
 
-def _load_point(point_id: int) -> tuple[AgendaItem, Meeting]:
-    point = permissions.load_agenda_item(point_id, ItemAccess.edit)
-    return point, db.session.get(Meeting, point.meeting_id)  # type: ignore[return-value]
+def _load_point(point_id: int) -> tuple[AgendaItem, Meeting, ItemAccess]:
+    point, access = permissions.load_agenda_item_access(point_id, ItemAccess.edit)
+    return point, db.session.get(Meeting, point.meeting_id), access  # type: ignore[return-value]
 
 
 @bp.route("/agenda-items/<int:point_id>/edit", methods=["GET", "POST"])
 @page(access=permissions.signed_in)
 def edit_point_page(point_id: int) -> Any:
-    point, meeting = _load_point(point_id)
+    point, meeting, access = _load_point(point_id)
     if request.method == "GET":
         values = {
             "title": point.title,
@@ -489,13 +497,13 @@ def edit_point_page(point_id: int) -> Any:
             "document_id": point.document_id,
             "scheduled": "true" if point.scheduled else "false",
         }
-        return _point_form_page(meeting, point, values, {})
+        return _point_form_page(meeting, access, point, values, {})
     errors = _point_form(
         meeting,
         lambda fields: meetings_service.update_agenda_item(current_user, meeting, point, fields),
     )
     if errors:
-        return _point_form_page(meeting, point, dict(request.form), errors)
+        return _point_form_page(meeting, access, point, dict(request.form), errors)
     flash(gettext("The point is saved."))
     return redirect(_page_url(meeting.id, f"point-{point.id}"), 303)
 
@@ -503,7 +511,7 @@ def edit_point_page(point_id: int) -> Any:
 @bp.post("/agenda-items/<int:point_id>/delete")
 @page(access=permissions.signed_in)
 def delete_point(point_id: int) -> Response:
-    point, meeting = _load_point(point_id)
+    point, meeting, _access = _load_point(point_id)
     meetings_service.delete_agenda_item(current_user, meeting, point)
     flash(gettext("The point is removed."))
     return redirect(_page_url(meeting.id, "meeting_agenda"), 303)
@@ -513,7 +521,7 @@ def delete_point(point_id: int) -> Response:
 @page(access=permissions.signed_in)
 def schedule_point(point_id: int) -> Response:
     """Move a point from the backlog to the end of the agenda, or back."""
-    point, meeting = _load_point(point_id)
+    point, meeting, _access = _load_point(point_id)
     scheduled = request.form.get("scheduled") == "true"
     meetings_service.update_agenda_item(current_user, meeting, point, {"scheduled": scheduled})
     flash(
@@ -528,7 +536,7 @@ def schedule_point(point_id: int) -> Response:
 @page(access=permissions.signed_in)
 def move_point(point_id: int) -> Response:
     """Move up or Move down: the reorder of the whole agenda, as the API does it."""
-    point, meeting = _load_point(point_id)
+    point, meeting, _access = _load_point(point_id)
     ids = [p.id for p in meetings_service.scheduled_points(meeting)]
     if point.id in ids:
         at = ids.index(point.id)
@@ -574,7 +582,7 @@ def _outcome_form() -> tuple[dict[str, Any] | None, dict[str, str]]:
 @bp.route("/agenda-items/<int:point_id>/outcomes", methods=["GET", "POST"])
 @page(access=permissions.signed_in)
 def outcome_page(point_id: int) -> Any:
-    point, meeting = _load_point(point_id)
+    point, meeting, access = _load_point(point_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
         fields, errors = _outcome_form()
@@ -603,7 +611,7 @@ def outcome_page(point_id: int) -> Any:
     values = dict(request.form) | {"task_assignee_ids": request.form.getlist("task_assignee_ids")}
     return render(
         "meetings/outcome_form.html",
-        **item_context(meeting),
+        **item_context(meeting, access),
         meeting=meeting,
         point=point,
         values=values if request.method == "POST" else {"kind": "decision"},
@@ -637,8 +645,8 @@ def attendance_action(item_id: int) -> Response:
 def minutes_page(item_id: int) -> Any:
     """The minutes editor; a save based on an older version shows what changed meanwhile
     and keeps the text being written."""
-    meeting = permissions.load_item(item_id, ItemAccess.edit, kind=Meeting)
-    context = item_context(meeting) | {"meeting": meeting, "errors": {}, "newer": None}
+    meeting, access = permissions.load_item_access(item_id, ItemAccess.edit, kind=Meeting)
+    context = item_context(meeting, access) | {"meeting": meeting, "errors": {}, "newer": None}
     if request.method == "GET":
         return render("meetings/minutes_form.html", **context, text=meeting.minutes)
     text = request.form.get("minutes", "")
@@ -657,7 +665,7 @@ def minutes_page(item_id: int) -> Any:
 @page(access=permissions.signed_in)
 def revisions_page(item_id: int) -> str:
     """The saved versions of the minutes, newest first, and what one changed."""
-    meeting = permissions.load_item(item_id, kind=Meeting)
+    meeting, access = permissions.load_item_access(item_id, kind=Meeting)
     number = _page_number("page")
     of_minutes = (TextRevision.item_id == meeting.id, TextRevision.field == "minutes")
     total = _revision_count(meeting)
@@ -686,7 +694,7 @@ def revisions_page(item_id: int) -> str:
             changes = line_diff(before.splitlines(), pair[selected].splitlines())
     return render(
         "meetings/revisions.html",
-        **item_context(meeting),
+        **item_context(meeting, access),
         meeting=meeting,
         revisions=revisions,
         total=total,

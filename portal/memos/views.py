@@ -128,15 +128,17 @@ def new_page(workspace_id: int) -> Response | tuple[str, int]:
 @bp.get("/memos/<int:item_id>")
 @page(access=permissions.signed_in)
 def memo_page(item_id: int) -> str:
-    memo = permissions.load_item(item_id, kind=Memo)
-    return render("memos/memo.html", body_html=html_of(memo.body), **item_context(memo))
+    memo, access = permissions.load_item_access(item_id, kind=Memo)
+    return render("memos/memo.html", body_html=html_of(memo.body), **item_context(memo, access))
 
 
 def _latest_revision(memo: Memo) -> TextRevision | None:
     return db.session.scalar(memos_api.revisions_of(memo).limit(1))
 
 
-def _editor(memo: Memo, values: Any, status: int = 200, **context: Any) -> tuple[str, int]:
+def _editor(
+    memo: Memo, access: ItemAccess, values: Any, status: int = 200, **context: Any
+) -> tuple[str, int]:
     """The edit page: `values` are the form's title, body and the ETag it is based on."""
     return render(
         "memos/form.html",
@@ -145,24 +147,28 @@ def _editor(memo: Memo, values: Any, status: int = 200, **context: Any) -> tuple
         errors=context.pop("errors", {}),
         preview=_preview(),
         **context,
-        **item_context(memo),
+        **item_context(memo, access),
     ), status
 
 
 @bp.route("/memos/<int:item_id>/edit", methods=["GET", "POST"])
 @page(access=permissions.signed_in)
 def edit_page(item_id: int) -> Response | tuple[str, int]:
-    memo = permissions.load_item(item_id, ItemAccess.edit, kind=Memo)
+    memo, access = permissions.load_item_access(item_id, ItemAccess.edit, kind=Memo)
     if request.method == "GET":
-        return _editor(memo, {"title": memo.title, "body": memo.body, "etag": etag_of(memo)})
+        return _editor(
+            memo, access, {"title": memo.title, "body": memo.body, "etag": etag_of(memo)}
+        )
     if "preview" in request.form:
         if "merging" in request.form:  # a preview of the merge keeps both versions in view
             mine = request.form.get("body", "").replace("\r\n", "\n").splitlines()
-            return _editor(memo, request.form, conflict=line_diff(memo.body.splitlines(), mine))
-        return _editor(memo, request.form)
+            return _editor(
+                memo, access, request.form, conflict=line_diff(memo.body.splitlines(), mine)
+            )
+        return _editor(memo, access, request.form)
     body, errors = _posted_memo()
     if body is None:
-        return _editor(memo, request.form, 400, errors=errors)
+        return _editor(memo, access, request.form, 400, errors=errors)
     yours = {"title": body.title, "body": body.body}
     if not is_current(memo, request.form.get("etag", "")) and yours != {
         "title": memo.title,
@@ -171,6 +177,7 @@ def edit_page(item_id: int) -> Response | tuple[str, int]:
         # Someone saved since this edit began: keep both texts, the next save merges.
         return _editor(
             memo,
+            access,
             yours | {"etag": etag_of(memo)},
             409,
             conflict=line_diff(memo.body.splitlines(), body.body.splitlines()),
@@ -183,7 +190,7 @@ def edit_page(item_id: int) -> Response | tuple[str, int]:
 @bp.get("/memos/<int:item_id>/revisions")
 @page(access=permissions.signed_in)
 def revisions_page(item_id: int) -> tuple[str, int]:
-    memo = permissions.load_item(item_id, kind=Memo)
+    memo, access = permissions.load_item_access(item_id, kind=Memo)
     newest = db.session.scalar(
         select(func.max(TextRevision.number)).where(
             TextRevision.item_id == memo.id, TextRevision.field == "body"
@@ -216,7 +223,7 @@ def revisions_page(item_id: int) -> tuple[str, int]:
         compared=compared,
         values=request.args,
         errors=errors,
-        **item_context(memo),
+        **item_context(memo, access),
     ), 400 if errors else 200
 
 

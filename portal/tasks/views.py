@@ -22,7 +22,7 @@ from .. import permissions
 from ..accounts.models import User
 from ..api import ApiError, paginate
 from ..extensions import db
-from ..pages import page, parse_form, render
+from ..pages import page, parse_form, render, renders
 from ..permissions import ItemAccess, WorkspaceAction
 from ..workspaces import kinds
 from ..workspaces.models import Membership, Workspace
@@ -257,36 +257,44 @@ def _meeting_of(task: Task) -> dict[str, Any] | None:
 
 
 def _task_page(
-    task: Task, errors: dict[str, str] | None = None, *, stale: bool = False, status: int = 200
+    task: Task,
+    access: ItemAccess,
+    errors: dict[str, str] | None = None,
+    *,
+    stale: bool = False,
+    status: int = 200,
 ) -> tuple[str, int]:
-    context = item_context(task)
+    context = item_context(task, access)
+    if renders():  # the edit form shows with the whole page only
+        context |= {
+            "may_edit": access >= ItemAccess.edit
+            and task.deleted_at is None
+            and context["workspace"].archived_at is None,
+            "values": _form_values(task),
+            "errors": errors or {},
+            "stale": stale,
+            "people": assignable_people(task.workspace_id, task),
+        }
     return render(
         "tasks/task.html",
         **context,
         task=task,
         description_html=html_of(task.description),
-        meeting=_meeting_of(task),
-        may_edit=context["access"] >= ItemAccess.edit
-        and task.deleted_at is None
-        and context["workspace"].archived_at is None,
-        values=_form_values(task),
-        errors=errors or {},
-        stale=stale,
-        people=assignable_people(task.workspace_id, task),
+        meeting=_meeting_of(task) if renders("task_details") else None,
     ), status
 
 
 @bp.get("/tasks/<int:item_id>")
 @page(access=permissions.signed_in)
 def task_page(item_id: int) -> tuple[str, int]:
-    return _task_page(permissions.load_item(item_id, kind=Task))
+    return _task_page(*permissions.load_item_access(item_id, kind=Task))
 
 
 @bp.post("/tasks/<int:item_id>")
 @page(access=permissions.signed_in)
 def update(item_id: int) -> tuple[str, int] | Response:
     """Save the edit form: every field posted, validated as the API's new task is."""
-    task = permissions.load_item(item_id, ItemAccess.edit, kind=Task)
+    task, access = permissions.load_item_access(item_id, ItemAccess.edit, kind=Task)
     body, errors = parse_form(TaskBody, lists=("assignee_ids",))
     assignees: list[User] | None = None
     # Checked when they change only: someone deactivated since stays until unticked.
@@ -295,9 +303,9 @@ def update(item_id: int) -> tuple[str, int] | Response:
     if request.form.get("version") != str(task.version):
         # Someone saved first: the page shows the task as it is now, the form keeps
         # this input (with the current version, so saving again replaces theirs).
-        return _task_page(task, errors, stale=True, status=409)
+        return _task_page(task, access, errors, stale=True, status=409)
     if body is None or errors:
-        return _task_page(task, errors, status=400)
+        return _task_page(task, access, errors, status=400)
     changes = body.model_dump(exclude={"assignee_ids"})
     tasks_service.update_task(current_user, task, changes, assignees)
     flash(gettext("Saved “%(title)s”.", title=task.title))

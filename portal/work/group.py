@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from .. import permissions
 from ..extensions import db
-from ..pages import page, refreshing, render
+from ..pages import page, render, renders
 from ..permissions import WorkspaceAction
 from ..workspaces import kinds
 from ..workspaces.models import Item, Membership, Role
@@ -61,8 +61,7 @@ def members_of(workspace_id: int) -> list[Membership]:
 @page(access=permissions.signed_in)
 def group_page(workspace_id: int) -> str:
     workspace = permissions.load_workspace(workspace_id)
-    block = refreshing()
-    members = members_of(workspace.id) if block in ("", "group_members") else []
+    members = members_of(workspace.id) if renders("group_members") else []
     return render(
         "work/group.html",
         workspace=workspace,
@@ -71,8 +70,8 @@ def group_page(workspace_id: int) -> str:
             current_user, workspace, WorkspaceAction.contribute
         )
         and workspace.archived_at is None,
-        sections=recent_items(workspace.id) if block in ("", "group_items") else {},
+        sections=recent_items(workspace.id) if renders("group_items") else {},
         members=members,
         online=online_user_ids(m.user_id for m in members),
-        activity=activity.latest(workspace.id) if block in ("", "group_activity") else [],
+        activity=activity.latest(workspace.id) if renders("group_activity") else [],
     )

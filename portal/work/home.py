@@ -15,7 +15,7 @@ from ..accounts.models import Notification
 from ..events import utcnow
 from ..extensions import db
 from ..meetings.models import Meeting, MeetingStatus
-from ..pages import page, refreshing, render, viewer_zone
+from ..pages import page, render, renders, viewer_zone
 from ..tasks.models import Task, TaskStatus, task_assignees
 from ..workspaces.models import Membership, Workspace
 from . import activity, bp
@@ -93,18 +93,17 @@ def group_names(ids: set[int]) -> dict[int, str]:
 @bp.get("/work")
 @page(access=permissions.signed_in)
 def my_work() -> str:
-    block = refreshing()
     groups = my_groups()
-    tasks = open_tasks() if not block else []
-    meetings = next_meetings() if not block else []
+    tasks = open_tasks() if renders() else []
+    meetings = next_meetings() if renders() else []
     since: datetime | None = activity.previous_sign_in(current_user)
     changes = []
-    if block in ("", "my_changes"):
+    if renders("my_changes"):
         changes = activity.entries(
             db.session.scalars(activity.my_groups_feed(current_user, since).limit(CHANGES_SHOWN))
         )
     notifications = []
-    if block in ("", "my_notifications"):
+    if renders("my_notifications"):
         notifications = notification_entries(
             unread(current_user).order_by(Notification.id.desc()).limit(NOTIFICATIONS_SHOWN)
         )

@@ -30,7 +30,7 @@ from .. import permissions
 from ..api import conflict, not_found, setting
 from ..events import Event
 from ..extensions import db
-from ..pages import page, parse_form, render
+from ..pages import page, parse_form, render, renders
 from ..permissions import ItemAccess
 from . import items_service, kinds
 from .items_api import trashed_item_ids
@@ -51,12 +51,12 @@ PanelContext = Callable[[Item, ItemAccess], dict[str, Any]]
 panel_contexts: list[PanelContext] = []
 
 
-def item_context(item: Item) -> dict[str, Any]:
+def item_context(item: Item, access: ItemAccess) -> dict[str, Any]:
     """What templates/workspaces/item.html and its panels need besides the kind's own:
-    the item, its owner group, what the viewer may do with it (`permissions.ItemAccess`),
-    its comments and shares, in a fixed number of queries."""
+    the item, its owner group, what the viewer may do with it (`access`, as
+    `permissions.load_item_access` decided it), its comments and shares, in a fixed
+    number of queries; a live refresh runs those of its block alone (`pages.renders`)."""
     workspace = db.session.get(Workspace, item.workspace_id)
-    access = permissions.item_access(current_user, item)
     # Changes need the item out of the trash and its group open (as `load_item` decides).
     changeable = item.deleted_at is None and workspace.archived_at is None
     context: dict[str, Any] = {
@@ -65,15 +65,17 @@ def item_context(item: Item) -> dict[str, Any]:
         "access": access,
         "ItemAccess": ItemAccess,
         "changeable": changeable,
-        "comments": _comments(item),
-        "shares": _shares(item),
-        "share_targets": _share_targets(item) if changeable and access >= ItemAccess.manage else [],
+        "comments": _comments(item) if renders("item_comments") else None,
         # A form of a panel refused: {panel: {field: message}} and what was posted.
         "panel_errors": g.get("panel_errors", {}),
         "panel_values": g.get("panel_values", {}),
     }
-    for contribute in panel_contexts:
-        context |= contribute(item, access)
+    if renders():  # the sharing and the other panels refresh with the whole page only
+        may_share = changeable and access >= ItemAccess.manage
+        context["shares"] = _shares(item)
+        context["share_targets"] = _share_targets(item) if may_share else []
+        for contribute in panel_contexts:
+            context |= contribute(item, access)
     return context
 
 

@@ -29,8 +29,8 @@ def item_page(app, monkeypatch):
     if kinds.pages_of("memo") is None:
 
         def stand_in(item_id: int, slug: str = "") -> str:
-            item = permissions.load_item(item_id)
-            return pages.render("workspaces/item.html", **item_context(item))
+            item, access = permissions.load_item_access(item_id)
+            return pages.render("workspaces/item.html", **item_context(item, access))
 
         stand_in_pages = kinds.Pages(
             item="public.item_page", listing="work.group_page", new="work.group_page"
