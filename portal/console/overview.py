@@ -25,7 +25,9 @@ def overview() -> str:
         "member_states": _count(select(func.count()).select_from(MemberState)),
         "communities": _count(select(func.count(Community.id)).where(Community.active)),
         "users": _count(select(func.count(User.id)).where(User.active)),
-        "groups": _count(select(func.count(Workspace.id)).where(Workspace.archived_at.is_(None))),
+        "groups": _count(
+            select(func.count(Workspace.id)).where(Workspace.archived_at.is_(None))
+        ),
         "requests": len(publication.review_queue()),
     }
     return render("console/overview.html", figures=figures)
