@@ -168,6 +168,11 @@ def agenda_json(meeting: Meeting, points: list[AgendaItem]) -> list[dict[str, An
 
 
 def meeting_details(meeting: Meeting) -> dict[str, Any]:
+    return meeting_agenda(meeting) | meeting_attendance(meeting)
+
+
+def meeting_agenda(meeting: Meeting) -> dict[str, Any]:
+    """The scheduled points (`agenda`) and the `backlog`, in their order."""
     points = list(
         db.session.scalars(
             select(AgendaItem)
@@ -176,6 +181,14 @@ def meeting_details(meeting: Meeting) -> dict[str, Any]:
         )
     )
     rendered = agenda_json(meeting, points)
+    return {
+        "agenda": [p for p in rendered if p["scheduled"]],
+        "backlog": [p for p in rendered if not p["scheduled"]],
+    }
+
+
+def meeting_attendance(meeting: Meeting) -> dict[str, Any]:
+    """Who answered whether they attend, by name."""
     attendance = db.session.execute(
         select(Attendance, User)
         .join(User, User.id == Attendance.user_id)
@@ -183,11 +196,9 @@ def meeting_details(meeting: Meeting) -> dict[str, Any]:
         .order_by(User.name)
     )
     return {
-        "agenda": [p for p in rendered if p["scheduled"]],
-        "backlog": [p for p in rendered if not p["scheduled"]],
         "attendance": [
             {"user": user_summary(user), "response": str(row.response)} for row, user in attendance
-        ],
+        ]
     }
 
 

@@ -36,7 +36,7 @@ from ..workspaces.models import Item, Membership, Share, TextRevision, Workspace
 from ..workspaces.views import item_context
 from . import calendar_service
 from . import service as meetings_service
-from .api import check_point_refs, meeting_details
+from .api import check_point_refs, meeting_agenda, meeting_attendance
 from .models import AgendaItem, Attendance, AttendanceResponse, Meeting, MeetingStatus
 from .schemas import (
     AgendaItemBody,
@@ -392,27 +392,24 @@ def meeting_context(meeting: Meeting, access: ItemAccess) -> dict[str, Any]:
         "next_statuses": [
             (str(s), STATUS_ACTIONS[s]) for s in next_statuses(meeting) if may_change
         ],
-        "viewer_zone": _zone_name(viewer_zone()),
-        "guidelines_html": render_markdown(meeting.guidelines),
-        "minutes_html": render_markdown(meeting.minutes),
         "task_pages": kinds.pages_of("task"),
         "document_pages": kinds.pages_of("document"),
     }
-    if renders("meeting_agenda", "meeting_attendance"):
-        details = meeting_details(meeting)
-        context |= details | {
-            "my_response": next(
-                (
-                    a["response"]
-                    for a in details["attendance"]
-                    if a["user"]["id"] == current_user.id
-                ),
-                None,
-            ),
-            "total_minutes": sum(p["duration_minutes"] or 0 for p in details["agenda"]),
-        }
+    if renders("meeting_agenda"):
+        agenda = meeting_agenda(meeting)
+        total = sum(p["duration_minutes"] or 0 for p in agenda["agenda"])
+        context |= agenda | {"total_minutes": total}
+    if renders("meeting_attendance"):
+        attendance = meeting_attendance(meeting)["attendance"]
+        mine = (a["response"] for a in attendance if a["user"]["id"] == current_user.id)
+        context |= {"attendance": attendance, "my_response": next(mine, None)}
     if renders():
-        context["revision_count"] = _revision_count(meeting)
+        context |= {
+            "viewer_zone": _zone_name(viewer_zone()),
+            "guidelines_html": render_markdown(meeting.guidelines),
+            "minutes_html": render_markdown(meeting.minutes),
+            "revision_count": _revision_count(meeting),
+        }
     return context
 
 

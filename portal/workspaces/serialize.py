@@ -44,12 +44,17 @@ class ItemPage:
             of_kind = [item for item in items if item.kind == kind.name]
             if kind.preload is not None and of_kind:
                 self.preloaded[kind.name] = kind.preload(of_kind)
-        ids = [item.id for item in items]
         creator_ids = {item.created_by_id for item in items if item.created_by_id}
         if creator_ids:
             self.creators = {
                 u.id: u for u in db.session.scalars(select(User).where(User.id.in_(creator_ids)))
             }
+        return self.load_shares(items)
+
+    def load_shares(self, items: Iterable[Item]) -> ItemPage:
+        """What `visible_shares` decides on, alone: an item's page shows the shares
+        without the rest of the item's JSON."""
+        ids = [item.id for item in items]
         if ids:
             for share in db.session.scalars(
                 select(Share).where(Share.item_id.in_(ids)).order_by(Share.workspace_id)

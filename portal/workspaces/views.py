@@ -97,7 +97,7 @@ def _comments(item: Item) -> dict[str, Any]:
 
 def _shares(item: Item) -> list[dict[str, Any]]:
     """The groups the item is shared with that the viewer may know of (the API's rule)."""
-    shared = ItemPage(current_user).load([item]).visible_shares(item)
+    shared = ItemPage(current_user).load_shares([item]).visible_shares(item)
     if not shared:
         return []
     names = dict(

@@ -4,7 +4,8 @@ the item, costs only the queries that block needs, and answers 404 to whom may n
 
 The data is `item_world` (a memo shared with a group for view, `viewer`, and one for
 edit, `editor`) plus a task, a document and a meeting of the same group, shared alike,
-each with a comment."""
+each with a comment; the meeting has a point on its agenda, one in its backlog and an
+answer, the document two versions and a check-out."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from portal.documents.storage import current_store
 from portal.documents.upload import received_bytes
 from portal.extensions import db
 from portal.meetings import service as meetings_service
+from portal.meetings.models import AttendanceResponse
 from portal.tasks import service as tasks_service
 from portal.workspaces import items_service
 from portal.workspaces.models import Item, Share, Workspace
@@ -33,13 +35,13 @@ READERS = ["observer", "member", "coordinator", "secretariat", "viewer", "editor
 # viewer's access (two), then the block's own (a task's assignees come with it). The
 # whole page ("") is the last of each.
 PAGES = {
-    "memo": ("/memos/{id}", {"memo_body": 4, "item_header": 4, "item_comments": 5, "": 12}),
-    "task": ("/tasks/{id}", {"task_details": 5, "item_header": 5, "item_comments": 6, "": 14}),
+    "memo": ("/memos/{id}", {"memo_body": 4, "item_header": 4, "item_comments": 5, "": 11}),
+    "task": ("/tasks/{id}", {"task_details": 5, "item_header": 5, "item_comments": 6, "": 13}),
     "document": ("/documents/{id}", {"document_file": 6, "document_versions": 6,
                                      "document_preview": 5, "item_header": 6,
-                                     "item_comments": 5, "": 17}),
-    "meeting": ("/meetings/{id}", {"meeting_agenda": 6, "meeting_attendance": 6,
-                                   "item_header": 4, "item_comments": 5, "": 15}),
+                                     "item_comments": 5, "": 14}),
+    "meeting": ("/meetings/{id}", {"meeting_agenda": 7, "meeting_attendance": 5,
+                                   "item_header": 4, "item_comments": 5, "": 16}),
 }  # fmt: skip
 BLOCKS = [(kind, block) for kind, (_path, costs) in PAGES.items() for block in costs if block]
 
@@ -62,6 +64,15 @@ def items(app, item_world):
             member, ws, title="Comité", starts_at=datetime(2027, 3, 1, 14, tzinfo=UTC),
             ends_at=datetime(2027, 3, 1, 15, tzinfo=UTC), timezone="America/Santiago",
         )  # fmt: skip
+        meetings_service.add_agenda_item(
+            member, meeting, title="Apertura", duration_minutes=10, presenter_id=member.id
+        )
+        meetings_service.add_agenda_item(member, meeting, title="Varios", scheduled=False)
+        meetings_service.set_attendance(member, meeting, AttendanceResponse.yes)
+        documents_service.add_version(
+            member, document, received_bytes(current_store(), b"Orden del dia 2", "orden.txt")
+        )
+        documents_service.check_out(member, document, 4)
         memo = db.session.get(Item, item_world.memo_id)
         for item in (task, document, meeting):
             for share in db.session.query(Share).filter_by(item_id=memo.id).all():
