@@ -327,11 +327,14 @@ def _document_context(document: Document, access: ItemAccess, **extra: Any) -> d
         "may_edit": may_edit,
         "may_change_file": may_edit and (holder_id is None or holder_id == current_user.id),
         "checkout_hours": CHECKOUT_HOURS,
-        **_file_field(),
-        "values": _values_of(document),
-        "errors": {},
-        "version_errors": {},
     }
+    if renders():  # the upload and edit forms show with the whole page only
+        context |= {
+            **_file_field(),
+            "values": _values_of(document),
+            "errors": {},
+            "version_errors": {},
+        }
     if renders("item_header", "document_file", "document_versions"):
         versions = _versions(document)
         current = next(
