@@ -121,3 +121,22 @@ def test_a_live_refresh_runs_only_its_blocks_queries(app, viewer, world, memo_id
     refresh = _statements(app, client, path, {"HX-Request": "true", "HX-Target": target})
     # The layout around a block costs 2 statements; the other blocks' are skipped.
     assert refresh <= page - 5, (refresh, page)
+
+
+def test_a_page_reads_the_viewers_membership_once(app, viewer, world):
+    client = viewer("member")
+    statements: list[str] = []
+
+    def keep(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        assert client.get(f"/groups/{world.ws_id}").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    own = [s for s in statements if "FROM memberships" in s and "memberships.user_id =" in s
+           and "memberships.workspace_id =" in s]  # fmt: skip
+    assert len(own) == 1, own
