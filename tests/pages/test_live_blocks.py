@@ -140,3 +140,26 @@ def test_a_page_reads_the_viewers_membership_once(app, viewer, world):
     own = [s for s in statements if "FROM memberships" in s and "memberships.user_id =" in s
            and "memberships.workspace_id =" in s]  # fmt: skip
     assert len(own) == 1, own
+
+
+def test_the_group_page_shows_each_kinds_newest_own_and_shared_items(as_user, viewer, world):
+    """Five per kind, newest change first, the group's own and those shared with it
+    merged; the counts are of all of them."""
+    member, outsider = as_user(world.member), as_user(world.outsider)
+    own = [
+        member.post(f"/workspaces/{world.ws_id}/memos", {"title": f"Propia {n}", "body": "x"}).json
+        for n in range(7)
+    ]
+    shared = outsider.post(
+        f"/workspaces/{world.other_ws_id}/memos", {"title": "Compartida", "body": "x"}
+    ).json
+    outsider.post(
+        f"/items/{shared['id']}/shares", {"workspace_id": world.ws_id, "permission": "view"}
+    )
+    member.patch(f"/memos/{own[0]['id']}", {"body": "changed last"})
+    task = member.post(f"/workspaces/{world.ws_id}/tasks", {"title": "Tarea sola"}).json
+    html = block(viewer("observer"), f"/groups/{world.ws_id}", "group_items")
+    memos = re.findall(r'href="/memos/(\d+)"', html)
+    newest = [own[0]["id"], shared["id"], own[6]["id"], own[5]["id"], own[4]["id"]]
+    assert [int(found) for found in dict.fromkeys(memos)] == newest
+    assert f'href="/tasks/{task["id"]}"' in html
