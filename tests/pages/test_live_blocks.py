@@ -140,3 +140,20 @@ def test_a_page_reads_the_viewers_membership_once(app, viewer, world):
     own = [s for s in statements if "FROM memberships" in s and "memberships.user_id =" in s
            and "memberships.workspace_id =" in s]  # fmt: skip
     assert len(own) == 1, own
+
+
+@pytest.mark.parametrize(
+    ("path", "target", "events"),
+    [("/groups/{ws}/tasks/board", "task_board", ["live:tasks-{ws}", "live:members-{ws}"]),
+     ("/groups/{ws}/tasks", "task_list", ["live:tasks-{ws}"]),
+     ("/groups/{ws}/memos", "memo_list", ["live:memos-{ws}"]),
+     ("/groups/{ws}/documents", "document_list", ["live:documents-{ws}"]),
+     ("/groups/{ws}", "group_items", ["live:workspace-{ws}"])],
+)  # fmt: skip
+def test_a_list_refreshes_on_its_kinds_events_only(viewer, world, path, target, events):
+    """A memo's change does not refetch the task board: each list listens to the events
+    of its kind (and the board to membership, its move controls follow the role); a block
+    of every kind listens to the whole group's."""
+    html = block(viewer("member"), path.format(ws=world.ws_id), target)
+    trigger = re.match(rf'\s*<\w+ id="{target}"[^>]*hx-trigger="([^"]*)"', html).group(1)
+    assert trigger == ", ".join(f"{e.format(ws=world.ws_id)} from:body" for e in events)
