@@ -57,6 +57,13 @@ def live_window_ms() -> tuple[int, int]:
     return int(shortest.group(1)), int(spread.group(1)) if spread else 0  # type: ignore[union-attr]
 
 
+def live_lists() -> list[str]:
+    """live.js's list event kinds (`live:tasks-5` ...), from its KINDS."""
+    source = (ROOT / "portal" / "static" / "js" / "live.js").read_text()
+    kinds = re.search(r"const KINDS = \[([^\]]*)\];", source)
+    return [f"{kind}s" for kind in re.findall(r'"(\w+)"', kinds.group(1))]  # type: ignore[union-attr]
+
+
 def member_address(number: int) -> str:
     """Each member's own loopback address: nginx's per-address limits apply as to people."""
     return f"127.10.{number // 250}.{number % 250 + 1}"

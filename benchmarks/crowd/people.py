@@ -18,7 +18,7 @@ import socketio
 import websocket._http as websocket_http
 from locust import User, between, task
 
-from .model import MIX, SEARCH_WORDS, member_address, visitor_address
+from .model import MIX, SEARCH_WORDS, live_lists, member_address, visitor_address
 
 
 class Run:
@@ -117,11 +117,21 @@ def live_blocks(html: str) -> list[tuple[str, str, set[str]]]:
     return blocks
 
 
+LISTS = live_lists()
+
+
 def live_names(activity: dict[str, Any]) -> set[str]:
-    """The DOM events live.js's `receive` raises for one activity."""
+    """The DOM events live.js's `receive` raises for one activity (its blockEvents):
+    every group's own, its item kind's lists (all of them for an activity without an
+    item but a membership change), the members' and the item's."""
+    if activity.get("item"):
+        lists = [f"{activity['item']['kind']}s"]
+    else:
+        lists = [] if activity["verb"].startswith("member.") else LISTS
     names = set()
     for workspace in {activity.get("workspace_id"), *activity.get("audience", [])} - {None}:
         names.add(f"live:workspace-{workspace}")
+        names.update(f"live:{kind}-{workspace}" for kind in lists)
         if activity["verb"].startswith("member."):
             names.add(f"live:members-{workspace}")
     if activity.get("item"):

@@ -163,3 +163,20 @@ def test_the_group_page_shows_each_kinds_newest_own_and_shared_items(as_user, vi
     newest = [own[0]["id"], shared["id"], own[6]["id"], own[5]["id"], own[4]["id"]]
     assert [int(found) for found in dict.fromkeys(memos)] == newest
     assert f'href="/tasks/{task["id"]}"' in html
+
+
+@pytest.mark.parametrize(
+    ("path", "target", "events"),
+    [("/groups/{ws}/tasks/board", "task_board", ["live:tasks-{ws}", "live:members-{ws}"]),
+     ("/groups/{ws}/tasks", "task_list", ["live:tasks-{ws}"]),
+     ("/groups/{ws}/memos", "memo_list", ["live:memos-{ws}"]),
+     ("/groups/{ws}/documents", "document_list", ["live:documents-{ws}"]),
+     ("/groups/{ws}", "group_items", ["live:workspace-{ws}"])],
+)  # fmt: skip
+def test_a_list_refreshes_on_its_kinds_events_only(viewer, world, path, target, events):
+    """A memo's change does not refetch the task board: each list listens to the events
+    of its kind (and the board to membership, its move controls follow the role); a block
+    of every kind listens to the whole group's."""
+    html = block(viewer("member"), path.format(ws=world.ws_id), target)
+    trigger = re.match(rf'\s*<\w+ id="{target}"[^>]*hx-trigger="([^"]*)"', html).group(1)
+    assert trigger == ", ".join(f"{e.format(ws=world.ws_id)} from:body" for e in events)
