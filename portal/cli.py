@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import sys
 from collections.abc import Callable
@@ -13,8 +14,11 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 
 from . import config as portal_config
+from . import logs
 from .backoff import Backoff, one_line
 from .i18n import LANGUAGES
+
+log = logging.getLogger(__name__)
 
 portal_cli = AppGroup("portal", help="Set up and run the Port Network Portal.")
 
@@ -181,6 +185,7 @@ def indexer_command(interval: float) -> None:
     from .extensions import db
     from .search.indexer import catch_up, search_index
 
+    logs.configure(current_app.config["PORTAL"]["LOG_LEVEL"])
     index = search_index(current_app)
     if not index.exists():
         raise click.ClickException("No search index: run `flask --app wsgi portal reindex`.")
@@ -191,13 +196,13 @@ def indexer_command(interval: float) -> None:
             applied = catch_up(index)
         except Exception as error:  # keep following; the cursor did not move
             delay = backoff.failed()
-            click.echo(f"indexing failed, retrying in {delay:g} s: {one_line(error)}", err=True)
+            log.warning("indexing failed, retrying in %g s: %s", delay, one_line(error))
             time.sleep(delay)
             continue
         finally:
             db.session.remove()
         if backoff.succeeded():
-            click.echo(f"Indexing again, at event {index.cursor()}.")
+            log.info("indexing again, at event %s", index.cursor())
         if not applied:
             time.sleep(interval)
 
@@ -213,6 +218,7 @@ def mailer_command(interval: float) -> None:
     from .extensions import db
 
     settings = current_app.config["PORTAL"]
+    logs.configure(settings["LOG_LEVEL"])
     target = settings["MAIL_SERVER"] or f"{current_app.instance_path}/mail (no MAIL_SERVER)"
     click.echo(f"Sending the outbox to {target}.")
     last_run = None
@@ -222,13 +228,13 @@ def mailer_command(interval: float) -> None:
             sent, last_run = mail.work_once(last_run)
         except Exception as error:  # the database may be down: keep trying
             delay = backoff.failed()
-            click.echo(f"sending failed, retrying in {delay:g} s: {one_line(error)}", err=True)
+            log.warning("sending failed, retrying in %g s: %s", delay, one_line(error))
             time.sleep(delay)
             continue
         finally:
             db.session.remove()
         if backoff.succeeded():
-            click.echo("Sending again.")
+            log.info("sending again")
         if sent < mail.BATCH:
             time.sleep(interval)
 

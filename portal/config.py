@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .logs import LEVELS
+
 ENV_PREFIX = "PORTAL_"
 
 DEFAULTS: dict[str, Any] = {
@@ -73,6 +75,8 @@ DEFAULTS: dict[str, Any] = {
     # hour), and between two looks at the outbox.
     "MAIL_RETRY_SECONDS": 30,
     "MAIL_POLL_SECONDS": 5,
+    # The least severe log lines `portal serve`, `indexer` and `mailer` write (portal/logs.py).
+    "LOG_LEVEL": "INFO",
 }
 
 # Settings whose value names a file or secret and must not be printed.
@@ -122,6 +126,12 @@ def load(path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         raise ValueError(
             f"{ENV_PREFIX}SECRETARIAT_2FA must be optional or required, "
             f"not {settings['SECRETARIAT_2FA']!r}"
+        )
+    settings["LOG_LEVEL"] = settings["LOG_LEVEL"].upper()
+    if settings["LOG_LEVEL"] not in LEVELS:
+        raise ValueError(
+            f"{ENV_PREFIX}LOG_LEVEL must be one of {', '.join(LEVELS)}, "
+            f"not {settings['LOG_LEVEL']!r}"
         )
     return settings
 

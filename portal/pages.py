@@ -314,9 +314,13 @@ def iso_datetime(moment: datetime | None) -> str:
 
 def live_refresh(*events: str, url: str | None = None) -> Markup:
     """The attributes that make an element refresh itself through htmx when one of the
-    live events (raised on <body> by static/js/live.js: `live:workspace-5`,
-    `live:item-12`, `live:notifications` ...) happens: it asks this page again for the
-    block named by its id and swaps itself. Put them on the element the block wraps.
+    live events (raised on <body> by static/js/live.js, whose header lists them) happens:
+    it asks this page again for the block named by its id and swaps itself. Put them on
+    the element the block wraps. Listen to the narrowest events that can change the
+    block, since each one heard costs a request: a list of one kind `live:memos-5`
+    (`live:tasks-5`, `live:documents-5`, `live:meetings-5`; also raised by the group's
+    own changes), a block of every kind `live:workspace-5`, members or roles
+    `live:members-5`, one item `live:item-12`, `live:notifications`.
     A part of the layout, on every page, asks its own `url` instead."""
     path = url or request.full_path.rstrip("?")
     triggers = ", ".join(f"{name} from:body" for name in events)

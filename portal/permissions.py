@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from flask import g, request
 from flask_login import AnonymousUserMixin, current_user
 from sqlalchemy import ColumnElement, Select, and_, exists, literal, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from .accounts.models import ApiToken, CalendarToken, Notification, User
 from .api import ApiError, not_found
@@ -97,14 +97,21 @@ class WorkspaceAction(enum.StrEnum):
 
 
 def role_in(user: Any, workspace_id: int) -> Role | None:
-    """The user's role in a workspace, read from the database."""
+    """The user's role in a workspace. A page asks several times: the membership is
+    read once and held for the app context, so the session's identity map (weakly
+    referencing) answers again, and is still what the session says after a change in
+    the same request (a deleted one is gone, a committed one is read again)."""
     if not user.is_authenticated:
         return None
-    return db.session.scalar(
-        select(Membership.role).where(
-            Membership.workspace_id == workspace_id, Membership.user_id == user.id
-        )
+    membership = db.session.get(
+        Membership,
+        (workspace_id, user.id),
+        options=[lazyload(Membership.user), lazyload(Membership.workspace)],
     )
+    if membership is None:
+        return None
+    g.setdefault("memberships_held", {})[workspace_id, user.id] = membership
+    return membership.role
 
 
 def can_read_workspace(user: Any, workspace: Workspace) -> bool:

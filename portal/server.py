@@ -13,6 +13,8 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from .logs import logging_config
+
 # Settings that only newer gunicorn versions know.
 OPTIONAL_SETTINGS = {"control_socket_disable"}
 
@@ -60,6 +62,8 @@ def serve(app: Flask, *, host: str, port: int, threads: int) -> None:
             "accesslog": "-",
             "access_log_format": ACCESS_LOG_FORMAT,
             "errorlog": "-",
+            # Its error log as the portal's own lines (portal/logs.py).
+            "logconfig_dict": logging_config(app.config["PORTAL"]["LOG_LEVEL"]),
             # gunicorn >= 25.1 opens a control socket at one path per user: several
             # `portal serve` processes on one machine would take it from each other.
             "control_socket_disable": True,

@@ -1,7 +1,8 @@
 """deploy/ holds together: the systemd units start real `portal` commands with the
 settings of portal.env.example, which names every setting config.py knows and is a
 valid production configuration; the compose file's portal is one too; the wrapper
-hands the settings over unchanged; nginx accepts the site."""
+hands the settings over unchanged; nginx accepts the site and answers what it refuses
+itself as the portal would."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import Any
 
 import click
 import pytest
+import requests
 import yaml
 
 from portal import config
@@ -28,6 +30,7 @@ from portal.cli import portal_cli
 
 from .conftest import missing_service
 from .rehearsal.services import steady_port
+from .rehearsal.topology import NGINX, Nginx
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -418,3 +421,48 @@ def test_nginx_accepts_the_site(site, tmp_path):
 
     assert test.returncode == 0, test.stderr
     assert "[warn]" not in test.stderr and "[emerg]" not in test.stderr, test.stderr
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory):
+    """nginx with the rehearsal's configuration (deploy/nginx's files as they are) in
+    front of a `portal serve` that is down: what nginx answers by itself."""
+    if NGINX is None:
+        missing_service("nginx is not installed")
+    server = Nginx(tmp_path_factory.mktemp("edge"), [steady_port()]).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"), [("/work", "text/html; charset=utf-8"), ("/api/v1/me", "application/json")]
+)
+@pytest.mark.parametrize(
+    ("refused", "status", "headers", "code"),
+    [
+        ("url", 414, {}, "too_large"),
+        ("cookie", 400, {"Cookie": "big=" + "c" * 65_536}, "invalid"),
+        ("body", 413, {"Content-Length": str(200 * 2**20)}, "too_large"),
+        ("all down", 503, {}, "unavailable"),
+    ],
+)
+def test_nginx_answers_what_it_refuses_as_the_portal_would(
+    edge, path, kind, refused, status, headers, code
+):
+    """The API's error envelope on the API's paths, a page in the four languages
+    elsewhere, with nginx's status; a too long URL too, though nginx refuses it before
+    choosing a location."""
+    url = edge + path + ("?q=" + "a" * 20_000 if refused == "url" else "")
+    method = "POST" if refused == "body" else "GET"
+
+    answer = requests.request(method, url, headers=headers, data=b"", timeout=10)
+
+    assert (answer.status_code, answer.headers["Content-Type"]) == (status, kind)
+    if kind == "application/json":
+        assert answer.json()["error"]["code"] == code
+    else:
+        assert all(f'<p lang="{lang}">' in answer.text for lang in ("en", "es", "fr", "pt"))
+
+
+def test_nginx_keeps_its_error_addresses_internal(edge):
+    assert requests.get(edge + "/_portal_edge/api/400", timeout=10).status_code == 404

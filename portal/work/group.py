@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 
 from .. import permissions
 from ..extensions import db
@@ -25,27 +25,31 @@ ROLE_ORDER = {Role.coordinator: 0, Role.member: 1, Role.observer: 2}
 def recent_items(workspace_id: int) -> dict[str, dict[str, Any]]:
     """Kind name -> {count, items}: the newest changed items of each kind with a page.
 
-    One count query for every kind, and per kind the newest of the group's own items and
-    of those shared with it, each read from its index: the cost does not grow with the
-    group's size."""
+    Two queries: one count for every kind, and the items of one union of, per kind,
+    the newest few of the group's own items and of those shared with it, each part
+    read from its index: the cost does not grow with the group's size."""
     visible = permissions.in_workspace(workspace_id)
     counts = dict(
         db.session.execute(select(Item.kind, func.count()).where(visible).group_by(Item.kind)).all()
     )
     newest = (Item.updated_at.desc(), Item.id.desc())
+    parts = [
+        select(
+            select(Item.id)
+            .where(Item.kind == kind.name, half)
+            .order_by(*newest)
+            .limit(RECENT_PER_KIND)
+            .subquery()
+        )
+        for kind in kinds.with_pages()
+        for half in permissions.in_workspace_apart(workspace_id)
+    ]
+    found = db.session.scalars(
+        select(Item).where(Item.id.in_(union_all(*parts))).order_by(*newest)
+    ).all()
     sections: dict[str, dict[str, Any]] = {}
     for kind in kinds.with_pages():
-        rows = [
-            item
-            for half in permissions.in_workspace_apart(workspace_id)
-            for item in db.session.scalars(
-                select(Item)
-                .where(Item.kind == kind.name, half)
-                .order_by(*newest)
-                .limit(RECENT_PER_KIND)
-            )
-        ]
-        rows.sort(key=lambda item: (item.updated_at, item.id), reverse=True)
+        rows = [item for item in found if item.kind == kind.name]
         sections[kind.name] = {"count": counts.get(kind.name, 0), "items": rows[:RECENT_PER_KIND]}
     return sections
 

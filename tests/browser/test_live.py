@@ -1,6 +1,7 @@
 """Live updates in the browser (static/js/live.js): pages that change while they are
 open, who is online, a member removed while their page is open, catching up after a
-lost connection, and an open editor that a refresh never overwrites."""
+lost connection, an open editor that a refresh never overwrites, and lists that
+refresh for their own kind's changes only."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ def new_memo(site: Any, workspace_id: int, who: str = "coordinator") -> dict[str
     return api(site, who, "POST", f"/workspaces/{workspace_id}/memos", json=body)
 
 
+def new_task(site: Any, workspace_id: int, who: str = "coordinator") -> dict[str, Any]:
+    body = {"title": f"Tarea en vivo {next(_numbers)}"}
+    return api(site, who, "POST", f"/workspaces/{workspace_id}/tasks", json=body)
+
+
 def live_page(signed_in: Any, who: str, path: str) -> Any:
     """A page of `who` at `path` whose live connection is open, hearing its events."""
     page = signed_in(who, path)
@@ -45,6 +51,19 @@ def wait_heard(page: Any, item_id: int, timeout: float = 5) -> None:
 
 def heard(page: Any, item_id: int) -> bool:
     return page.evaluate(HEARD, item_id)
+
+
+def refreshes(page: Any, block: str) -> list[str]:
+    """The live refreshes of `block` the page asks for from now on (htmx names it)."""
+    asked: list[str] = []
+    page.on(
+        "request", lambda r: asked.append(r.url) if r.headers.get("hx-target") == block else None
+    )
+    return asked
+
+
+def is_refresh(block: str) -> Any:
+    return lambda request: request.headers.get("hx-target") == block
 
 
 def member_row(page: Any, user_id: int) -> Any:
@@ -254,3 +273,72 @@ def test_a_group_page_shows_a_change_to_an_item_shared_into_it(signed_in, site):
 
     page.get_by_role("link", name="Nota compartida").first.wait_for()
     assert page.evaluate("() => window.sameDocument === true")  # never reloaded
+
+
+# --- each list refreshes for its own kind ------------------------------------------------
+
+
+def test_a_memo_change_refreshes_the_memo_list_and_not_the_task_board(signed_in, site):
+    group_id = site.data.workspace_id
+    board = live_page(signed_in, "observer", f"/groups/{group_id}/tasks/board")
+    memos = live_page(signed_in, "member", f"/groups/{group_id}/memos")
+    board_refreshes = refreshes(board, "task_board")
+
+    memo = new_memo(site, group_id)
+
+    memos.locator("#memo_list").get_by_role("link", name=memo["title"]).wait_for()
+    wait_heard(board, memo["id"])
+    board.wait_for_timeout(1300)  # past the longest coalescing window (1 s)
+    assert board_refreshes == []
+    assert board.locator("#live-announcer").inner_text() == ""  # nothing it shows changed
+
+
+def test_a_task_change_refreshes_the_board_and_the_task_list(signed_in, site):
+    group_id = site.data.workspace_id
+    board = live_page(signed_in, "observer", f"/groups/{group_id}/tasks/board")
+    listing = live_page(signed_in, "member", f"/groups/{group_id}/tasks")
+    memos = live_page(signed_in, "member", f"/groups/{group_id}/memos")
+    memo_refreshes = refreshes(memos, "memo_list")
+
+    task = new_task(site, group_id)
+
+    board.locator(f"#task_board #task-{task['id']}").wait_for()
+    listing.locator("#task_list").get_by_role("link", name=task["title"]).wait_for()
+    # Said to the observer, whose page shows the group's tasks (not a group-wide block).
+    board.locator("#live-announcer").get_by_text(task["title"], exact=False).wait_for(
+        state="attached"
+    )
+    wait_heard(memos, task["id"])
+    memos.wait_for_timeout(1300)
+    assert memo_refreshes == []
+
+
+def test_an_item_shared_into_a_group_refreshes_that_groups_list_of_its_kind(signed_in, site):
+    """Pedro's group's memo list follows a memo of another group shared with it."""
+    other = site.data.other_workspace_id
+    memo = new_memo(site, site.data.workspace_id)
+    page = live_page(signed_in, "outsider", f"/groups/{other}/memos")
+    listing = page.locator("#memo_list")
+    assert listing.get_by_role("link", name=memo["title"]).count() == 0
+
+    api(site, "coordinator", "POST", f"/items/{memo['id']}/shares",
+        json={"workspace_id": other, "permission": "view"})  # fmt: skip
+    listing.get_by_role("link", name=memo["title"]).wait_for()
+
+    renamed = f"{memo['title']} revisada"
+    api(site, "coordinator", "PATCH", f"/memos/{memo['id']}", json={"title": renamed})
+    listing.get_by_role("link", name=renamed).wait_for()
+
+
+def test_a_change_of_the_group_itself_still_refreshes_its_lists(signed_in, site):
+    """A group renamed, archived or restored may change every list (names, controls)."""
+    group_id = site.data.workspace_id
+    memos = live_page(signed_in, "observer", f"/groups/{group_id}/memos")
+    board = live_page(signed_in, "member", f"/groups/{group_id}/tasks/board")
+    group = f"/workspaces/{group_id}"
+    try:
+        memo_list, task_board = is_refresh("memo_list"), is_refresh("task_board")
+        with memos.expect_request(memo_list), board.expect_request(task_board):
+            api(site, "secretariat", "PATCH", group, json={"description": "En vivo"})
+    finally:
+        api(site, "secretariat", "PATCH", group, json={"description": ""})

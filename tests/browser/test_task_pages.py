@@ -168,7 +168,7 @@ def test_a_card_is_moved_with_the_keyboard_alone(signed_in, site):
 def test_the_board_refreshes_on_live_events_but_not_during_a_move(signed_in, site):
     first = make_task(site, title="Ya en el tablero")
     page = signed_in("member", board_path(site), language="en")
-    event = f"live:workspace-{site.data.workspace_id}"
+    event = f"live:tasks-{site.data.workspace_id}"
     live = f"document.body.dispatchEvent(new CustomEvent('{event}'))"
 
     added = make_task(site, who="coordinator", title="Llegó en vivo")

@@ -121,3 +121,62 @@ def test_a_live_refresh_runs_only_its_blocks_queries(app, viewer, world, memo_id
     refresh = _statements(app, client, path, {"HX-Request": "true", "HX-Target": target})
     # The layout around a block costs 2 statements; the other blocks' are skipped.
     assert refresh <= page - 5, (refresh, page)
+
+
+def test_a_page_reads_the_viewers_membership_once(app, viewer, world):
+    client = viewer("member")
+    statements: list[str] = []
+
+    def keep(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        assert client.get(f"/groups/{world.ws_id}").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    own = [s for s in statements if "FROM memberships" in s and "memberships.user_id =" in s
+           and "memberships.workspace_id =" in s]  # fmt: skip
+    assert len(own) == 1, own
+
+
+def test_the_group_page_shows_each_kinds_newest_own_and_shared_items(as_user, viewer, world):
+    """Five per kind, newest change first, the group's own and those shared with it
+    merged; the counts are of all of them."""
+    member, outsider = as_user(world.member), as_user(world.outsider)
+    own = [
+        member.post(f"/workspaces/{world.ws_id}/memos", {"title": f"Propia {n}", "body": "x"}).json
+        for n in range(7)
+    ]
+    shared = outsider.post(
+        f"/workspaces/{world.other_ws_id}/memos", {"title": "Compartida", "body": "x"}
+    ).json
+    outsider.post(
+        f"/items/{shared['id']}/shares", {"workspace_id": world.ws_id, "permission": "view"}
+    )
+    member.patch(f"/memos/{own[0]['id']}", {"body": "changed last"})
+    task = member.post(f"/workspaces/{world.ws_id}/tasks", {"title": "Tarea sola"}).json
+    html = block(viewer("observer"), f"/groups/{world.ws_id}", "group_items")
+    memos = re.findall(r'href="/memos/(\d+)"', html)
+    newest = [own[0]["id"], shared["id"], own[6]["id"], own[5]["id"], own[4]["id"]]
+    assert [int(found) for found in dict.fromkeys(memos)] == newest
+    assert f'href="/tasks/{task["id"]}"' in html
+
+
+@pytest.mark.parametrize(
+    ("path", "target", "events"),
+    [("/groups/{ws}/tasks/board", "task_board", ["live:tasks-{ws}", "live:members-{ws}"]),
+     ("/groups/{ws}/tasks", "task_list", ["live:tasks-{ws}"]),
+     ("/groups/{ws}/memos", "memo_list", ["live:memos-{ws}"]),
+     ("/groups/{ws}/documents", "document_list", ["live:documents-{ws}"]),
+     ("/groups/{ws}", "group_items", ["live:workspace-{ws}"])],
+)  # fmt: skip
+def test_a_list_refreshes_on_its_kinds_events_only(viewer, world, path, target, events):
+    """A memo's change does not refetch the task board: each list listens to the events
+    of its kind (and the board to membership, its move controls follow the role); a block
+    of every kind listens to the whole group's."""
+    html = block(viewer("member"), path.format(ws=world.ws_id), target)
+    trigger = re.match(rf'\s*<\w+ id="{target}"[^>]*hx-trigger="([^"]*)"', html).group(1)
+    assert trigger == ", ".join(f"{e.format(ws=world.ws_id)} from:body" for e in events)

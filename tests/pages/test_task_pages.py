@@ -110,7 +110,7 @@ def test_the_list_shows_each_task_with_its_status_priority_due_date_and_assignee
     assert html.count("Overdue") == 1
     assert "3 tasks" in html
     assert f'href="/groups/{world.ws_id}/tasks/new"' in html
-    assert f'hx-trigger="live:workspace-{world.ws_id} from:body"' in html
+    assert f'hx-trigger="live:tasks-{world.ws_id} from:body"' in html
 
 
 @pytest.mark.parametrize(

@@ -83,28 +83,42 @@ def test_a_trickling_body_is_held_and_a_stalled_one_cut(
     assert member.all_answered(), member.figures()
 
 
-def test_oversized_headers_are_refused_by_nginx(rehearsal_intact: Rehearsal) -> None:
-    url = rehearsal_intact.url
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [("/", "text/html; charset=utf-8"), ("/api/v1/health", "application/json")],
+)
+def test_oversized_headers_are_refused_by_nginx(
+    rehearsal_intact: Rehearsal, path: str, kind: str
+) -> None:
+    """Refused as the portal would: the API's error envelope on its paths, a page in
+    four languages elsewhere, with nginx's status."""
+    url = rehearsal_intact.url + path
+    marker = "x" * 40  # found in the portal's access log if a request reached it
     too_large = {
-        "url_20k": requests.get(url + "/?q=" + "a" * 20_000, timeout=10),
-        "cookie_64k": requests.get(url + "/", cookies={"big": "c" * 65_536}, timeout=10),
+        "url_20k": requests.get(url + f"?{marker}=" + "a" * 20_000, timeout=10),
+        "cookie_64k": requests.get(url + f"?{marker}", cookies={"big": "c" * 65_536}, timeout=10),
         "headers_48k": requests.get(
-            url + "/", headers={f"X-Many-{n}": "h" * 1000 for n in range(48)}, timeout=10
+            url + f"?{marker}", headers={f"X-Many-{n}": "h" * 1000 for n in range(48)}, timeout=10
         ),
     }
     # What fits nginx's 8 KB lines, the portal (gunicorn) accepts too.
     fitting = {
-        "url_7k": requests.get(url + "/?q=" + "a" * 7000, timeout=10),
-        "cookie_7k": requests.get(url + "/", cookies={"big": "c" * 7000}, timeout=10),
+        "url_7k": requests.get(url + "?q=" + "a" * 7000, timeout=10),
+        "cookie_7k": requests.get(url, cookies={"big": "c" * 7000}, timeout=10),
     }
-    record("oversized_headers", {
+    record("oversized_headers" + ("_api" if kind == "application/json" else ""), {
         name: answer.status_code for name, answer in {**too_large, **fitting}.items()
     })  # fmt: skip
     assert too_large["url_20k"].status_code == 414
     assert too_large["cookie_64k"].status_code == 400
     assert too_large["headers_48k"].status_code == 400
     for answer in too_large.values():
-        assert "<center>nginx</center>" in answer.text  # nginx's own page: the portal never saw it
+        assert answer.headers["Content-Type"] == kind
+        if kind == "application/json":
+            assert set(answer.json()["error"]) == {"code", "message"}
+        else:
+            assert all(f'<p lang="{lang}">' in answer.text for lang in ("en", "es", "fr", "pt"))
+    assert not any(marker in host.serve.log.read_text() for host in rehearsal_intact.hosts)
     assert {answer.status_code for answer in fitting.values()} == {200}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from portal.extensions import db
+
 
 def test_members_see_only_their_workspaces(as_user, world):
     outsider = as_user(world.outsider).get("/workspaces").get_json()
@@ -145,3 +147,23 @@ def test_hidden_workspace_404_is_identical_to_a_missing_one(as_user, world):
 
     assert hidden.status_code == missing.status_code == 404
     assert hidden.get_json() == missing.get_json()
+
+
+def test_a_role_read_again_in_one_request_is_what_the_session_says(app, world):
+    """role_in holds the membership for the request (a page asks several times); a
+    change or a removal made meanwhile is what it answers next."""
+    from portal.accounts.models import User
+    from portal.permissions import role_in
+    from portal.workspaces import service as workspaces
+    from portal.workspaces.models import Membership, Role, Workspace
+
+    with app.test_request_context():
+        member = db.session.get(User, world.member.id)
+        secretariat = db.session.get(User, world.secretariat.id)
+        workspace = db.session.get(Workspace, world.ws_id)
+        assert role_in(member, world.ws_id) == Role.member
+        workspaces.set_membership(secretariat, workspace, member, Role.coordinator)
+        assert role_in(member, world.ws_id) == Role.coordinator
+        membership = db.session.get(Membership, (world.ws_id, member.id))
+        workspaces.remove_membership(secretariat, workspace, membership)
+        assert role_in(member, world.ws_id) is None

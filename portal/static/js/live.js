@@ -1,8 +1,15 @@
 // Live updates in the page. One Socket.IO connection (the session cookie) turns the
 // server's events into DOM events on <body>, which the page's blocks listen to
 // (pages.live_refresh: htmx fetches the block again):
-//   activity     -> live:workspace-<workspace_id>, live:item-<item id>,
-//                   live:members-<workspace_id> (member.* verbs), live:activity (each one)
+//   activity     -> for each group whose pages show it (its own, its `audience`, the
+//                   feed's group it was read from):
+//                     live:workspace-<id>   every activity (blocks that show every kind)
+//                     live:<kind>s-<id>     live:tasks-5, live:memos-5, live:documents-5,
+//                                           live:meetings-5: its item's kind; all four
+//                                           for an activity without an item but member.*
+//                                           (see listsChanged)
+//                     live:members-<id>     member.* verbs
+//                   live:item-<item id>, live:activity (each one, not coalesced)
 //   presence     -> live:presence-<workspace_id> (and the online marks of [data-presence])
 //   notification -> live:notifications
 // Bursts are coalesced: the events for one name within the page's window raise it once,
@@ -14,8 +21,8 @@
 // group the page shows, so nothing is missed, and the notification blocks refresh
 // (notifications are not in the feed). A block that
 // holds a focused field or a changed form is never swapped: its refresh waits until
-// focus leaves and nothing is left unsaved. Changes by others are announced in the
-// aria-live region of base.html.
+// focus leaves and nothing is left unsaved. Changes by others to what a block of the
+// page listens to are announced in the aria-live region of base.html.
 import { io } from "../vendor/socket.io/socket.io.esm.min.js";
 
 const WINDOW_MS = 250;
@@ -23,6 +30,10 @@ const SPREAD_MS = 750;
 const windowMs = WINDOW_MS + Math.random() * SPREAD_MS;
 const MAX_REMEMBERED = 2000;
 const FEED_PAGES = 20;
+// The item kinds (Item.kind; tests/pages/test_live_js.py holds this to the server's),
+// and the names of their lists' events: live:<kind>s-<workspace id>.
+const KINDS = ["document", "meeting", "memo", "task"];
+const LISTS = KINDS.map((kind) => `${kind}s`);
 
 const meta = document.querySelector('meta[name="portal-live"]');
 const viewer = Number(meta.dataset.user);
@@ -70,16 +81,40 @@ function receive(activity, viaWorkspace = null) {
   if (seen.has(activity.event_id)) return;
   remember(activity.event_id);
   raise("live:activity", activity);
+  const names = blockEvents(activity, viaWorkspace);
+  for (const name of names) raiseSoon(name, activity);
+  announce(activity, names);
+}
+
+// The lists an activity may change. An item's change changes its kind's lists only. A
+// membership change (member.*) changes no item: the blocks that show members or depend
+// on the viewer's role listen to live:members-<id>. Any other activity without an item
+// may change every list: the group renamed, archived (no more editing controls) or
+// restored (workspace.*), an item purged (it is gone: the message has no item to
+// tell its kind). A verb added later falls here too: a wasted refresh, never a stale list.
+function listsChanged(activity) {
+  if (activity.item) return [`${activity.item.kind}s`];
+  if (activity.verb.startsWith("member.")) return [];
+  return LISTS;
+}
+
+// The names of the block events an activity raises (see the top of this file).
+function blockEvents(activity, viaWorkspace) {
+  const names = [];
+  const lists = listsChanged(activity);
   for (const id of new Set([activity.workspace_id, viaWorkspace, ...(activity.audience ?? [])])) {
     if (!id) continue;
-    raiseSoon(`live:workspace-${id}`, activity);
-    if (activity.verb.startsWith("member.")) raiseSoon(`live:members-${id}`, activity);
+    names.push(`live:workspace-${id}`, ...lists.map((list) => `live:${list}-${id}`));
+    if (activity.verb.startsWith("member.")) names.push(`live:members-${id}`);
   }
-  if (activity.item) raiseSoon(`live:item-${activity.item.id}`, activity);
-  announce(activity, viaWorkspace);
+  if (activity.item) names.push(`live:item-${activity.item.id}`);
+  return names;
 }
 
 // --- catching up through the activity feed ---------------------------------------
+
+// The events named by a group id (not live:item-<item id>).
+const GROUP_EVENT = new RegExp(`live:(?:workspace|members|presence|${LISTS.join("|")})-(\\d+)`, "g");
 
 // The groups this page shows: its own, the [data-workspace] elements, the blocks that
 // listen to a group's events, and the groups it heard from.
@@ -90,7 +125,7 @@ function pageWorkspaces() {
     ids.add(Number(element.dataset.workspace));
   }
   for (const element of document.querySelectorAll("[hx-trigger*='live:']")) {
-    for (const match of element.getAttribute("hx-trigger").matchAll(/live:(?:workspace|members|presence)-(\d+)/g)) {
+    for (const match of element.getAttribute("hx-trigger").matchAll(GROUP_EVENT)) {
       ids.add(Number(match[1]));
     }
   }
@@ -148,20 +183,16 @@ function sentenceFor(activity) {
   return template.replace("{name}", name).replace("{title}", activity.item.title);
 }
 
-// Changes by others to what this page shows.
-function announce(activity, viaWorkspace) {
+// Changes by others to what this page shows: a block listens to one of `names`.
+function announce(activity, names) {
   if (!announcer || !activity.actor || activity.actor.id === viewer) return;
-  const shown =
-    isShown(`workspace-${activity.workspace_id}`) ||
-    (viaWorkspace && isShown(`workspace-${viaWorkspace}`)) ||
-    (activity.item && isShown(`item-${activity.item.id}`));
-  if (!shown) return;
+  if (!names.some(isShown)) return;
   const sentence = sentenceFor(activity);
   if (!sentences.includes(sentence)) sentences.push(sentence);
 }
 
-function isShown(suffix) {
-  return document.querySelector(`[hx-trigger*="live:${suffix} "], [hx-trigger$="live:${suffix}"]`) !== null;
+function isShown(name) {
+  return document.querySelector(`[hx-trigger*="${name} "], [hx-trigger$="${name}"]`) !== null;
 }
 
 function announceNow() {

@@ -1,0 +1,403 @@
+"""The people of the load run, as locust users: members signed in with their live
+connection, doing what the pages do, and visitors searching the public pages. Runs in
+the driver's gevent-patched process (driver.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import re
+import socket
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+import requests
+import socketio
+import websocket._http as websocket_http
+from locust import User, between, task
+
+from .model import MIX, SEARCH_WORDS, live_lists, member_address, visitor_address
+
+
+class Run:
+    """What every person of one run shares: the settings, the records of each request
+    and live delivery, the live clients' sequences (checked against the database
+    afterwards) and the counters the driver watches."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.url: str = config["url"]
+        self.members: list[dict[str, Any]] = config["members"]
+        self.groups: dict[str, dict[str, list[int]]] = config["groups"]
+        self.blob = random.randbytes(20 * 2**20)  # uploads are slices of it
+        self.records: list[tuple[float, str, float, int, str]] = []  # end, name, ms, status, error
+        self.deliveries: list[tuple[float, float]] = []  # received at, delay (s)
+        self.clients: list[dict[str, Any]] = []
+        self.counters = {"member": 0, "visitor": 0, "signed in": 0}
+        self.quiet = False  # the run is ending: no new actions, the live traffic goes on
+
+    def record(self, name: str, started: float, status: int, error: str = "") -> None:
+        now = time.time()
+        self.records.append((now, name, (now - started) * 1000, status, error))
+
+    def call(
+        self, session: requests.Session, name: str, method: str, path: str, **options: Any
+    ) -> requests.Response | None:
+        """One request, timed and recorded as the operation `name`."""
+        if self.quiet and not name.startswith("live "):
+            return None
+        started = time.time()
+        try:
+            answer = session.request(
+                method, self.url + path, timeout=60, allow_redirects=False, **options
+            )
+        except requests.RequestException as error:
+            self.record(name, started, 0, type(error).__name__)
+            return None
+        answer.content  # noqa: B018 - read the whole answer, as a browser does
+        self.record(name, started, answer.status_code, "" if answer.status_code < 400 else "status")
+        return answer
+
+
+# --- each person from their own address ----------------------------------------------
+
+
+class BoundAdapter(requests.adapters.HTTPAdapter):
+    def __init__(self, source: str) -> None:
+        self.source = source
+        super().__init__(pool_connections=1, pool_maxsize=4)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self.source, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def browser(source: str) -> requests.Session:
+    session = requests.Session()
+    session.mount("http://", BoundAdapter(source))
+    return session
+
+
+_open_socket = websocket_http._open_socket
+
+
+def _open_bound(addrinfo_list: Any, sockopt: Any, timeout: Any) -> Any:
+    """websocket-client has no source address: bind the socket it opens, as the HTTP
+    adapter does, when the options carry ("bind", address) among the sockopts."""
+    source = next((option[1] for option in sockopt if option[0] == "bind"), None)
+    if source is None:
+        return _open_socket(addrinfo_list, sockopt, timeout)
+    family, kind, proto, _name, address = addrinfo_list[0]
+    sock = socket.socket(family, kind, proto)
+    sock.settimeout(timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((source, 0))
+    sock.connect(address)
+    return sock
+
+
+websocket_http._open_socket = _open_bound
+
+
+# --- what live.js does with an event -------------------------------------------------
+
+BLOCK_TAG = re.compile(r"<\w+\s[^>]*hx-trigger=\"[^\"]*live:[^>]*>")
+ATTRIBUTE = re.compile(r"([\w-]+)=\"([^\"]*)\"")
+
+
+def live_blocks(html: str) -> list[tuple[str, str, set[str]]]:
+    """The blocks of a page that refresh on live events: (id, hx-get, event names)."""
+    blocks = []
+    for tag in BLOCK_TAG.findall(html):
+        attributes = dict(ATTRIBUTE.findall(tag))
+        names = {part.split()[0] for part in attributes["hx-trigger"].split(",")}
+        blocks.append((attributes.get("id", ""), attributes["hx-get"].replace("&amp;", "&"), names))
+    return blocks
+
+
+LISTS = live_lists()
+
+
+def live_names(activity: dict[str, Any]) -> set[str]:
+    """The DOM events live.js's `receive` raises for one activity (its blockEvents):
+    every group's own, its item kind's lists (all of them for an activity without an
+    item but a membership change), the members' and the item's."""
+    if activity.get("item"):
+        lists = [f"{activity['item']['kind']}s"]
+    else:
+        lists = [] if activity["verb"].startswith("member.") else LISTS
+    names = set()
+    for workspace in {activity.get("workspace_id"), *activity.get("audience", [])} - {None}:
+        names.add(f"live:workspace-{workspace}")
+        names.update(f"live:{kind}-{workspace}" for kind in lists)
+        if activity["verb"].startswith("member."):
+            names.add(f"live:members-{workspace}")
+    if activity.get("item"):
+        names.add(f"live:item-{activity['item']['id']}")
+    return names
+
+
+# --- the people ------------------------------------------------------------------------
+
+
+class Member(User):
+    """One signed-in member with a live connection, at a working pace."""
+
+    abstract = True  # the driver makes the concrete class, with its run
+    weight = 10
+    crowd: Run
+
+    def on_start(self) -> None:
+        run = self.crowd
+        number = run.counters["member"]
+        run.counters["member"] += 1
+        self.me = run.members[number % len(run.members)]
+        self.group_id = self.me["group"]
+        self.group_items = run.groups[str(self.group_id)]
+        self.session = browser(member_address(number))
+        self.blocks: list[tuple[str, str, set[str]]] = []
+        self.pending: set[str] = set()
+        self.flush: Any = None
+        shortest, spread = run.config["window_ms"]
+        self.window = (shortest + random.random() * spread) / 1000  # live.js's draw
+        self.sign_in()
+        run.counters["signed in"] += 1
+        self.rendered = self.page("my work", "/work")
+        self.client_state = {
+            "member": self.me["id"],
+            "group": self.group_id,
+            "baseline": None,
+            "socket": [],
+            "caught_up": [],
+            "connects": 0,
+            "source": member_address(number),
+        }
+        run.clients.append(self.client_state)
+        self.connect()
+
+    def sign_in(self) -> None:
+        credentials = {"email": self.me["email"], "password": self.crowd.config["password"]}
+        while True:
+            answer = self.crowd.call(
+                self.session, "sign in", "POST", "/api/v1/auth/login", json=credentials
+            )
+            if answer is not None and answer.status_code == 200:
+                self.csrf = answer.json()["csrf_token"]
+                return
+            time.sleep(random.uniform(10, 30))  # as a person would try again
+
+    def call(self, name: str, method: str, path: str, **options: Any) -> requests.Response | None:
+        return self.crowd.call(self.session, name, method, path, **options)
+
+    def write(self, name: str, method: str, path: str, **options: Any) -> requests.Response | None:
+        headers = {"X-CSRF-Token": self.csrf, **options.pop("headers", {})}
+        return self.call(name, method, path, headers=headers, **options)
+
+    # --- the live connection, as live.js keeps it ---------------------------------
+
+    def connect(self) -> None:
+        sio = socketio.Client(reconnection=True, reconnection_delay=1, reconnection_delay_max=5)
+        self.sio = sio
+        sio.eio.websocket_extra_options = {"sockopt": (("bind", self.client_state["source"]),)}
+        cookie = "; ".join(f"{k}={v}" for k, v in self.session.cookies.items())
+        sio.on("activity", self.on_activity)
+        sio.on("notification", lambda _data: self.raise_soon({"live:notifications"}))
+        sio.on("connect", self.on_connect)
+        for attempt in range(5):
+            try:
+                sio.connect(
+                    self.crowd.url,
+                    headers={"Cookie": cookie},
+                    transports=["websocket"],
+                    wait_timeout=30,
+                )
+                return
+            except socketio.exceptions.ConnectionError:
+                time.sleep(2 + attempt)
+        self.crowd.record("live connection", time.time(), 0, "ConnectionError")
+
+    def on_connect(self) -> None:
+        """After every (re)connection: read the feed after what was seen (live.js
+        catchUp); the first time, that sets where the socket's own sequence starts."""
+        self.client_state["connects"] += 1
+        seen = self.client_state["socket"] + self.client_state["caught_up"]
+        after = max([self.rendered, *seen])
+        threading.Thread(target=self.catch_up, args=(after,), daemon=True).start()
+
+    def catch_up(self, after: int) -> None:
+        for _page in range(20):
+            answer = self.call(
+                "live catch-up",
+                "GET",
+                f"/api/v1/workspaces/{self.group_id}/activity",
+                params={"after": after, "per_page": 100},
+            )
+            if answer is None or answer.status_code != 200:
+                return
+            feed = answer.json()
+            for activity in feed["items"]:
+                if activity["event_id"] not in self.client_state["socket"]:
+                    self.client_state["caught_up"].append(activity["event_id"])
+                    self.raise_soon(live_names(activity))
+            if self.client_state["baseline"] is None:
+                self.client_state["baseline"] = max(
+                    [after, *(a["event_id"] for a in feed["items"])]
+                )
+            if not feed.get("has_more") or feed["next_after"] <= after:
+                return
+            after = feed["next_after"]
+
+    def on_activity(self, activity: dict[str, Any]) -> None:
+        now = time.time()
+        self.client_state["socket"].append(activity["event_id"])
+        at = datetime.fromisoformat(activity["at"].replace("Z", "+00:00")).timestamp()
+        self.crowd.deliveries.append((now, now - at))
+        self.raise_soon(live_names(activity))
+
+    def raise_soon(self, names: set[str]) -> None:
+        self.pending |= names
+        if self.flush is None:
+            self.flush = threading.Timer(self.window, self.refresh)
+            self.flush.start()
+
+    def refresh(self) -> None:
+        """One htmx fetch per block of the current page that listens to an event
+        raised in the window."""
+        self.flush = None
+        raised, self.pending = self.pending, set()
+        for block_id, path, names in list(self.blocks):
+            if names & raised:
+                self.call(
+                    f"live refresh {block_id}",
+                    "GET",
+                    path,
+                    headers={"HX-Request": "true", "HX-Target": block_id},
+                )
+
+    # --- pages --------------------------------------------------------------------
+
+    def page(self, name: str, path: str) -> int:
+        """A page: its live blocks become the ones that refresh; returns the event id
+        it was rendered at."""
+        answer = self.call(name, "GET", path)
+        if answer is None or answer.status_code != 200:
+            return 0
+        self.blocks = live_blocks(answer.text)
+        found = re.search(r'name="portal-live" content="(\d*)"', answer.text)
+        return int(found.group(1) or 0) if found else 0
+
+    def on_stop(self) -> None:
+        if getattr(self, "sio", None) is not None:
+            with contextlib.suppress(AttributeError):  # engineio, while reconnecting
+                self.sio.disconnect()
+
+    @task(MIX["my work"])
+    def my_work(self) -> None:
+        self.page("my work", "/work")
+
+    @task(MIX["group page"])
+    def group_page(self) -> None:
+        self.page("group page", f"/groups/{self.group_id}")
+
+    @task(MIX["memo page"])
+    def memo_page(self) -> None:
+        self.page("memo page", f"/memos/{random.choice(self.group_items['memo'])}")
+
+    @task(MIX["board"])
+    def board(self) -> None:
+        self.page("board", f"/groups/{self.group_id}/tasks/board")
+
+    @task(MIX["task list"])
+    def task_list(self) -> None:
+        self.page("task list", f"/groups/{self.group_id}/tasks")
+
+    @task(MIX["memo list"])
+    def memo_list(self) -> None:
+        self.page("memo list", f"/groups/{self.group_id}/memos")
+
+    @task(MIX["document list"])
+    def document_list(self) -> None:
+        self.page("document list", f"/groups/{self.group_id}/documents")
+
+    @task(MIX["meeting page"])
+    def meeting_page(self) -> None:
+        self.page("meeting page", f"/meetings/{random.choice(self.group_items['meeting'])}")
+
+    @task(MIX["search"])
+    def search(self) -> None:
+        self.page("search", f"/work/search?q={random.choice(SEARCH_WORDS)}")
+
+    @task(MIX["notifications"])
+    def notifications(self) -> None:
+        self.page("notifications", "/notifications")
+
+    @task(MIX["document download"])
+    def download(self) -> None:
+        document = random.choice(self.group_items["document"])
+        self.call("document download", "GET", f"/api/v1/documents/{document}/download")
+
+    @task(MIX["memo edit"])
+    def memo_edit(self) -> None:
+        memo = random.choice(self.group_items["memo"])
+        self.page("memo edit form", f"/memos/{memo}/edit")
+        body = f"## Note\n\nRevised by member {self.me['id']} at {time.time():.0f}.\n" * 20
+        self.write("memo edit", "PATCH", f"/api/v1/memos/{memo}", json={"body": body})
+        self.page("memo page", f"/memos/{memo}")
+
+    @task(MIX["task edit"])
+    def task_edit(self) -> None:
+        chosen = random.choice(self.group_items["task"])
+        status = random.choice(["todo", "doing", "done"])
+        self.write("task edit", "PATCH", f"/api/v1/tasks/{chosen}", json={"status": status})
+
+    @task(MIX["document upload"])
+    def upload(self) -> None:
+        size = random.randint(1, 20) * 2**20
+        answer = self.write(
+            "document upload",
+            "POST",
+            f"/api/v1/workspaces/{self.group_id}/documents",
+            params={"title": f"Upload by member {self.me['id']}"},
+            data=self.crowd.blob[:size],
+            headers={"X-Filename": "annex.bin", "Content-Type": "application/octet-stream"},
+        )
+        if answer is not None and answer.status_code == 201:
+            self.group_items["document"].append(answer.json()["id"])
+
+
+class Visitor(User):
+    """Someone of the public searching the published work."""
+
+    abstract = True
+    weight = 1
+    crowd: Run
+
+    def on_start(self) -> None:
+        number = self.crowd.counters["visitor"]
+        self.crowd.counters["visitor"] += 1
+        self.session = browser(visitor_address(number))
+
+    @task(4)
+    def public_search(self) -> None:
+        self.crowd.call(
+            self.session,
+            "public search",
+            "GET",
+            "/search",
+            params={"q": random.choice(SEARCH_WORDS)},
+        )
+
+    @task(1)
+    def home(self) -> None:
+        self.crowd.call(self.session, "public home", "GET", "/")
+
+
+def people(run: Run) -> list[type[User]]:
+    """The locust user classes of one run, paced by its think time."""
+    pace = between(run.config["think_min"], run.config["think_max"])
+    return [
+        type(kind.__name__, (kind,), {"abstract": False, "crowd": run, "wait_time": pace})
+        for kind in (Member, Visitor)
+    ]
