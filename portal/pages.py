@@ -15,7 +15,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import json
+import re
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -118,23 +120,42 @@ def refreshing() -> str:
     return request.headers.get("HX-Target", "") if is_htmx() else ""
 
 
+# The header of a live refresh that carries other blocks of its page (`live_refresh`'s
+# `carries`), by name, and how many it may name.
+CARRIES_HEADER = "X-Portal-Carries"
+MAX_CARRIED = 4
+_BLOCK_NAME = re.compile(r"[a-z][a-z_]{0,39}")
+
+
+def refreshed_blocks() -> tuple[str, ...]:
+    """The blocks a live refresh shows: `HX-Target`'s, then those it carries; () for the
+    whole page. A name that is no block of the page is skipped when rendering."""
+    target = refreshing()
+    if not target:
+        return ()
+    carried = request.headers.get(CARRIES_HEADER, "").split()[:MAX_CARRIED]
+    names = (name for name in carried if _BLOCK_NAME.fullmatch(name) and name != target)
+    return (target, *dict.fromkeys(names))
+
+
 def renders(*blocks: str) -> bool:
     """Whether this answer shows one of `blocks`: the whole page shows them all, a live
-    refresh only the one it asks for (`renders()`: the whole page alone). A view runs a
+    refresh only the ones it asks for (`renders()`: the whole page alone). A view runs a
     block's queries only when it renders it."""
-    target = refreshing()
-    return not target or target in blocks
+    shown = refreshed_blocks()
+    return not shown or any(block in shown for block in blocks)
 
 
 def render(template_name: str, **context: Any) -> str:
     """The page, or, when htmx asks for the element `HX-Target`, the block of the same
     name alone, the template's own, one it inherits or one of a template they include
-    (a template names the blocks that refresh by the id of their element).
+    (a template names the blocks that refresh by the id of their element), followed by
+    the blocks it carries (`refreshed_blocks`), which htmx swaps out of band.
 
     A block rendered alone sees the view's context and the template globals, not the
     `{% set %}`s of the template outside it."""
-    target = refreshing()
-    if target:
+    blocks = refreshed_blocks()
+    if blocks:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         template = app.jinja_env.get_or_select_template(template_name)
         app.update_template_context(context)
@@ -144,15 +165,27 @@ def render(template_name: str, **context: Any) -> str:
         for ancestor in _ancestors(app.jinja_env, template):
             for name, block in ancestor.blocks.items():
                 page_context.blocks.setdefault(name, []).append(block)
-        if target in page_context.blocks:
-            return "".join(page_context.blocks[target][0](page_context))
-        # Else a block of a template they include (the item panels' `item_comments`).
-        for name in (template.name, *(a.name for a in _ancestors(app.jinja_env, template))):
-            for included_name in _included_names(app.jinja_env, name or ""):
-                included = app.jinja_env.get_template(included_name)
-                if target in included.blocks:
-                    return "".join(included.blocks[target](included.new_context(context)))
+        shown = [
+            _render_block(app.jinja_env, template, page_context, context, name) for name in blocks
+        ]
+        if shown[0] is not None:
+            return "".join(part for part in shown if part is not None)
     return render_template(template_name, **context)
+
+
+def _render_block(
+    env: Environment, template: Template, page_context: Any, context: dict[str, Any], name: str
+) -> str | None:
+    """Block `name` of the page (its own or an ancestor's, in `page_context`), else of a
+    template they include (the item panels' `item_comments`); None if none has it."""
+    if name in page_context.blocks:
+        return "".join(page_context.blocks[name][0](page_context))
+    for owner in (template.name, *(a.name for a in _ancestors(env, template))):
+        for included_name in _included_names(env, owner or ""):
+            included = env.get_template(included_name)
+            if name in included.blocks:
+                return "".join(included.blocks[name](included.new_context(context)))
+    return None
 
 
 def _ancestors(env: Environment, template: Template) -> list[Template]:
@@ -312,7 +345,7 @@ def iso_datetime(moment: datetime | None) -> str:
     return moment.isoformat()
 
 
-def live_refresh(*events: str, url: str | None = None) -> Markup:
+def live_refresh(*events: str, url: str | None = None, carries: Sequence[str] = ()) -> Markup:
     """The attributes that make an element refresh itself through htmx when one of the
     live events (raised on <body> by static/js/live.js, whose header lists them) happens:
     it asks this page again for the block named by its id and swaps itself. Put them on
@@ -321,10 +354,19 @@ def live_refresh(*events: str, url: str | None = None) -> Markup:
     (`live:tasks-5`, `live:documents-5`, `live:meetings-5`; also raised by the group's
     own changes), a block of every kind `live:workspace-5`, members or roles
     `live:members-5`, one item `live:item-12`, `live:notifications`.
+    Other blocks of the page that change with the same events, `carries`, come in the
+    same answer and are swapped out of band (one request, not one each); give them no
+    live attributes of their own, and no form (live.js keeps a busy one as it is).
     A part of the layout, on every page, asks its own `url` instead."""
     path = url or request.full_path.rstrip("?")
     triggers = ", ".join(f"{name} from:body" for name in events)
-    return Markup('hx-get="{}" hx-trigger="{}" hx-swap="outerHTML"').format(path, triggers)
+    attributes = Markup('hx-get="{}" hx-trigger="{}" hx-swap="outerHTML"').format(path, triggers)
+    if carries:
+        attributes += Markup(' hx-select-oob="{}" hx-headers="{}"').format(
+            ",".join(f"#{name}" for name in carries),
+            json.dumps({CARRIES_HEADER: " ".join(carries)}),
+        )
+    return attributes
 
 
 ROLE_LABELS = {

@@ -5,12 +5,14 @@ the driver's gevent-patched process (driver.py)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 import re
 import socket
 import threading
 import time
 from datetime import datetime
+from html import unescape
 from typing import Any
 
 import requests
@@ -107,13 +109,15 @@ BLOCK_TAG = re.compile(r"<\w+\s[^>]*hx-trigger=\"[^\"]*live:[^>]*>")
 ATTRIBUTE = re.compile(r"([\w-]+)=\"([^\"]*)\"")
 
 
-def live_blocks(html: str) -> list[tuple[str, str, set[str]]]:
-    """The blocks of a page that refresh on live events: (id, hx-get, event names)."""
+def live_blocks(html: str) -> list[tuple[str, str, set[str], dict[str, str]]]:
+    """The blocks of a page that refresh on live events: (id, hx-get, event names, the
+    headers it adds: `hx-headers`, which names the blocks its refresh carries)."""
     blocks = []
     for tag in BLOCK_TAG.findall(html):
-        attributes = dict(ATTRIBUTE.findall(tag))
+        attributes = {name: unescape(value) for name, value in ATTRIBUTE.findall(tag)}
         names = {part.split()[0] for part in attributes["hx-trigger"].split(",")}
-        blocks.append((attributes.get("id", ""), attributes["hx-get"].replace("&amp;", "&"), names))
+        headers = json.loads(attributes.get("hx-headers", "{}"))
+        blocks.append((attributes.get("id", ""), attributes["hx-get"], names, headers))
     return blocks
 
 
@@ -157,7 +161,7 @@ class Member(User):
         self.group_id = self.me["group"]
         self.group_items = run.groups[str(self.group_id)]
         self.session = browser(member_address(number))
-        self.blocks: list[tuple[str, str, set[str]]] = []
+        self.blocks: list[tuple[str, str, set[str], dict[str, str]]] = []
         self.pending: set[str] = set()
         self.flush: Any = None
         shortest, spread = run.config["window_ms"]
@@ -267,13 +271,13 @@ class Member(User):
         raised in the window."""
         self.flush = None
         raised, self.pending = self.pending, set()
-        for block_id, path, names in list(self.blocks):
+        for block_id, path, names, headers in list(self.blocks):
             if names & raised:
                 self.call(
                     f"live refresh {block_id}",
                     "GET",
                     path,
-                    headers={"HX-Request": "true", "HX-Target": block_id},
+                    headers={"HX-Request": "true", "HX-Target": block_id, **headers},
                 )
 
     # --- pages --------------------------------------------------------------------

@@ -342,3 +342,32 @@ def test_a_change_of_the_group_itself_still_refreshes_its_lists(signed_in, site)
             api(site, "secretariat", "PATCH", group, json={"description": "En vivo"})
     finally:
         api(site, "secretariat", "PATCH", group, json={"description": ""})
+
+
+def test_the_groups_activity_comes_with_its_items_in_one_request(signed_in, site):
+    group_id = site.data.workspace_id
+    page = live_page(signed_in, "observer", f"/groups/{group_id}")
+    targets = []
+    page.on(
+        "request",
+        lambda r: (
+            targets.append(r.headers.get("hx-target")) if r.headers.get("hx-request") else None
+        ),
+    )
+    memo = new_memo(site, group_id)
+    page.locator(f"#group_items a[href='/memos/{memo['id']}']").wait_for()
+    page.locator("#group_activity").get_by_text(memo["title"]).first.wait_for()
+    assert "group_items" in targets and "group_activity" not in targets, targets
+
+
+def test_a_carried_block_with_a_field_in_use_is_kept(signed_in, site):
+    group_id = site.data.workspace_id
+    page = live_page(signed_in, "observer", f"/groups/{group_id}")
+    _put_a_field_in(page, "group_activity")
+    page.locator("#draft").click()
+    page.keyboard.type("Nota a medio escribir")
+    page.evaluate("() => { document.getElementById('group_items').original = true; }")
+    memo = new_memo(site, group_id)
+    page.locator(f"#group_items a[href='/memos/{memo['id']}']").wait_for()
+    assert _swapped(page, "group_items") and not _swapped(page, "group_activity")
+    assert page.locator("#draft").input_value() == "Nota a medio escribir"

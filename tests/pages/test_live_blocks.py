@@ -180,3 +180,53 @@ def test_a_list_refreshes_on_its_kinds_events_only(viewer, world, path, target, 
     html = block(viewer("member"), path.format(ws=world.ws_id), target)
     trigger = re.match(rf'\s*<\w+ id="{target}"[^>]*hx-trigger="([^"]*)"', html).group(1)
     assert trigger == ", ".join(f"{e.format(ws=world.ws_id)} from:body" for e in events)
+
+
+def test_the_items_refresh_carries_the_groups_activity(viewer, world, memo_id):
+    """Both change with every activity of the group: one request brings both, the
+    activity swapped out of band (live_refresh's `carries`), as the whole page shows it."""
+    client = viewer("observer")
+    path = f"/groups/{world.ws_id}"
+    page = client.get(path).get_data(as_text=True)
+    items_tag = re.search(r'<div id="group_items"[^>]*>', page).group(0)
+    assert 'hx-select-oob="#group_activity"' in items_tag
+    assert "X-Portal-Carries" in items_tag
+    assert (
+        'id="group_activity" class="card" aria-labelledby="activity-title">' in page
+    )  # no trigger
+    headers = {
+        "HX-Request": "true",
+        "HX-Target": "group_items",
+        "X-Portal-Carries": "group_activity",
+    }
+    both = client.get(path, headers=headers).get_data(as_text=True)
+    items, activity = both.split('<section id="group_activity"')
+    assert items.strip().startswith('<div id="group_items"') and "Hoja de ruta" in items
+    activity = '<section id="group_activity"' + activity
+    assert "Hoja de ruta" in activity
+    assert _without_times(activity.strip()) in _without_times(page)
+
+
+def _without_times(html):
+    return re.sub(r"<time[^>]*>[^<]*</time>", "", html)
+
+
+@pytest.mark.parametrize(
+    "carried", ["no_such_block", "../../etc", "group_items", "a b c d e f g", "GROUP_ACTIVITY"]
+)
+def test_a_refresh_carrying_what_is_no_block_shows_its_own(viewer, world, carried):
+    headers = {"HX-Request": "true", "HX-Target": "group_items", "X-Portal-Carries": carried}
+    answer = viewer("member").get(f"/groups/{world.ws_id}", headers=headers)
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    assert html.strip().startswith('<div id="group_items"') and html.count('id="group_items"') == 1
+    assert 'id="group_activity"' not in html and "<html" not in html
+
+
+def test_a_refresh_carries_nothing_of_a_group_its_caller_may_not_read(viewer, world):
+    headers = {
+        "HX-Request": "true",
+        "HX-Target": "group_items",
+        "X-Portal-Carries": "group_activity",
+    }
+    assert viewer("outsider").get(f"/groups/{world.ws_id}", headers=headers).status_code == 404

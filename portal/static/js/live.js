@@ -239,6 +239,14 @@ document.body.addEventListener("htmx:beforeRequest", (event) => {
   }
 });
 
+// A block carried by another's live refresh (pages.live_refresh `carries`) comes in the
+// same answer and is swapped out of band: never over what the user is doing either
+// (its next refresh brings it).
+document.body.addEventListener("htmx:oobBeforeSwap", (event) => {
+  const block = event.detail.target;
+  if (block && busy(block)) event.detail.shouldSwap = false;
+});
+
 let restoreFocus = null;
 
 document.body.addEventListener("htmx:beforeSwap", (event) => {
