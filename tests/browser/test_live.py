@@ -371,3 +371,34 @@ def test_a_carried_block_with_a_field_in_use_is_kept(signed_in, site):
     page.locator(f"#group_items a[href='/memos/{memo['id']}']").wait_for()
     assert _swapped(page, "group_items") and not _swapped(page, "group_activity")
     assert page.locator("#draft").input_value() == "Nota a medio escribir"
+
+
+def test_an_item_page_refreshes_in_one_request_and_keeps_a_comment_being_written(signed_in, site):
+    """The memo's header brings its body and comments; a comment being written stays
+    as it is while the memo changes, and the comments refresh once it is left empty."""
+    memo = new_memo(site, site.data.workspace_id)
+    path = f"/memos/{memo['id']}"
+    page = live_page(signed_in, "member", path)
+    targets = []
+    page.on(
+        "request",
+        lambda r: (
+            targets.append(r.headers.get("hx-target")) if r.headers.get("hx-request") else None
+        ),
+    )
+    comment = page.locator("#item_comments textarea")
+    comment.click()
+    page.keyboard.type("Mi comentario a medio escribir")
+    page.evaluate("() => { document.getElementById('item_comments').original = true; }")
+    api(site, "coordinator", "PATCH", path, json={"title": "Nota cambiada", "body": "Cuerpo nuevo"})
+    api(site, "coordinator", "POST", f"/items/{memo['id']}/comments", json={"body": "Opino que sí"})
+    page.locator("#item_header h1").get_by_text("Nota cambiada").wait_for()
+    page.locator("#memo_body").get_by_text("Cuerpo nuevo").wait_for()
+    page.wait_for_timeout(1500)  # the comment's own event has come by now
+    assert not _swapped(page, "item_comments")
+    assert comment.input_value() == "Mi comentario a medio escribir"
+    assert set(targets) == {"item_header"}, targets
+    # Emptied and left, the comments come: the header's refresh waiting happens.
+    comment.fill("")
+    page.locator("#memo_body").click()
+    page.locator("#item_comments").get_by_text("Opino que sí").wait_for()

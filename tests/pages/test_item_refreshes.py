@@ -146,3 +146,34 @@ def test_a_refresh_runs_only_the_queries_of_its_block(app, items, reader, kind, 
     # The viewer's access is decided once per request.
     shared = [s for s in statements if "FROM shares JOIN memberships" in s]
     assert len(shared) == 1, shared
+
+
+@pytest.mark.parametrize("role", ["observer", "viewer", "editor"])
+def test_the_headers_refresh_carries_every_block_of_the_page(items, reader, role):
+    """One request a live event about the item: the header names the page's other
+    blocks (hx-select-oob, X-Portal-Carries) and its answer brings each one, as the whole
+    page shows it; none of them asks for itself."""
+    client = reader(role)
+    for kind, (_path, costs) in PAGES.items():
+        page = client.get(items[kind]).get_data(as_text=True)
+        header = re.search(r'<header id="item_header"[^>]*>', page).group(0)
+        carried = [block for block in costs if block not in ("", "item_header")]
+        assert f'hx-select-oob="{",".join(f"#{block}" for block in carried)}"' in header, kind
+        for block in carried:
+            tag = re.search(rf'<\w+ id="{block}"[^>]*>', page).group(0)
+            assert "hx-trigger" not in tag, (kind, block)
+        headers = {
+            "HX-Request": "true",
+            "HX-Target": "item_header",
+            "X-Portal-Carries": " ".join(carried),
+        }
+        answer = client.get(items[kind], headers=headers).get_data(as_text=True)
+        parts = re.split(
+            r'(?=<(?:header|section|div) id="(?:item_header|{})")'.format("|".join(carried)),
+            answer.strip(),
+        )
+        shown = [re.match(r'<\w+ id="(\w+)"', part).group(1) for part in parts if part]
+        assert shown == ["item_header", *carried], (kind, shown)
+        for part in parts:
+            if part:
+                assert comparable(part.strip()) in comparable(page), (kind, part[:80])

@@ -240,11 +240,23 @@ document.body.addEventListener("htmx:beforeRequest", (event) => {
 });
 
 // A block carried by another's live refresh (pages.live_refresh `carries`) comes in the
-// same answer and is swapped out of band: never over what the user is doing either
-// (its next refresh brings it).
+// same answer and is swapped out of band: never over what the user is doing either.
+// Its carrier waits then, as a busy block does, and refreshes again once neither is busy.
+function carried(block) {
+  const selectors = (block.getAttribute("hx-select-oob") ?? "").split(",").filter(Boolean);
+  return selectors.map((selector) => document.querySelector(selector.trim())).filter(Boolean);
+}
+
+function carrierOf(block) {
+  return [...document.querySelectorAll("[hx-select-oob]")].find((element) => carried(element).includes(block));
+}
+
 document.body.addEventListener("htmx:oobBeforeSwap", (event) => {
   const block = event.detail.target;
-  if (block && busy(block)) event.detail.shouldSwap = false;
+  if (!block || !busy(block)) return;
+  event.detail.shouldSwap = false;
+  const carrier = carrierOf(block);
+  if (carrier) hold(carrier);
 });
 
 let restoreFocus = null;
@@ -287,11 +299,13 @@ function keepFocus() {
 
 // Held blocks refresh once the user is done with them.
 function retryHeld() {
-  for (const block of [...held]) {
-    if (!block.isConnected) {
-      held.delete(block);
-    } else if (!busy(block)) {
-      held.delete(block);
+  for (const remembered of [...held]) {
+    // A carrier swapped since it was held is the element of the same id now.
+    const block = remembered.isConnected ? remembered : remembered.id && document.getElementById(remembered.id);
+    if (!block) {
+      held.delete(remembered);
+    } else if (!busy(block) && !carried(block).some(busy)) {
+      held.delete(remembered);
       block.removeAttribute("data-live-held");
       window.htmx.ajax("GET", block.getAttribute("hx-get"), {
         source: block,
