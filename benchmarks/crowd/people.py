@@ -20,6 +20,8 @@ import socketio
 import websocket._http as websocket_http
 from locust import User, between, task
 
+from tests.rehearsal.hostile import browser_at
+
 from .model import MIX, SEARCH_WORDS, live_lists, member_address, visitor_address
 
 
@@ -64,22 +66,6 @@ class Run:
 
 
 # --- each person from their own address ----------------------------------------------
-
-
-class BoundAdapter(requests.adapters.HTTPAdapter):
-    def __init__(self, source: str) -> None:
-        self.source = source
-        super().__init__(pool_connections=1, pool_maxsize=4)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["source_address"] = (self.source, 0)
-        super().init_poolmanager(*args, **kwargs)
-
-
-def browser(source: str) -> requests.Session:
-    session = requests.Session()
-    session.mount("http://", BoundAdapter(source))
-    return session
 
 
 _open_socket = websocket_http._open_socket
@@ -160,7 +146,7 @@ class Member(User):
         self.me = run.members[number % len(run.members)]
         self.group_id = self.me["group"]
         self.group_items = run.groups[str(self.group_id)]
-        self.session = browser(member_address(number))
+        self.session = browser_at(member_address(number))
         self.blocks: list[tuple[str, str, set[str], dict[str, str]]] = []
         self.pending: set[str] = set()
         self.flush: Any = None
@@ -381,7 +367,7 @@ class Visitor(User):
     def on_start(self) -> None:
         number = self.crowd.counters["visitor"]
         self.crowd.counters["visitor"] += 1
-        self.session = browser(visitor_address(number))
+        self.session = browser_at(visitor_address(number))
 
     @task(4)
     def public_search(self) -> None:

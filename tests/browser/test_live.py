@@ -62,6 +62,16 @@ def refreshes(page: Any, block: str) -> list[str]:
     return asked
 
 
+def live_targets(page: Any) -> list[str]:
+    """The blocks the page's htmx requests ask for from now on, in order."""
+    asked: list[str] = []
+    page.on(
+        "request",
+        lambda r: asked.append(r.headers.get("hx-target")) if r.headers.get("hx-request") else None,
+    )
+    return asked
+
+
 def is_refresh(block: str) -> Any:
     return lambda request: request.headers.get("hx-target") == block
 
@@ -347,13 +357,7 @@ def test_a_change_of_the_group_itself_still_refreshes_its_lists(signed_in, site)
 def test_the_groups_activity_comes_with_its_items_in_one_request(signed_in, site):
     group_id = site.data.workspace_id
     page = live_page(signed_in, "observer", f"/groups/{group_id}")
-    targets = []
-    page.on(
-        "request",
-        lambda r: (
-            targets.append(r.headers.get("hx-target")) if r.headers.get("hx-request") else None
-        ),
-    )
+    targets = live_targets(page)
     memo = new_memo(site, group_id)
     page.locator(f"#group_items a[href='/memos/{memo['id']}']").wait_for()
     page.locator("#group_activity").get_by_text(memo["title"]).first.wait_for()
@@ -379,13 +383,7 @@ def test_an_item_page_refreshes_in_one_request_and_keeps_a_comment_being_written
     memo = new_memo(site, site.data.workspace_id)
     path = f"/memos/{memo['id']}"
     page = live_page(signed_in, "member", path)
-    targets = []
-    page.on(
-        "request",
-        lambda r: (
-            targets.append(r.headers.get("hx-target")) if r.headers.get("hx-request") else None
-        ),
-    )
+    targets = live_targets(page)
     comment = page.locator("#item_comments textarea")
     comment.click()
     page.keyboard.type("Mi comentario a medio escribir")

@@ -127,8 +127,8 @@ class SourceAddress(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
 
 
-def visitor(address: str) -> requests.Session:
-    """An anonymous browser on its own loopback address."""
+def browser_at(address: str) -> requests.Session:
+    """A browser on its own loopback address (nginx limits by address, as for people)."""
     session = requests.Session()
     session.mount("http://", SourceAddress(address))
     return session
@@ -149,7 +149,7 @@ def burst(url: str, address: str, seconds: float, threads: int = 6) -> dict[str,
     deadline = time.monotonic() + seconds
 
     def send() -> None:
-        session = visitor(address)
+        session = browser_at(address)
         while time.monotonic() < deadline:
             answer = session.get(url, timeout=10)
             outcome = (
@@ -264,7 +264,7 @@ class Searcher(Worker):
     def __init__(self, rehearsal: Rehearsal, address: str, pause: float = 1.0):
         super().__init__(pause)
         self.url = rehearsal.url + "/api/v1/public/search?q=harbour"
-        self.session = visitor(address)
+        self.session = browser_at(address)
 
     def step(self) -> list[requests.Response]:
         return [self.session.get(self.url, timeout=30)]

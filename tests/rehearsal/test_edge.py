@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from .conftest import sign_in
-from .hostile import Member, Searcher, burst, record, refused_by, summary, trickle, visitor
+from .hostile import Member, Searcher, browser_at, burst, record, refused_by, summary, trickle
 from .topology import Rehearsal
 
 # deploy/nginx/portal-http.conf
@@ -164,7 +164,9 @@ def test_the_edge_answers_its_429_as_the_portal_would(
 
     def send(_: int) -> requests.Response:
         body = wrong if method == "POST" else None
-        return visitor(address).request(method, rehearsal_intact.url + path, json=body, timeout=30)
+        return browser_at(address).request(
+            method, rehearsal_intact.url + path, json=body, timeout=30
+        )
 
     # All at once: a failed sign-in takes the portal longer than the edge's rate refills.
     with ThreadPoolExecutor(30) as pool:
