@@ -124,18 +124,17 @@ def refreshing() -> str:
 # `carries`), by name, and how many it may name.
 CARRIES_HEADER = "X-Portal-Carries"
 MAX_CARRIED = 4
-_BLOCK_NAME = re.compile(r"[a-z][a-z_]{0,39}")
 
 
 def refreshed_blocks() -> tuple[str, ...]:
     """The blocks a live refresh shows: `HX-Target`'s, then those it carries; () for the
-    whole page. A name that is no block of the page is skipped when rendering."""
+    whole page, which is also what a target that is no block rendering alone gets."""
     target = refreshing()
-    if not target:
+    alone = _blocks_rendering_alone(current_app.jinja_env)
+    if target not in alone:
         return ()
     carried = request.headers.get(CARRIES_HEADER, "").split()[:MAX_CARRIED]
-    names = (name for name in carried if _BLOCK_NAME.fullmatch(name) and name != target)
-    return (target, *dict.fromkeys(names))
+    return (target, *dict.fromkeys(name for name in carried if name in alone and name != target))
 
 
 def renders(*blocks: str) -> bool:
@@ -165,11 +164,15 @@ def render(template_name: str, **context: Any) -> str:
         for ancestor in _ancestors(app.jinja_env, template):
             for name, block in ancestor.blocks.items():
                 page_context.blocks.setdefault(name, []).append(block)
-        shown = [
-            _render_block(app.jinja_env, template, page_context, context, name) for name in blocks
-        ]
-        if shown[0] is not None:
-            return "".join(part for part in shown if part is not None)
+        own = _standalone_blocks(app.jinja_env, template.name or "")
+        if blocks[0] not in own:  # a block of another page: the view ran none of this one's
+            raise BadRequest(gettext("This page has no such part to refresh."))
+        shown = (
+            _render_block(app.jinja_env, template, page_context, context, name)
+            for name in blocks
+            if name in own
+        )
+        return "".join(part for part in shown if part is not None)
     return render_template(template_name, **context)
 
 
@@ -186,6 +189,42 @@ def _render_block(
             if name in included.blocks:
                 return "".join(included.blocks[name](included.new_context(context)))
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _standalone_blocks(env: Environment, name: str) -> frozenset[str]:
+    """The blocks of template `name` (its own, its ancestors', their includes') that
+    render alone: those whose first element has the block's name as its id, as `render`
+    asks of a template. Any other (the page's `main`, its `title`) needs what the whole
+    page sets around it."""
+    template = env.get_template(name)
+    found: dict[str, bool] = {}  # the most derived definition decides
+    owners = [name, *(a.name or "" for a in _ancestors(env, template))]
+    for owner in [*owners, *(i for o in owners for i in _included_names(env, o))]:
+        source = env.loader.get_source(env, owner)[0] if env.loader else ""
+        for block in env.parse(source).find_all(nodes.Block):
+            element = re.match(r'<\w+[^>]*?\bid="([^"]*)"', _first_markup(env, block))
+            found.setdefault(block.name, element is not None and element.group(1) == block.name)
+    return frozenset(block for block, alone in found.items() if alone)
+
+
+def _first_markup(env: Environment, node: nodes.Node) -> str:
+    """The first text a template node writes, through an `{% include %}` it starts with."""
+    for part in node.find_all((nodes.TemplateData, nodes.Include)):
+        if isinstance(part, nodes.Include):
+            if not isinstance(part.template, nodes.Const) or not env.loader:
+                return ""
+            return _first_markup(env, env.parse(env.loader.get_source(env, part.template.value)[0]))
+        if part.data.strip():
+            return part.data.strip()
+    return ""
+
+
+@functools.lru_cache(maxsize=8)
+def _blocks_rendering_alone(env: Environment) -> frozenset[str]:
+    """Every block of every page that renders alone: what a live refresh may name."""
+    names = env.list_templates(extensions=["html"])
+    return frozenset().union(*(_standalone_blocks(env, name) for name in names))
 
 
 def _ancestors(env: Environment, template: Template) -> list[Template]:

@@ -230,3 +230,26 @@ def test_a_refresh_carries_nothing_of_a_group_its_caller_may_not_read(viewer, wo
         "X-Portal-Carries": "group_activity",
     }
     assert viewer("outsider").get(f"/groups/{world.ws_id}", headers=headers).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("target", "carried"),
+    [("main", ""), ("title", ""), ("item_main", ""), ("item_header", "main title item_main"),
+     ("group_items", ""), ("group_items", "memo_body"), ("live_carried", ""),
+     ("memo_body", "main")],
+)  # fmt: skip
+def test_a_refresh_naming_what_is_no_block_of_the_page_is_never_an_error(
+    viewer, world, memo_id, target, carried
+):
+    """A block renders alone only if it is one (its element bears its name); anything
+    else a client names gets the whole page, a 400 for another page's block, never a 500."""
+    headers = {"HX-Request": "true", "HX-Target": target, "X-Portal-Carries": carried}
+    client = viewer("member")
+    for path in (f"/memos/{memo_id}", f"/groups/{world.ws_id}", "/work"):
+        answer = client.get(path, headers=headers)
+        assert answer.status_code in (200, 400), (path, target, carried, answer.status_code)
+        html = answer.get_data(as_text=True)
+        if answer.status_code == 200 and target in ("main", "title", "item_main", "live_carried"):
+            assert "<html" in html  # the whole page
+        for name in carried.split():
+            assert f'id="{name}"' not in html or "<html" in html
