@@ -132,6 +132,21 @@ def live_names(activity: dict[str, Any]) -> set[str]:
 # --- the people ------------------------------------------------------------------------
 
 
+# The pages a member reads (MIX's names) and where each is for them.
+PAGES = {
+    "my work": "/work",
+    "group page": "/groups/{group}",
+    "memo page": "/memos/{memo}",
+    "board": "/groups/{group}/tasks/board",
+    "task list": "/groups/{group}/tasks",
+    "memo list": "/groups/{group}/memos",
+    "document list": "/groups/{group}/documents",
+    "meeting page": "/meetings/{meeting}",
+    "search": "/work/search?q={words}",
+    "notifications": "/notifications",
+}
+
+
 class Member(User):
     """One signed-in member with a live connection, at a working pace."""
 
@@ -283,45 +298,17 @@ class Member(User):
             with contextlib.suppress(AttributeError):  # engineio, while reconnecting
                 self.sio.disconnect()
 
-    @task(MIX["my work"])
-    def my_work(self) -> None:
-        self.page("my work", "/work")
-
-    @task(MIX["group page"])
-    def group_page(self) -> None:
-        self.page("group page", f"/groups/{self.group_id}")
-
-    @task(MIX["memo page"])
-    def memo_page(self) -> None:
-        self.page("memo page", f"/memos/{random.choice(self.group_items['memo'])}")
-
-    @task(MIX["board"])
-    def board(self) -> None:
-        self.page("board", f"/groups/{self.group_id}/tasks/board")
-
-    @task(MIX["task list"])
-    def task_list(self) -> None:
-        self.page("task list", f"/groups/{self.group_id}/tasks")
-
-    @task(MIX["memo list"])
-    def memo_list(self) -> None:
-        self.page("memo list", f"/groups/{self.group_id}/memos")
-
-    @task(MIX["document list"])
-    def document_list(self) -> None:
-        self.page("document list", f"/groups/{self.group_id}/documents")
-
-    @task(MIX["meeting page"])
-    def meeting_page(self) -> None:
-        self.page("meeting page", f"/meetings/{random.choice(self.group_items['meeting'])}")
-
-    @task(MIX["search"])
-    def search(self) -> None:
-        self.page("search", f"/work/search?q={random.choice(SEARCH_WORDS)}")
-
-    @task(MIX["notifications"])
-    def notifications(self) -> None:
-        self.page("notifications", "/notifications")
+    @task(sum(MIX[name] for name in PAGES))
+    def read(self) -> None:
+        """One of the pages a member reads, as often as MIX says."""
+        name = random.choices(list(PAGES), weights=[MIX[name] for name in PAGES])[0]
+        path = PAGES[name].format(
+            group=self.group_id,
+            memo=random.choice(self.group_items["memo"]),
+            meeting=random.choice(self.group_items["meeting"]),
+            words=random.choice(SEARCH_WORDS),
+        )
+        self.page(name, path)
 
     @task(MIX["document download"])
     def download(self) -> None:
