@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -130,6 +131,8 @@ def refreshed_blocks() -> tuple[str, ...]:
     """The blocks a live refresh shows: `HX-Target`'s, then those it carries; () for the
     whole page, which is also what a target that is no block rendering alone gets."""
     target = refreshing()
+    if not target:
+        return ()
     alone = _blocks_rendering_alone(current_app.jinja_env)
     if target not in alone:
         return ()
@@ -197,32 +200,56 @@ def _standalone_blocks(env: Environment, name: str) -> frozenset[str]:
     render alone: those whose first element has the block's name as its id, as `render`
     asks of a template. Any other (the page's `main`, its `title`) needs what the whole
     page sets around it."""
-    template = env.get_template(name)
     found: dict[str, bool] = {}  # the most derived definition decides
-    owners = [name, *(a.name or "" for a in _ancestors(env, template))]
+    owners = [name]  # and the templates it extends, by name (none compiled for this)
+    while (parent := _parent_name(env, owners[-1])) is not None:
+        owners.append(parent)
     for owner in [*owners, *(i for o in owners for i in _included_names(env, o))]:
-        source = env.loader.get_source(env, owner)[0] if env.loader else ""
-        for block in env.parse(source).find_all(nodes.Block):
-            element = re.match(r'<\w+[^>]*?\bid="([^"]*)"', _first_markup(env, block))
-            found.setdefault(block.name, element is not None and element.group(1) == block.name)
+        for block, alone in _own_blocks(env, owner).items():
+            found.setdefault(block, alone)
     return frozenset(block for block, alone in found.items() if alone)
+
+
+@functools.lru_cache(maxsize=256)
+def _own_blocks(env: Environment, name: str) -> dict[str, bool]:
+    """The blocks template `name` defines itself, and whether each renders alone."""
+    found = {}
+    for block in _parsed(env, name).find_all(nodes.Block):
+        element = re.match(r'<\w+[^>]*?\bid="([^"]*)"', _first_markup(env, block))
+        found[block.name] = element is not None and element.group(1) == block.name
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(env: Environment, name: str) -> nodes.Template:
+    return env.parse(env.loader.get_source(env, name)[0] if env.loader else "")
 
 
 def _first_markup(env: Environment, node: nodes.Node) -> str:
     """The first text a template node writes, through an `{% include %}` it starts with."""
     for part in node.find_all((nodes.TemplateData, nodes.Include)):
         if isinstance(part, nodes.Include):
-            if not isinstance(part.template, nodes.Const) or not env.loader:
+            if not isinstance(part.template, nodes.Const):
                 return ""
-            return _first_markup(env, env.parse(env.loader.get_source(env, part.template.value)[0]))
+            return _first_markup(env, _parsed(env, part.template.value))
         if part.data.strip():
             return part.data.strip()
     return ""
 
 
-@functools.lru_cache(maxsize=8)
 def _blocks_rendering_alone(env: Environment) -> frozenset[str]:
-    """Every block of every page that renders alone: what a live refresh may name."""
+    """Every block of every page that renders alone: what a live refresh may name. Read
+    once per process (about a second of parsing), by the first refresh; the refreshes
+    arriving meanwhile wait for it instead of each reading it again."""
+    with _READING_BLOCKS:
+        return _blocks_of_every_page(env)
+
+
+_READING_BLOCKS = threading.Lock()
+
+
+@functools.lru_cache(maxsize=8)
+def _blocks_of_every_page(env: Environment) -> frozenset[str]:
     names = env.list_templates(extensions=["html"])
     return frozenset().union(*(_standalone_blocks(env, name) for name in names))
 

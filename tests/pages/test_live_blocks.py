@@ -253,3 +253,15 @@ def test_a_refresh_naming_what_is_no_block_of_the_page_is_never_an_error(
             assert "<html" in html  # the whole page
         for name in carried.split():
             assert f'id="{name}"' not in html or "<html" in html
+
+
+def test_a_whole_page_does_not_read_every_template_for_the_blocks(viewer, world):
+    """Which blocks render alone is read once, by the first live refresh (about a second
+    of parsing): a page asked for whole never waits for it."""
+    from portal.pages import _blocks_of_every_page
+
+    _blocks_of_every_page.cache_clear()
+    assert viewer("member").get(f"/groups/{world.ws_id}").status_code == 200
+    assert _blocks_of_every_page.cache_info().misses == 0
+    block(viewer("member"), f"/groups/{world.ws_id}", "group_items")
+    assert _blocks_of_every_page.cache_info().misses == 1
