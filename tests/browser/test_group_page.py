@@ -9,7 +9,7 @@ from .conftest import check_accessibility, shoot
 
 def test_my_work_links_to_the_group_page(signed_in, site):
     page = signed_in("member")
-    page.get_by_role("link", name="Estudios portuarios").click()
+    page.get_by_role("link", name="Estudios portuarios", exact=True).click()
     page.wait_for_url(f"**/groups/{site.data.workspace_id}")
     assert page.get_by_role("heading", level=1).inner_text() == "Estudios portuarios"
     members = page.locator("#group_members")
