@@ -1,8 +1,9 @@
 """The production rehearsal under load (`make prod-rehearsal`, issue #13 item 2).
 
 Starts deploy/'s topology on loopback (tests/rehearsal/topology.py: PostgreSQL, Redis,
-SeaweedFS's S3 server, two web hosts each with `portal serve`, `portal indexer` and
-its own index replica, a mailer, nginx with deploy/nginx's files), seeds a network
+SeaweedFS's S3 server, two web hosts each with two `portal serve` (as deploy/systemd
+runs them), `portal indexer` and its own index replica, a mailer, nginx with
+deploy/nginx's files), seeds a network
 (tests/rehearsal/world.py), and drives it with locust (as a library, in a gevent
 subprocess: the topology's threads and subprocesses stay unpatched here) plus one
 python-socketio client per member:
@@ -126,6 +127,8 @@ def conduct(arguments: argparse.Namespace) -> int:
     seeded = max(arguments.members, arguments.ceiling_max)
     topology = Rehearsal(
         folder / "topology",
+        active=arguments.active,
+        serves_per_host=arguments.serves_per_host,
         settings={
             "PORTAL_LOGIN_RATE_LIMIT": "100000/minute",
             "PORTAL_PUBLIC_RATE_LIMIT": "100000/minute",
@@ -134,7 +137,8 @@ def conduct(arguments: argparse.Namespace) -> int:
     with topology.start():
         print(
             f"topology up in {topology.started_in:.0f} s: nginx {topology.url}, "
-            f"{len(topology.hosts)} web hosts ({folder})"
+            f"{len(topology.hosts)} web hosts, each with {arguments.serves_per_host} `portal "
+            f"serve` of {arguments.active} requests at work at once ({folder})"
         )
         started = time.monotonic()
         # Seeding commits item by item: a commit need not wait for the disk meanwhile.
@@ -185,7 +189,10 @@ def conduct(arguments: argparse.Namespace) -> int:
         driver = start_driver(config_path)
         meter = CpuMeter(
             {
-                "portal serve (2)": [h.serve.process.pid for h in topology.hosts],  # type: ignore[union-attr]
+                f"portal serve ({len(topology.serves())})": [
+                    serve.process.pid
+                    for serve in topology.serves()  # type: ignore[union-attr]
+                ],
                 "portal indexer (2)": [h.indexer.process.pid for h in topology.hosts],  # type: ignore[union-attr]
                 "mailer": [topology.mailer.process.pid],  # type: ignore[union-attr]
                 "postgres": [topology.postgres.process.pid],  # type: ignore[union-attr]
@@ -264,12 +271,18 @@ def build_report(
         + ", ".join(f"{name} {weight / weights:.0%}" for name, weight in MIX.items())
     )
     out(f"throughput: {total / seconds:.1f} requests/s ({total} requests)")
-    errors = [r for r in chosen if r[3] == 0 or r[3] >= 400]
+    errors = [r for r in chosen if r[3] == 0 or (r[3] >= 400 and r[4] != "answer")]
+    conflicts = sum(1 for r in chosen if r[4] == "answer")
     server_errors = [r for r in chosen if r[3] == 0 or r[3] >= 500]
     out(
         f"error rate: {len(errors) / max(1, total):.3%} ({len(errors)} errors, "
         f"{len(server_errors)} server errors or failed connections) [target 0]"
     )
+    if conflicts:
+        out(
+            f"edit conflicts: {conflicts} saves answered 409 (another member saved the same "
+            f"item at the same moment); each read the item again and saved once more"
+        )
     kinds = defaultdict(int)
     for record in errors:
         kinds[f"{record[1]} {record[3] or record[4]}"] += 1
@@ -396,6 +409,12 @@ def main() -> int:
     parser.add_argument("--step-seconds", type=float, default=60, help="measured per step")
     parser.add_argument("--spawn-rate", type=float, default=5, help="members signing in per second")
     parser.add_argument("--think", type=float, nargs=2, default=(20, 40), metavar=("MIN", "MAX"))
+    parser.add_argument(
+        "--active", type=int, default=6, help="requests at work at once per `portal serve`"
+    )
+    parser.add_argument(
+        "--serves-per-host", type=int, default=2, help="`portal serve` processes per web host"
+    )
     return conduct(parser.parse_args())
 
 

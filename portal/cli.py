@@ -129,11 +129,19 @@ def demo_command() -> None:
     type=int,
     help="Request threads; each open WebSocket holds one.",
 )
-def serve_command(host: str, port: int, threads: int) -> None:
+@click.option(
+    "--active",
+    default=6,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests worked on at once; the others wait, holding no database connection.",
+)
+def serve_command(host: str, port: int, threads: int, active: int) -> None:
     """Serve HTTP and Socket.IO with gunicorn (one process, threads)."""
     from .server import serve
 
-    serve(current_app._get_current_object(), host=host, port=port, threads=threads)  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    serve(app, host=host, port=port, threads=threads, active=active)
 
 
 @portal_cli.command("purge")

@@ -47,9 +47,17 @@ class Run:
         self.records.append((now, name, (now - started) * 1000, status, error))
 
     def call(
-        self, session: requests.Session, name: str, method: str, path: str, **options: Any
+        self,
+        session: requests.Session,
+        name: str,
+        method: str,
+        path: str,
+        answers: frozenset[int] = frozenset(),
+        **options: Any,
     ) -> requests.Response | None:
-        """One request, timed and recorded as the operation `name`."""
+        """One request, timed and recorded as the operation `name`. A status in `answers`
+        is the portal's right answer to what happened, which the caller acts on (a 409:
+        someone saved the same item at the same moment), not an error."""
         if self.quiet and not name.startswith("live "):
             return None
         started = time.time()
@@ -61,7 +69,9 @@ class Run:
             self.record(name, started, 0, type(error).__name__)
             return None
         answer.content  # noqa: B018 - read the whole answer, as a browser does
-        self.record(name, started, answer.status_code, "" if answer.status_code < 400 else "status")
+        status = answer.status_code
+        error = "answer" if status in answers else "status" if status >= 400 else ""
+        self.record(name, started, status, error)
         return answer
 
 
@@ -320,14 +330,22 @@ class Member(User):
         memo = random.choice(self.group_items["memo"])
         self.page("memo edit form", f"/memos/{memo}/edit")
         body = f"## Note\n\nRevised by member {self.me['id']} at {time.time():.0f}.\n" * 20
-        self.write("memo edit", "PATCH", f"/api/v1/memos/{memo}", json={"body": body})
+        self.save("memo edit", f"/api/v1/memos/{memo}", {"body": body})
         self.page("memo page", f"/memos/{memo}")
 
     @task(MIX["task edit"])
     def task_edit(self) -> None:
         chosen = random.choice(self.group_items["task"])
         status = random.choice(["todo", "doing", "done"])
-        self.write("task edit", "PATCH", f"/api/v1/tasks/{chosen}", json={"status": status})
+        self.save("task edit", f"/api/v1/tasks/{chosen}", {"status": status})
+
+    def save(self, name: str, path: str, change: dict[str, Any]) -> None:
+        """A change saved as a client does: if someone saved the same item at the same
+        moment (409), read it again and save once more."""
+        answer = self.write(name, "PATCH", path, json=change, answers=frozenset({409}))
+        if answer is not None and answer.status_code == 409:
+            self.call(f"{name} conflict, read again", "GET", path)
+            self.write(name, "PATCH", path, json=change)
 
     @task(MIX["document upload"])
     def upload(self) -> None:

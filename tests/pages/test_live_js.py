@@ -59,10 +59,16 @@ globalThis.window = { addEventListener() {}, htmx: {} };
 globalThis.CustomEvent = class {
   constructor(type, init) { this.type = type; this.detail = init?.detail; }
 };
+const failures = { ...scenario.failures };
 globalThis.fetch = async (url) => {
   fetched.push(url);
   const id = url.match(/workspaces\\/(\\d+)\\/activity/)?.[1];
-  if (!(id in scenario.feed)) return { ok: false };
+  if (failures[id]?.length) {
+    const failure = failures[id].shift();
+    if (failure === "network") throw new TypeError("Failed to fetch");
+    return { ok: false, status: failure };
+  }
+  if (!(id in scenario.feed)) return { ok: false, status: 404 };
   return { ok: true, json: async () => ({ items: scenario.feed[id], has_more: false }) };
 };
 await import(module);
@@ -83,6 +89,7 @@ def run(
     *,
     triggers: list[str] = (),  # type: ignore[assignment]
     feed: dict[int, list[dict[str, Any]]] | None = None,
+    failures: dict[int, list[int | str]] | None = None,
     random: float = 0,
     gap: int = 0,
 ) -> dict[str, Any]:
@@ -98,7 +105,13 @@ def run(
     scenario = tmp_path / "scenario.json"
     scenario.write_text(
         json.dumps(
-            {"activities": activities, "triggers": list(triggers), "feed": feed or {}, "gap": gap}
+            {
+                "activities": activities,
+                "triggers": list(triggers),
+                "feed": feed or {},
+                "failures": failures or {},
+                "gap": gap,
+            }
         )
     )
     result = subprocess.run(
@@ -189,6 +202,25 @@ def test_an_item_shared_into_a_group_raises_its_kind_for_the_group_whose_feed_to
     result = run(tmp_path, [], triggers=["live:memos-6 from:body"], feed={6: [shared]})
     assert {"live:memos-6", "live:memos-5"} <= names(result)
     assert "live:tasks-6" not in names(result)
+
+
+@pytest.mark.parametrize("failure", [503, "network"])
+def test_a_catch_up_the_portal_could_not_answer_is_tried_again(tmp_path, failure):
+    """Overloaded or cut off at reconnection: the page asks again and gets what it missed."""
+    missed = activity(1, "item.updated", "memo")
+    del missed["audience"]
+    result = run(
+        tmp_path, [], triggers=["live:memos-5 from:body"], feed={5: [missed]},
+        failures={5: [failure]},
+    )  # fmt: skip
+    assert [url.split("?")[0] for url in result["fetched"]] == ["/api/v1/workspaces/5/activity"] * 2
+    assert "live:memos-5" in names(result)
+
+
+def test_a_catch_up_refused_for_good_is_not_tried_again(tmp_path):
+    """A 404 (no longer in the group) is an answer: asking again would change nothing."""
+    result = run(tmp_path, [], triggers=["live:memos-5 from:body"], failures={5: [404]})
+    assert len(result["fetched"]) == 1
 
 
 @pytest.mark.parametrize("listing", ["live:memos-5", "live:tasks-5", "live:documents-5"])

@@ -22,7 +22,7 @@ def test_every_host_serves_and_a_browser_stays_on_one(rehearsal_intact: Rehearsa
             answer = browser.get(rehearsal.url + "/", timeout=10)
             assert answer.status_code == 200
         upstreams[_one_upstream(rehearsal, logged)] += 1
-    assert set(upstreams) == {f"127.0.0.1:{host.serve.port}" for host in rehearsal.hosts}
+    assert set(upstreams) == {f"127.0.0.1:{serve.port}" for serve in rehearsal.serves()}
 
 
 def test_a_member_signs_in_through_nginx(rehearsal_intact: Rehearsal) -> None:

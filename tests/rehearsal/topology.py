@@ -76,22 +76,36 @@ class PortalProcess(Process):
 
 
 class Host:
-    """One simulated web host: an instance folder, `portal serve`, `portal indexer`."""
+    """One simulated web host: an instance folder, its `portal serve` processes (one, or
+    two as deploy/systemd runs them), its `portal indexer`."""
 
-    def __init__(self, name: str, folder: Path, environment: dict[str, str], threads: int):
+    def __init__(
+        self, name: str, folder: Path, environment: dict[str, str], *,
+        threads: int, active: int, serves: int,
+    ):  # fmt: skip
         self.name = name
         self.folder = folder
         self.instance = folder / "instance"
         self.environment = {**environment, "PORTAL_INSTANCE_PATH": str(self.instance)}
-        port = steady_port()
-        self.serve = PortalProcess(
-            folder, "serve",
-            ["serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)],
-            self.environment, port=port,
-        )  # fmt: skip
+        self.serves = []
+        for number in range(1, serves + 1):
+            port = steady_port()
+            self.serves.append(
+                PortalProcess(
+                    folder, "serve" if number == 1 else f"serve{number}",
+                    ["serve", "--host", "127.0.0.1", "--port", str(port),
+                     "--threads", str(threads), "--active", str(active)],
+                    self.environment, port=port,
+                )
+            )  # fmt: skip
         self.indexer = PortalProcess(
             folder, "indexer", ["indexer"], self.environment, ready_line="Following the event log"
         )
+
+    @property
+    def serve(self) -> PortalProcess:
+        """The host's first `portal serve`: the one a fault test kills."""
+        return self.serves[0]
 
     @property
     def index(self) -> Path:
@@ -178,6 +192,8 @@ class Rehearsal:
         *,
         hosts: int = 2,
         threads: int = 1200,
+        active: int = 6,
+        serves_per_host: int = 1,
         mail_port: int = 0,
         settings: dict[str, str] | None = None,
     ) -> None:
@@ -206,7 +222,14 @@ class Rehearsal:
             **(settings or {}),
         }  # fmt: skip
         self.hosts = [
-            Host(f"host{number}", self.folder / f"host{number}", self.shared, threads)
+            Host(
+                f"host{number}",
+                self.folder / f"host{number}",
+                self.shared,
+                threads=threads,
+                active=active,
+                serves=serves_per_host,
+            )
             for number in range(1, hosts + 1)
         ]
         self.mailer = PortalProcess(
@@ -214,7 +237,7 @@ class Rehearsal:
             {**self.shared, "PORTAL_INSTANCE_PATH": str(self.folder / "mailer" / "instance")},
             ready_line="Sending the outbox",
         )  # fmt: skip
-        self.nginx = Nginx(self.folder / "nginx", [host.serve.port for host in self.hosts])
+        self.nginx = Nginx(self.folder / "nginx", [serve.port for serve in self.serves()])
 
     @property
     def url(self) -> str:
@@ -235,7 +258,8 @@ class Rehearsal:
                 self.flask("init", host=host)
             for host in self.hosts:
                 host.indexer.start()
-                host.serve.start()
+                for serve in host.serves:
+                    serve.start()
             self.mailer.start()
             self.nginx.start()
         except BaseException:
@@ -245,7 +269,11 @@ class Rehearsal:
         return self
 
     def portal_processes(self) -> list[PortalProcess]:
-        return [self.mailer, *(p for host in self.hosts for p in (host.serve, host.indexer))]
+        return [self.mailer, *(p for host in self.hosts for p in (*host.serves, host.indexer))]
+
+    def serves(self) -> list[PortalProcess]:
+        """Every `portal serve` of every host."""
+        return [serve for host in self.hosts for serve in host.serves]
 
     def processes(self) -> list[Process]:
         """Every process but the S3 server (tests/documents/weed.py has its own kind),

@@ -133,12 +133,29 @@ function pageWorkspaces() {
   return ids;
 }
 
-async function catchUp(workspaceId) {
+// A catch-up the portal could not answer (overloaded, a component down: 5xx, or no
+// network) is tried again after these waits, each stretched by up to half at random
+// so that pages reconnected together do not ask together again.
+const CATCH_UP_RETRY_MS = [1000, 3000, 10000, 30000, 60000];
+
+async function catchUp(workspaceId, attempt = 0) {
   let after = Math.max(cursors.get(workspaceId) ?? 0, rendered);
   for (let page = 0; page < FEED_PAGES; page++) {
-    const response = await fetch(`/api/v1/workspaces/${workspaceId}/activity?after=${after}&per_page=100`, {
-      headers: { Accept: "application/json" },
-    });
+    let response;
+    try {
+      response = await fetch(`/api/v1/workspaces/${workspaceId}/activity?after=${after}&per_page=100`, {
+        headers: { Accept: "application/json" },
+      });
+    } catch {
+      response = null;
+    }
+    if (!response || response.status >= 500) {
+      if (attempt < CATCH_UP_RETRY_MS.length) {
+        const wait = CATCH_UP_RETRY_MS[attempt] * (1 + Math.random() / 2);
+        setTimeout(() => catchUp(workspaceId, attempt + 1).catch(() => {}), wait);
+      }
+      return;
+    }
     if (!response.ok) return; // no longer readable (removed from the group...)
     const answer = await response.json();
     for (const activity of answer.items) receive(activity, workspaceId);
