@@ -8,13 +8,12 @@ Redis (see README).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from .admission import Admission
 from .logs import logging_config
 
 # Settings that only newer gunicorn versions know.
@@ -23,34 +22,6 @@ OPTIONAL_SETTINGS = {"control_socket_disable"}
 # gunicorn's default access line without the query string: it carries calendar feed
 # tokens (`?token=`) and what visitors search for, neither of which belongs in a log.
 ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
-
-
-# The path of Socket.IO's requests: a WebSocket, or a long poll, waits on its client,
-# not on the processor, for as long as the connection lives.
-SOCKET_IO_PATH = "/socket.io/"
-
-
-class Admission:
-    """At most `limit` requests at work in the process; the others wait their turn.
-
-    gunicorn gives every accepted request a thread at once. Past what the processor
-    can do, each one then runs slower under the interpreter lock while it holds a
-    database connection, until the pool is exhausted and requests fail. Held here,
-    before the application, a waiting request holds nothing but its thread, so an
-    overload becomes a queue. Socket.IO's connections wait on their clients, not on
-    work, and pass. The slot is given back when the application returns its answer:
-    nginx buffers both ways, so the body goes out without holding anything (a
-    download streams from the store with no database session)."""
-
-    def __init__(self, application: Callable[..., Iterable[bytes]], limit: int) -> None:
-        self.application = application
-        self.slots = threading.BoundedSemaphore(limit)
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if environ.get("PATH_INFO", "").startswith(SOCKET_IO_PATH):
-            return self.application(environ, start_response)
-        with self.slots:
-            return self.application(environ, start_response)
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]

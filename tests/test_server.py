@@ -6,7 +6,9 @@ import threading
 import time
 from typing import Any
 
-from portal.server import Admission
+from flask import Flask
+
+from portal.admission import Admission, set_aside
 
 
 class HeldApplication:
@@ -78,3 +80,42 @@ def test_a_failing_request_gives_its_place_back():
         thread = request(admission, "/")
         thread.join(5)
         assert not thread.is_alive()
+
+
+def test_a_request_waiting_on_another_process_lets_another_in():
+    """An upload waiting on text extraction (`set_aside`) does not stop the pages."""
+    app = Flask(__name__)
+    extracting = threading.Event()
+    extracted = threading.Event()
+
+    @app.get("/upload")
+    def upload() -> str:
+        with set_aside():
+            extracting.set()
+            assert extracted.wait(10)
+        return "stored"
+
+    @app.get("/page")
+    def page() -> str:
+        return "page"
+
+    admission = Admission(app, limit=1)
+    answers: list[bytes] = []
+
+    def get(path: str) -> None:
+        environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET", "SERVER_NAME": "portal",
+                   "SERVER_PORT": "80", "wsgi.url_scheme": "http"}  # fmt: skip
+        answers.extend(admission(environ, lambda *a: None))
+
+    uploading = threading.Thread(target=get, args=("/upload",))
+    uploading.start()
+    assert extracting.wait(5)
+    reading = threading.Thread(target=get, args=("/page",))
+    reading.start()
+    reading.join(5)
+    assert answers == [b"page"]  # in while the upload waited
+
+    extracted.set()
+    uploading.join(5)
+    assert answers == [b"page", b"stored"]
+    assert admission.places.acquire(blocking=False)  # its place came back after

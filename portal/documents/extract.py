@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..admission import set_aside
 from ..api import ApiError, setting
 from .storage import BlobMissing, BlobStore, LocalStore, StoreUnavailable
 
@@ -101,7 +102,7 @@ def extract(store: BlobStore, key: str, content_type: str, size: int) -> Extract
         return NOTHING
     if size > MAX_INPUT_BYTES:
         return Extracted("", f"too large for text extraction (over {MAX_INPUT_BYTES >> 20} MB)")
-    with _slot():
+    with set_aside(), _slot():
         return _extract_stored(store, key, kind)
 
 

@@ -8,7 +8,7 @@ know reads as a generic change, so a new verb never shows as code."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -142,14 +142,16 @@ class Narrator:
     viewer: Any
     items: dict[int, Item] = field(default_factory=dict)
     people: dict[int, str] = field(default_factory=dict)
-    groups: dict[int, str] = field(default_factory=dict)
-    my_groups: set[int] = field(default_factory=set)
+    group_ids: set[int] = field(default_factory=set)
+    # Asked for only when a sentence names a group (few do: shares, memberships).
+    _groups: dict[int, str] | None = None
+    _my_groups: set[int] | None = None
 
     def load(self, events: Iterable[Event]) -> Narrator:
         events = list(events)
         item_ids = {e.item_id for e in events if e.item_id}
         user_ids: set[int] = set()
-        group_ids = {e.workspace_id for e in events if e.workspace_id}
+        self.group_ids = {e.workspace_id for e in events if e.workspace_id}
         for event in events:
             data = event.data or {}
             for key in ("user_id", "holder_id"):
@@ -157,23 +159,39 @@ class Narrator:
                     user_ids.add(data[key])
             user_ids.update(i for i in data.get("user_ids") or [] if isinstance(i, int))
             if isinstance(data.get("workspace_id"), int):
-                group_ids.add(data["workspace_id"])
+                self.group_ids.add(data["workspace_id"])
         if item_ids:
             rows = db.session.scalars(select(Item).where(Item.id.in_(item_ids)))
             self.items = {item.id: item for item in rows}
         if user_ids:
             rows = db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))
             self.people = dict(rows.all())
-        if group_ids:
-            rows = db.session.execute(
-                select(Workspace.id, Workspace.name).where(Workspace.id.in_(group_ids))
-            )
-            self.groups = dict(rows.all())
-        if not self.viewer.is_secretariat:
-            self.my_groups = set(
-                db.session.scalars(permissions.readable_workspace_ids(self.viewer))
-            )
         return self
+
+    @property
+    def groups(self) -> dict[int, str]:
+        """The names of the groups the events name, by id."""
+        if self._groups is None:
+            rows = db.session.execute(
+                select(Workspace.id, Workspace.name).where(Workspace.id.in_(self.group_ids))
+            )
+            self._groups = dict(rows.all()) if self.group_ids else {}
+        return self._groups
+
+    @groups.setter
+    def groups(self, names: dict[int, str]) -> None:
+        self._groups = names
+
+    @property
+    def my_groups(self) -> set[int]:
+        """The groups the viewer reads (none asked for the secretariat, who reads all)."""
+        if self._my_groups is None:
+            self._my_groups = (
+                set()
+                if self.viewer.is_secretariat
+                else set(db.session.scalars(permissions.readable_workspace_ids(self.viewer)))
+            )
+        return self._my_groups
 
     def item(self, event: Event) -> Item | None:
         return self.items.get(event.item_id or 0)
@@ -236,40 +254,75 @@ def _template(event: Event, item: Item | None) -> Any:
     return CHANGED_ITEM if event.item_id else CHANGED
 
 
-def _values(event: Event, narrator: Narrator) -> dict[str, Any]:
-    """What a sentence names, but its item."""
-    data = event.data or {}
+def _person(event: Event, data: dict[str, Any], narrator: Narrator) -> str:
     person_id = data.get("user_id") if "user_id" in data else data.get("holder_id")
+    return narrator.people.get(person_id, str(SOMEONE))
+
+
+def _people(event: Event, data: dict[str, Any], narrator: Narrator) -> str:
     people = [narrator.people.get(i, str(SOMEONE)) for i in data.get("user_ids") or []]
+    return format_list(people or [str(SOMEONE)], locale=current_language())
+
+
+def _when(event: Event, data: dict[str, Any], narrator: Narrator) -> str:
     when = data.get("starts_at")
-    return {
-        "actor": event.actor.name if event.actor is not None else str(NOBODY),
-        "group": narrator.group_name(event, data.get("workspace_id", event.workspace_id)),
-        "person": narrator.people.get(person_id, str(SOMEONE)),
-        "people": format_list(people or [str(SOMEONE)], locale=current_language()),
-        "role": str(ROLES.get(data.get("role", ""), "")),
-        "status": str(TASK_STATUSES.get(data.get("status", ""), "")),
-        "when": local_time(datetime.fromisoformat(when), "medium") if when else "",
-        "version": data.get("version", ""),
-        "restored_from": data.get("restored_from", ""),
-        "email": data.get("email", ""),
-        "name": data.get("name", ""),
-    }
+    return local_time(datetime.fromisoformat(when), "medium") if when else ""
+
+
+# What a sentence may name, but its item: (event, event.data, narrator) -> the text.
+VALUES: dict[str, Callable[[Event, dict[str, Any], Narrator], Any]] = {
+    "actor": lambda event, data, narrator: (
+        event.actor.name if event.actor is not None else str(NOBODY)
+    ),
+    "group": lambda event, data, narrator: narrator.group_name(
+        event, data.get("workspace_id", event.workspace_id)
+    ),
+    "person": _person,
+    "people": _people,
+    "role": lambda event, data, narrator: str(ROLES.get(data.get("role", ""), "")),
+    "status": lambda event, data, narrator: str(TASK_STATUSES.get(data.get("status", ""), "")),
+    "when": _when,
+    **{
+        key: lambda event, data, narrator, key=key: data.get(key, "")
+        for key in ("version", "restored_from", "email", "name")
+    },
+}
+
+
+class _Values(Mapping[str, Any]):
+    """What one sentence names, each worked out only when its template names it (most
+    name an actor and an item: no query for group names, no Babel for lists)."""
+
+    def __init__(self, event: Event, narrator: Narrator, item: Any) -> None:
+        self.event = event
+        self.data = event.data or {}
+        self.narrator = narrator
+        self.item = item
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "item":
+            return self.item
+        return VALUES[key](self.event, self.data, self.narrator)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("item", *VALUES))
+
+    def __len__(self) -> int:
+        return len(VALUES) + 1
 
 
 def sentence(event: Event, narrator: Narrator) -> Markup:
     """The event as a sentence in the page's language, its item linked. `event.actor`
     must be loaded (`selectinload(Event.actor)`), the rest by `narrator.load`."""
     item = narrator.item(event)
-    values = _values(event, narrator) | {"item": item_link(item)}
-    return escape(str(_template(event, item))) % values
+    return escape(str(_template(event, item))) % _Values(event, narrator, item_link(item))
 
 
 def plain_sentence(event: Event, narrator: Narrator) -> str:
     """The same sentence as text, the item's title in quotation marks (a CSV cell)."""
     item = narrator.item(event)
     title = f"“{item.title}”" if item is not None else str(AN_ITEM)
-    return str(_template(event, item)) % (_values(event, narrator) | {"item": title})
+    return str(_template(event, item)) % _Values(event, narrator, title)
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,9 @@ def test_my_work_costs_the_same_queries_with_few_or_many_items(app, work):
     with count_queries(app) as many:
         _get(client, "/work")
 
-    assert len(many) == len(few), (len(few), len(many))
+    # Not one more for thirty times the items. (Fewer: the newest changes now name no
+    # group, and a list asks for group names only when a sentence names one.)
+    assert len(many) <= len(few), (len(few), len(many))
 
 
 # --- notifications ------------------------------------------------------------------------
