@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 from flask import Flask
@@ -16,6 +15,7 @@ class HeldApplication:
 
     def __init__(self) -> None:
         self.release = threading.Event()
+        self.entered = threading.Semaphore(0)  # one token per request let in
         self.lock = threading.Lock()
         self.at_work = 0
         self.most_at_work = 0
@@ -29,6 +29,7 @@ class HeldApplication:
         with self.lock:
             self.at_work += 1
             self.most_at_work = max(self.most_at_work, self.at_work)
+        self.entered.release()
         try:
             assert self.release.wait(10)
             return [path.encode()]
@@ -44,20 +45,14 @@ def request(application: Any, path: str) -> threading.Thread:
     return thread
 
 
-def wait_until(condition: Any, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 def test_requests_past_the_limit_wait_and_socket_io_passes():
     held = HeldApplication()
     admission = Admission(held, limit=2)
 
     waiting = [request(admission, f"/groups/{number}") for number in range(5)]
-    wait_until(lambda: held.at_work == 2)
-    time.sleep(0.2)  # the other three had time to start, had they been let in
+    assert held.entered.acquire(timeout=5) and held.entered.acquire(timeout=5)
+    # The other three had time to start, had they been let in.
+    assert not held.entered.acquire(timeout=0.2)
     assert held.at_work == 2
 
     # A live connection waits on its client, not on work: it never queues.
