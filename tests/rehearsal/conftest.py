@@ -8,6 +8,7 @@ failed test left down.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -19,6 +20,8 @@ from tests.mailserver import MailServer
 
 from .services import missing_binaries
 from .topology import NGINX, Rehearsal
+
+NGINX_FAIL_TIMEOUT_SECONDS = 10
 
 SECRETARIAT = SimpleNamespace(email="secretariat@example.org", password="rehearsal-password-1")
 
@@ -55,13 +58,24 @@ def rehearsal(
 
 @pytest.fixture
 def rehearsal_intact(rehearsal: Rehearsal) -> Iterator[Rehearsal]:
-    """The topology, every process running before and after the test."""
+    """The topology, every process running before and after the test, and every
+    `portal serve` back in nginx's rotation."""
+    errors = rehearsal.nginx.folder / "error.log"
+    logged = errors.stat().st_size if errors.exists() else 0
     yield rehearsal
     for process in rehearsal.processes():
         if not process.running:
             process.start()
     if not rehearsal.s3.process:
         rehearsal.s3.start()
+    with errors.open("rb") as log:
+        log.seek(logged)
+        failed_upstream = b"upstream server temporarily disabled" in log.read()
+    if failed_upstream:
+        # nginx leaves an upstream that failed (a killed `portal serve`) out for its
+        # fail_timeout, 10 s by default as deploy/nginx keeps it: the next test would
+        # find "no live upstreams" (503) or never reach that host.
+        time.sleep(NGINX_FAIL_TIMEOUT_SECONDS + 0.5)
 
 
 def sign_in(
