@@ -54,6 +54,7 @@ from benchmarks.crowd.model import (  # noqa: E402 - after the path above
     load_average,
     percentile,
 )
+from portal.admission import DEFAULT_ACTIVE  # noqa: E402 - after the path above
 
 ARTIFACTS = ROOT / "tests" / "artifacts" / "load"
 TARGET_READ_P95_MS = 200
@@ -410,7 +411,10 @@ def main() -> int:
     parser.add_argument("--spawn-rate", type=float, default=5, help="members signing in per second")
     parser.add_argument("--think", type=float, nargs=2, default=(20, 40), metavar=("MIN", "MAX"))
     parser.add_argument(
-        "--active", type=int, default=6, help="requests at work at once per `portal serve`"
+        "--active",
+        type=int,
+        default=DEFAULT_ACTIVE,
+        help="requests at work at once per `portal serve`",
     )
     parser.add_argument(
         "--serves-per-host", type=int, default=2, help="`portal serve` processes per web host"

@@ -19,6 +19,9 @@ from flask import has_request_context, request
 # The path of Socket.IO's requests: a WebSocket, or a long poll, waits on its client,
 # not on the processor, for as long as the connection lives.
 SOCKET_IO_PATH = "/socket.io/"
+# Requests at work at once per process (`portal serve --active`): a few more than the
+# processor's share of a process, so database waits overlap (docs/realtime.md).
+DEFAULT_ACTIVE = 6
 # Where a request finds the admission that let it in (`set_aside`).
 ENVIRON_KEY = "portal.admission"
 

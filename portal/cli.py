@@ -15,6 +15,7 @@ from flask_migrate import upgrade
 
 from . import config as portal_config
 from . import logs
+from .admission import DEFAULT_ACTIVE
 from .backoff import Backoff, one_line
 from .i18n import LANGUAGES
 
@@ -131,7 +132,7 @@ def demo_command() -> None:
 )
 @click.option(
     "--active",
-    default=6,
+    default=DEFAULT_ACTIVE,
     show_default=True,
     type=click.IntRange(min=1),
     help="Requests worked on at once; the others wait, holding no database connection.",

@@ -28,6 +28,7 @@ from types import TracebackType
 
 import requests
 
+from portal.admission import DEFAULT_ACTIVE
 from tests.documents.weed import WeedServer
 
 from .services import Postgres, Process, Redis, steady_port
@@ -192,7 +193,7 @@ class Rehearsal:
         *,
         hosts: int = 2,
         threads: int = 1200,
-        active: int = 6,
+        active: int = DEFAULT_ACTIVE,
         serves_per_host: int = 1,
         mail_port: int = 0,
         settings: dict[str, str] | None = None,
