@@ -31,6 +31,8 @@ from .topology import Host, Rehearsal
 
 PASSWORD = "workload-password-1"
 TIMEOUT = 10
+# live.js's pauses before it tries a failed catch-up again (1, 3, 10, 30, 60 s), shortened.
+CATCH_UP_RETRY_SECONDS = (0.5, 1, 2, 4, 8)
 
 _groups = itertools.count(1)
 
@@ -101,6 +103,7 @@ class Listener:
         self.live: list[tuple[float, int]] = []  # (when, event id) of those that came live
         self.connects: list[float] = []
         self.disconnects: list[float] = []
+        self.catch_up_failures: list[str] = []  # when and why a catch-up failed
         self.lock = threading.Lock()
         self.client = socketio.Client(
             reconnection=True,
@@ -159,8 +162,18 @@ class Listener:
                 self.live.append((time.monotonic(), activity["event_id"]))
 
     def _catch_up_quietly(self, after: int) -> None:
-        with contextlib.suppress(requests.RequestException, ValueError):
-            self.catch_up(after)
+        """As live.js does: a catch-up the portal could not answer (a network error, a
+        5xx) is tried again after a pause; a 4xx is an answer."""
+        for pause in (*CATCH_UP_RETRY_SECONDS, None):
+            try:
+                self.catch_up(after)
+                return
+            except (requests.RequestException, ValueError) as error:
+                status = getattr(getattr(error, "response", None), "status_code", None)
+                self.catch_up_failures.append(f"{time.monotonic():.2f}: {error}")
+                if pause is None or (status is not None and status < 500):
+                    return
+            time.sleep(pause)
 
     def catch_up(self, after: int | None = None) -> None:
         """What the feed holds after `after`, by default the last event seen."""
@@ -365,9 +378,10 @@ class Workload:
         for number, listener in enumerate(self.listeners):
             missing = sorted(events - listener.distinct)
             assert not missing, (
-                f"listener {number} lacks events {missing}; it received {listener.received}, "
-                f"live {listener.live}, connected at {listener.connects}, "
-                f"disconnected at {listener.disconnects}"
+                f"listener {number} lacks events {missing} of {len(events)}; catch-ups "
+                f"failed: {listener.catch_up_failures}; connected at {listener.connects}, "
+                f"disconnected at {listener.disconnects}; received {listener.received}, "
+                f"live {listener.live}"
             )
             assert listener.distinct <= events, "a listener received another group's events"
             figures[f"listener{number}"] = {
