@@ -8,6 +8,7 @@ know reads as a generic change, so a new verb never shows as code."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +19,7 @@ from flask import request
 from flask_babel import lazy_gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import permissions
@@ -390,7 +391,34 @@ PER_PAGE = 30
 
 def latest(workspace_id: int, count: int = LATEST_ON_GROUP_PAGE) -> list[Entry]:
     """The group page's aside: its latest readable activity."""
-    return entries(db.session.scalars(group_feed(workspace_id, current_user).limit(count)))
+    statement = _latest_statement(bool(current_user.is_secretariat), count)
+    params = {permissions.GROUP: workspace_id} | permissions.viewer_params(current_user)
+    return entries(db.session.scalars(statement, params))
+
+
+@functools.cache
+def _latest_statement(secretariat: bool, count: int) -> Select[tuple[Event]]:
+    """`latest`'s query, built once per shape (`permissions.BoundViewer`)."""
+    viewer = permissions.BoundViewer(is_secretariat=secretariat)
+    return group_feed(permissions.bound_id(permissions.GROUP), viewer).limit(count)  # type: ignore[arg-type]
+
+
+SINCE = "since"
+
+
+def newest_in_my_groups(since: datetime | None, count: int) -> list[Entry]:
+    """My work's changes: the newest `count` of `my_groups_feed`."""
+    statement = _my_groups_statement(bool(current_user.is_secretariat), since is not None, count)
+    params = {SINCE: since} | permissions.viewer_params(current_user)
+    return entries(db.session.scalars(statement, params))
+
+
+@functools.cache
+def _my_groups_statement(secretariat: bool, with_since: bool, count: int) -> Select[tuple[Event]]:
+    """`newest_in_my_groups`' query, built once per shape (`permissions.BoundViewer`)."""
+    viewer = permissions.BoundViewer(is_secretariat=secretariat)
+    since = bindparam(SINCE, type_=Event.at.type) if with_since else None
+    return my_groups_feed(viewer, since).limit(count)  # type: ignore[arg-type]
 
 
 @bp.get("/groups/<int:workspace_id>/activity")

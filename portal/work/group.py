@@ -3,10 +3,11 @@ is online, and a "new" menu showing only what the viewer's role allows."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask_login import current_user
-from sqlalchemy import func, select, union_all
+from sqlalchemy import Select, func, select, union_all
 
 from .. import permissions
 from ..extensions import db
@@ -28,9 +29,25 @@ def recent_items(workspace_id: int) -> dict[str, dict[str, Any]]:
     Two queries: one count for every kind, and the items of one union of, per kind,
     the newest few of the group's own items and of those shared with it, each part
     read from its index: the cost does not grow with the group's size."""
-    visible = permissions.in_workspace(workspace_id)
-    counts = dict(
-        db.session.execute(select(Item.kind, func.count()).where(visible).group_by(Item.kind)).all()
+    counting, newest_items = _recent_statements()
+    group = {permissions.GROUP: workspace_id}
+    counts = dict(db.session.execute(counting, group).all())
+    found = db.session.scalars(newest_items, group).all()
+    sections: dict[str, dict[str, Any]] = {}
+    for kind in kinds.with_pages():
+        rows = [item for item in found if item.kind == kind.name]
+        sections[kind.name] = {"count": counts.get(kind.name, 0), "items": rows[:RECENT_PER_KIND]}
+    return sections
+
+
+@functools.cache
+def _recent_statements() -> tuple[Select[tuple[str, int]], Select[tuple[Item]]]:
+    """`recent_items`' two queries, built once for any group (permissions.GROUP)."""
+    workspace_id = permissions.bound_id(permissions.GROUP)
+    counting = (
+        select(Item.kind, func.count())
+        .where(permissions.in_workspace(workspace_id))
+        .group_by(Item.kind)
     )
     newest = (Item.updated_at.desc(), Item.id.desc())
     parts = [
@@ -44,14 +61,7 @@ def recent_items(workspace_id: int) -> dict[str, dict[str, Any]]:
         for kind in kinds.with_pages()
         for half in permissions.in_workspace_apart(workspace_id)
     ]
-    found = db.session.scalars(
-        select(Item).where(Item.id.in_(union_all(*parts))).order_by(*newest)
-    ).all()
-    sections: dict[str, dict[str, Any]] = {}
-    for kind in kinds.with_pages():
-        rows = [item for item in found if item.kind == kind.name]
-        sections[kind.name] = {"count": counts.get(kind.name, 0), "items": rows[:RECENT_PER_KIND]}
-    return sections
+    return counting, select(Item).where(Item.id.in_(union_all(*parts))).order_by(*newest)
 
 
 def members_of(workspace_id: int) -> list[Membership]:

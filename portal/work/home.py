@@ -12,7 +12,6 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
 from .. import permissions
-from ..accounts.models import Notification
 from ..events import utcnow
 from ..extensions import db
 from ..meetings.models import Meeting, MeetingStatus
@@ -20,7 +19,7 @@ from ..pages import page, render, renders, viewer_zone
 from ..tasks.models import Task, TaskStatus, task_assignees
 from ..workspaces.models import Membership, Workspace
 from . import activity, bp
-from .notifications import notification_entries, unread
+from .notifications import newest_unread
 
 TASKS_SHOWN = 10
 MEETINGS_SHOWN = 5
@@ -102,14 +101,8 @@ def my_work() -> str:
     since: datetime | None = activity.previous_sign_in(current_user)
     changes = []
     if renders("my_changes"):
-        changes = activity.entries(
-            db.session.scalars(activity.my_groups_feed(current_user, since).limit(CHANGES_SHOWN))
-        )
-    notifications = []
-    if renders("my_notifications"):
-        notifications = notification_entries(
-            unread(current_user).order_by(Notification.id.desc()).limit(NOTIFICATIONS_SHOWN)
-        )
+        changes = activity.newest_in_my_groups(since, CHANGES_SHOWN)
+    notifications = newest_unread(NOTIFICATIONS_SHOWN) if renders("my_notifications") else []
     today: date = utcnow().astimezone(viewer_zone()).date()
     return render(
         "work/my_work.html",

@@ -3,12 +3,13 @@ marking them read (the API's `mark_notifications_read`)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import flash, g, redirect, request, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
@@ -34,25 +35,48 @@ def unread(user: Any) -> Any:
 HEADER_COUNT_LIMIT = 100
 
 
+@functools.cache
+def _header_count(secretariat: bool) -> Select[tuple[int]]:
+    """The header's count query, built once per shape (`permissions.BoundViewer`)."""
+    viewer = permissions.BoundViewer(is_secretariat=secretariat)
+    return select(func.count()).select_from(unread(viewer).limit(HEADER_COUNT_LIMIT).subquery())
+
+
 @bp.app_template_global()
 def unread_notifications() -> int:
     """The header's count, up to HEADER_COUNT_LIMIT: one COUNT query, once per request."""
     if "unread_notifications" not in g:
         g.unread_notifications = db.session.scalar(
-            select(func.count()).select_from(
-                unread(current_user).limit(HEADER_COUNT_LIMIT).subquery()
-            )
+            _header_count(bool(current_user.is_secretariat)),
+            permissions.viewer_params(current_user),
         )
     return int(g.unread_notifications or 0)
 
 
-def notification_entries(statement: Any) -> list[tuple[Notification, activity.Entry]]:
-    """Notifications with their events' sentences, in a fixed number of queries."""
-    rows = list(
-        db.session.scalars(
-            statement.options(selectinload(Notification.event).selectinload(Event.actor))
-        )
-    )
+def newest_unread(count: int) -> list[tuple[Notification, activity.Entry]]:
+    """The viewer's newest `count` unread notifications (My work's), with sentences."""
+    statement = _newest_unread(bool(current_user.is_secretariat), count)
+    return notification_entries(statement, permissions.viewer_params(current_user))
+
+
+@functools.cache
+def _newest_unread(secretariat: bool, count: int) -> Select[tuple[Notification]]:
+    """`newest_unread`'s query, built once per shape (`permissions.BoundViewer`)."""
+    viewer = permissions.BoundViewer(is_secretariat=secretariat)
+    return with_events(unread(viewer).order_by(Notification.id.desc()).limit(count))
+
+
+def with_events(statement: Select[tuple[Notification]]) -> Select[tuple[Notification]]:
+    """Notifications with what `notification_entries` reads of them."""
+    return statement.options(selectinload(Notification.event).selectinload(Event.actor))
+
+
+def notification_entries(
+    statement: Select[tuple[Notification]], params: dict[str, Any] | None = None
+) -> list[tuple[Notification, activity.Entry]]:
+    """The notifications of a `with_events` statement with their events' sentences, in
+    a fixed number of queries."""
+    rows = list(db.session.scalars(statement, params))
     sentences = activity.entries([n.event for n in rows])
     return list(zip(rows, sentences, strict=True))
 
@@ -72,7 +96,9 @@ def notifications_page() -> str:
     total = db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     number = _page_number()
     rows = notification_entries(
-        statement.order_by(Notification.id.desc()).limit(PER_PAGE).offset((number - 1) * PER_PAGE)
+        with_events(statement.order_by(Notification.id.desc()))
+        .limit(PER_PAGE)
+        .offset((number - 1) * PER_PAGE)
     )
     return render(
         "work/notifications.html",
