@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import Select, bindparam, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from .. import permissions
 from ..accounts.models import User
@@ -314,7 +314,7 @@ class _Values(Mapping[str, Any]):
 
 def sentence(event: Event, narrator: Narrator) -> Markup:
     """The event as a sentence in the page's language, its item linked. `event.actor`
-    must be loaded (`selectinload(Event.actor)`), the rest by `narrator.load`."""
+    must be loaded (`joinedload(Event.actor)`), the rest by `narrator.load`."""
     item = narrator.item(event)
     return escape(str(_template(event, item))) % _Values(event, narrator, item_link(item))
 
@@ -344,7 +344,9 @@ def entries(events: Iterable[Event], viewer: Any = None) -> list[Entry]:
 
 
 def _readable(statement: Select[Any], viewer: Any) -> Select[Any]:
-    return statement.where(permissions.readable_events(viewer)).options(selectinload(Event.actor))
+    """The events of `statement` the viewer may read, each with its actor in the same
+    query (a round trip less than a second SELECT of the actors)."""
+    return statement.where(permissions.readable_events(viewer)).options(joinedload(Event.actor))
 
 
 def group_feed(workspace_id: int, viewer: Any) -> Select[tuple[Event]]:

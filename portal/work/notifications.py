@@ -10,7 +10,7 @@ from flask import flash, g, redirect, request, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
@@ -67,8 +67,8 @@ def _newest_unread(secretariat: bool, count: int) -> Select[tuple[Notification]]
 
 
 def with_events(statement: Select[tuple[Notification]]) -> Select[tuple[Notification]]:
-    """Notifications with what `notification_entries` reads of them."""
-    return statement.options(selectinload(Notification.event).selectinload(Event.actor))
+    """Notifications with what `notification_entries` reads of them, in the same query."""
+    return statement.options(joinedload(Notification.event).joinedload(Event.actor))
 
 
 def notification_entries(
