@@ -8,12 +8,13 @@ loaders of `permissions`, the same `tasks.service` functions, the same version c
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
@@ -183,26 +184,37 @@ def list_page(workspace_id: int) -> tuple[str, int]:
 def board_columns(workspace_id: int) -> list[dict[str, Any]]:
     """The board's columns, todo, doing, done: each its count and its first cards (soonest
     due first; done: the last finished first). One count query and one per column."""
-    visible = permissions.in_workspace(workspace_id)
-    counts = dict(
-        db.session.execute(
-            select(Task.status, func.count()).where(visible).group_by(Task.status)
-        ).all()
-    )
-    columns = []
+    counting, cards_of = _board_statements()
+    group = {permissions.GROUP: workspace_id}
+    counts = dict(db.session.execute(counting, group).all())
+    return [
+        {
+            "status": str(status),
+            "count": counts.get(status, 0),
+            "cards": db.session.scalars(cards_of[status], group).all(),
+        }
+        for status in TaskStatus
+    ]
+
+
+@functools.cache
+def _board_statements() -> tuple[Select[Any], dict[TaskStatus, Select[tuple[Task]]]]:
+    """`board_columns`' queries, built once for any group (permissions.GROUP)."""
+    visible = permissions.in_workspace(permissions.bound_id(permissions.GROUP))
+    counting = select(Task.status, func.count()).where(visible).group_by(Task.status)
+    cards_of = {}
     for status in TaskStatus:
         if status is TaskStatus.done:
             order = [Task.completed_at.desc()]
         else:
             order = [Task.due_date.is_(None), Task.due_date, Task.created_at.desc()]
-        cards = db.session.scalars(
+        cards_of[status] = (
             select(Task)
             .where(visible, Task.status == status)
             .order_by(*order, Task.id.desc())
             .limit(BOARD_CARDS)
-        ).all()
-        columns.append({"status": str(status), "count": counts.get(status, 0), "cards": cards})
-    return columns
+        )
+    return counting, cards_of
 
 
 @bp.get("/groups/<int:workspace_id>/tasks/board")
