@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.accounts.models import User
 from portal.events import Event, utcnow
@@ -498,3 +498,40 @@ def test_the_public_home_is_the_same_for_signed_in_people_with_a_link_to_my_work
 
     assert "Newest publications" in html and 'href="/work">Go to My work</a>' in html
     assert "auth.login" not in html and "item.created" not in html and "Welcome" not in html
+
+
+# --- statements built once ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["member", "coordinator", "outsider", "secretariat"])
+def test_statements_built_once_find_for_each_viewer_what_their_own_would(app, work, name):
+    """Built once for a `BoundViewer` and run with one person's id, the header's count,
+    My work's lists and a group's latest activity find exactly what the same statements
+    built for that person find (one process serves everyone with them)."""
+    from portal import permissions
+    from portal.accounts.models import Notification
+    from portal.work import activity, notifications
+
+    with app.test_request_context():
+        viewer = db.session.get(User, getattr(work, name).id)
+        shape, params = viewer.is_secretariat, permissions.viewer_params(viewer)
+        in_group = params | {permissions.GROUP: work.ws_id}
+
+        def ids(statement, given=None):
+            return [row.id for row in db.session.scalars(statement, given)]
+
+        header = notifications._header_count(shape)
+        own_count = select(func.count()).select_from(
+            notifications.unread(viewer).limit(notifications.HEADER_COUNT_LIMIT).subquery()
+        )
+        assert db.session.scalar(header, params) == db.session.scalar(own_count)
+        newest = notifications.unread(viewer).order_by(Notification.id.desc()).limit(5)
+        assert ids(notifications._newest_unread(shape, 5), params) == ids(newest)
+        changes = activity.my_groups_feed(viewer, None).limit(10)
+        assert ids(activity._my_groups_statement(shape, False, 10), params) == ids(changes)
+        latest = activity.group_feed(work.ws_id, viewer).limit(10)
+        assert ids(activity._latest_statement(shape, 10), in_group) == ids(latest)
+        found = (ids(latest), ids(changes), db.session.scalar(own_count))
+    # Nobody's lists are empty here, and they differ by viewer: a statement that
+    # ignored its viewer could not pass for all four.
+    assert found[1] and (found[0] or name == "outsider")
