@@ -13,6 +13,8 @@ Two kinds of checks, both answered from the database on every request:
 from __future__ import annotations
 
 import enum
+import functools
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import g, request
@@ -69,11 +71,14 @@ def _user() -> Any:
 # `BoundViewer`: the filters below name the viewer by the bind parameter VIEWER
 # instead of an id (and the group by GROUP), so such a statement is made, and its
 # SQLAlchemy cache key worked out, once per process and shape, then run with
-# `viewer_params(user)`. Building and keying a permission filter costs about as much
-# processor time as PostgreSQL takes to run it.
+# `viewer_params(user)` (`built_once_per_viewer` does both). Building and keying a
+# permission filter costs about as much processor time as PostgreSQL takes to run it.
 
 VIEWER = "viewer_id"
 GROUP = "group_id"
+
+# An id in a filter: a value, or the bind parameter of a statement built once.
+AnyId = int | BindParameter[int]
 
 
 def bound_id(name: str) -> BindParameter[int]:
@@ -94,6 +99,26 @@ class BoundViewer:
 def viewer_params(user: Any) -> dict[str, Any]:
     """The parameters of a statement built for a `BoundViewer`, for `user`."""
     return {VIEWER: user.id}
+
+
+StatementT = TypeVar("StatementT")
+
+
+def built_once_per_viewer(
+    build: Callable[..., StatementT],
+) -> Callable[..., tuple[StatementT, dict[str, Any]]]:
+    """`build(viewer, *shape)` made once per process for each shape (secretariat or not,
+    and `shape`, which must be hashable), then given for `user` with its parameters:
+    `statement, params = decorated(user, *shape)`."""
+    made = functools.cache(
+        lambda secretariat, *shape: build(BoundViewer(is_secretariat=secretariat), *shape)
+    )
+
+    @functools.wraps(build)
+    def for_user(user: Any, *shape: Any) -> tuple[StatementT, dict[str, Any]]:
+        return made(bool(user.is_secretariat), *shape), viewer_params(user)
+
+    return for_user
 
 
 def forbidden(message: str = "You may not do this.") -> ApiError:
@@ -374,7 +399,7 @@ def search_labels(user: Any) -> list[str] | None:
     return [f"ws:{w}" for w in db.session.scalars(readable_workspace_ids(user))]
 
 
-def in_workspace(workspace_id: int) -> ColumnElement[bool]:
+def in_workspace(workspace_id: AnyId) -> ColumnElement[bool]:
     """Whether an item (the `items` row of the query) is one a workspace's members find
     in it: live, its own or shared with it. Everything here is readable by whoever may
     read the workspace.
@@ -390,7 +415,7 @@ def _workspace_sources(workspace_id: int) -> tuple[ColumnElement[bool], ColumnEl
     return Item.workspace_id == workspace_id, Item.id.in_(shared_item_ids([workspace_id]))
 
 
-def in_workspace_apart(workspace_id: int) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+def in_workspace_apart(workspace_id: AnyId) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """`in_workspace` as its two disjoint halves, the group's own items and those shared
     with it: a query for the newest few of each reads one index apiece, where their
     union must sort every match first (the group page at 10,000 items)."""

@@ -8,7 +8,6 @@ know reads as a generic change, so a new verb never shows as code."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +18,7 @@ from flask import request
 from flask_babel import lazy_gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
 from .. import permissions
@@ -349,12 +348,14 @@ def _readable(statement: Select[Any], viewer: Any) -> Select[Any]:
     return statement.where(permissions.readable_events(viewer)).options(joinedload(Event.actor))
 
 
-def group_feed(workspace_id: int, viewer: Any) -> Select[tuple[Event]]:
+def group_feed(workspace_id: permissions.AnyId, viewer: Any) -> Select[tuple[Event]]:
     """A group's activity (the API's feed) as the viewer may read it, newest first."""
     return _readable(workspace_feed(workspace_id), viewer).order_by(Event.id.desc())
 
 
-def my_groups_feed(viewer: Any, since: datetime | None) -> Select[tuple[Event]]:
+def my_groups_feed(
+    viewer: Any, since: datetime | BindParameter[datetime] | None
+) -> Select[tuple[Event]]:
     """What others did in the viewer's groups (every group for the secretariat) and to
     the items shared with them since `since`, newest first."""
     if viewer.is_secretariat:
@@ -393,16 +394,14 @@ PER_PAGE = 30
 
 def latest(workspace_id: int, count: int = LATEST_ON_GROUP_PAGE) -> list[Entry]:
     """The group page's aside: its latest readable activity."""
-    statement = _latest_statement(bool(current_user.is_secretariat), count)
-    params = {permissions.GROUP: workspace_id} | permissions.viewer_params(current_user)
-    return entries(db.session.scalars(statement, params))
+    statement, params = latest_statement(current_user, count)
+    return entries(db.session.scalars(statement, params | {permissions.GROUP: workspace_id}))
 
 
-@functools.cache
-def _latest_statement(secretariat: bool, count: int) -> Select[tuple[Event]]:
-    """`latest`'s query, built once per shape (`permissions.BoundViewer`)."""
-    viewer = permissions.BoundViewer(is_secretariat=secretariat)
-    return group_feed(permissions.bound_id(permissions.GROUP), viewer).limit(count)  # type: ignore[arg-type]
+@permissions.built_once_per_viewer
+def latest_statement(viewer: permissions.BoundViewer, count: int) -> Select[tuple[Event]]:
+    """`latest`'s query, for any group (permissions.GROUP)."""
+    return group_feed(permissions.bound_id(permissions.GROUP), viewer).limit(count)
 
 
 SINCE = "since"
@@ -410,17 +409,17 @@ SINCE = "since"
 
 def newest_in_my_groups(since: datetime | None, count: int) -> list[Entry]:
     """My work's changes: the newest `count` of `my_groups_feed`."""
-    statement = _my_groups_statement(bool(current_user.is_secretariat), since is not None, count)
-    params = {SINCE: since} | permissions.viewer_params(current_user)
-    return entries(db.session.scalars(statement, params))
+    statement, params = my_groups_statement(current_user, since is not None, count)
+    return entries(db.session.scalars(statement, params | {SINCE: since}))
 
 
-@functools.cache
-def _my_groups_statement(secretariat: bool, with_since: bool, count: int) -> Select[tuple[Event]]:
-    """`newest_in_my_groups`' query, built once per shape (`permissions.BoundViewer`)."""
-    viewer = permissions.BoundViewer(is_secretariat=secretariat)
+@permissions.built_once_per_viewer
+def my_groups_statement(
+    viewer: permissions.BoundViewer, with_since: bool, count: int
+) -> Select[tuple[Event]]:
+    """`newest_in_my_groups`' query, since the bind parameter SINCE if `with_since`."""
     since = bindparam(SINCE, type_=Event.at.type) if with_since else None
-    return my_groups_feed(viewer, since).limit(count)  # type: ignore[arg-type]
+    return my_groups_feed(viewer, since).limit(count)
 
 
 @bp.get("/groups/<int:workspace_id>/activity")

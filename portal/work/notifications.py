@@ -3,7 +3,6 @@ marking them read (the API's `mark_notifications_read`)."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from flask import flash, g, redirect, request, url_for
@@ -35,10 +34,9 @@ def unread(user: Any) -> Any:
 HEADER_COUNT_LIMIT = 100
 
 
-@functools.cache
-def _header_count(secretariat: bool) -> Select[tuple[int]]:
-    """The header's count query, built once per shape (`permissions.BoundViewer`)."""
-    viewer = permissions.BoundViewer(is_secretariat=secretariat)
+@permissions.built_once_per_viewer
+def header_count(viewer: permissions.BoundViewer) -> Select[tuple[int]]:
+    """The header's count query."""
     return select(func.count()).select_from(unread(viewer).limit(HEADER_COUNT_LIMIT).subquery())
 
 
@@ -46,23 +44,20 @@ def _header_count(secretariat: bool) -> Select[tuple[int]]:
 def unread_notifications() -> int:
     """The header's count, up to HEADER_COUNT_LIMIT: one COUNT query, once per request."""
     if "unread_notifications" not in g:
-        g.unread_notifications = db.session.scalar(
-            _header_count(bool(current_user.is_secretariat)),
-            permissions.viewer_params(current_user),
-        )
+        g.unread_notifications = db.session.scalar(*header_count(current_user))
     return int(g.unread_notifications or 0)
 
 
 def newest_unread(count: int) -> list[tuple[Notification, activity.Entry]]:
     """The viewer's newest `count` unread notifications (My work's), with sentences."""
-    statement = _newest_unread(bool(current_user.is_secretariat), count)
-    return notification_entries(statement, permissions.viewer_params(current_user))
+    return notification_entries(*newest_unread_statement(current_user, count))
 
 
-@functools.cache
-def _newest_unread(secretariat: bool, count: int) -> Select[tuple[Notification]]:
-    """`newest_unread`'s query, built once per shape (`permissions.BoundViewer`)."""
-    viewer = permissions.BoundViewer(is_secretariat=secretariat)
+@permissions.built_once_per_viewer
+def newest_unread_statement(
+    viewer: permissions.BoundViewer, count: int
+) -> Select[tuple[Notification]]:
+    """`newest_unread`'s query."""
     return with_events(unread(viewer).order_by(Notification.id.desc()).limit(count))
 
 

@@ -200,7 +200,7 @@ def activity_json(
     return payload
 
 
-def workspace_feed(workspace_id: int) -> Any:
+def workspace_feed(workspace_id: permissions.AnyId) -> Any:
     """The events a workspace's members see: the group's own, its items', and the
     items shared with it while they are shared."""
     return select(Event).where(

@@ -514,23 +514,23 @@ def test_statements_built_once_find_for_each_viewer_what_their_own_would(app, wo
 
     with app.test_request_context():
         viewer = db.session.get(User, getattr(work, name).id)
-        shape, params = viewer.is_secretariat, permissions.viewer_params(viewer)
-        in_group = params | {permissions.GROUP: work.ws_id}
 
         def ids(statement, given=None):
             return [row.id for row in db.session.scalars(statement, given)]
 
-        header = notifications._header_count(shape)
         own_count = select(func.count()).select_from(
             notifications.unread(viewer).limit(notifications.HEADER_COUNT_LIMIT).subquery()
         )
-        assert db.session.scalar(header, params) == db.session.scalar(own_count)
+        assert db.session.scalar(*notifications.header_count(viewer)) == db.session.scalar(
+            own_count
+        )
         newest = notifications.unread(viewer).order_by(Notification.id.desc()).limit(5)
-        assert ids(notifications._newest_unread(shape, 5), params) == ids(newest)
+        assert ids(*notifications.newest_unread_statement(viewer, 5)) == ids(newest)
         changes = activity.my_groups_feed(viewer, None).limit(10)
-        assert ids(activity._my_groups_statement(shape, False, 10), params) == ids(changes)
+        assert ids(*activity.my_groups_statement(viewer, False, 10)) == ids(changes)
         latest = activity.group_feed(work.ws_id, viewer).limit(10)
-        assert ids(activity._latest_statement(shape, 10), in_group) == ids(latest)
+        built_once, params = activity.latest_statement(viewer, 10)
+        assert ids(built_once, params | {permissions.GROUP: work.ws_id}) == ids(latest)
         found = (ids(latest), ids(changes), db.session.scalar(own_count))
     # Nobody's lists are empty here, and they differ by viewer: a statement that
     # ignored its viewer could not pass for all four.

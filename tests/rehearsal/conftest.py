@@ -21,8 +21,6 @@ from tests.mailserver import MailServer
 from .services import missing_binaries
 from .topology import NGINX, Rehearsal
 
-NGINX_FAIL_TIMEOUT_SECONDS = 10
-
 SECRETARIAT = SimpleNamespace(email="secretariat@example.org", password="rehearsal-password-1")
 
 
@@ -73,9 +71,9 @@ def rehearsal_intact(rehearsal: Rehearsal) -> Iterator[Rehearsal]:
         failed_upstream = b"upstream server temporarily disabled" in log.read()
     if failed_upstream:
         # nginx leaves an upstream that failed (a killed `portal serve`) out for its
-        # fail_timeout, 10 s by default as deploy/nginx keeps it: the next test would
-        # find "no live upstreams" (503) or never reach that host.
-        time.sleep(NGINX_FAIL_TIMEOUT_SECONDS + 0.5)
+        # fail_timeout (deploy/nginx's): the next test would find "no live upstreams"
+        # (503) or never reach that host.
+        time.sleep(rehearsal.nginx.fail_timeout + 0.5)
 
 
 def sign_in(

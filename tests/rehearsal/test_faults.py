@@ -94,7 +94,7 @@ def test_a_web_process_killed(rehearsal_intact: Rehearsal, workload: Workload) -
     restarted_at = time.monotonic()
     host1.serve.start()
     restart = time.monotonic() - restarted_at
-    # nginx tries the host again after its fail_timeout (10 s): the pinned browser returns.
+    # nginx tries the host again after its fail_timeout: the pinned browser returns.
     probe = requests.Session()  # a browser with the listener's route and nothing else
     probe.cookies.set("portal_route", listener.session.cookies["portal_route"], path="/")
 
@@ -103,7 +103,9 @@ def test_a_web_process_killed(rehearsal_intact: Rehearsal, workload: Workload) -
         probe.get(rehearsal.url + path, timeout=TIMEOUT)
         return upstream_of(rehearsal, path) == f"127.0.0.1:{host1.serve.port}"
 
-    returned = wait_until(back_on_host1, 30, "the pinned browser did not return to host1")
+    returned = wait_until(
+        back_on_host1, 3 * rehearsal.nginx.fail_timeout, "the pinned browser did not return"
+    )
     returned_after = time.monotonic() - restarted_at
     figures = workload.check()
     record(
@@ -113,7 +115,7 @@ def test_a_web_process_killed(rehearsal_intact: Rehearsal, workload: Workload) -
         f"pinned to it "
         f"reconnected to the other host in {reconnected:.2f} s and caught up from the feed",
         f"restart {restart:.1f} s; its pinned browsers back on it {returned_after:.1f} s "
-        f"after the restart (nginx fail_timeout 10 s)",
+        f"after the restart (nginx fail_timeout {rehearsal.nginx.fail_timeout:.0f} s)",
         f"{figures['written']} created ids read back; storage-check and reindex --check "
         f"clean on both hosts; live client: all {figures['listener0']['events']} events "
         f"({figures['listener0']['duplicates']} duplicates, dropped by event_id)",
@@ -138,8 +140,12 @@ def test_every_web_process_killed(rehearsal_intact: Rehearsal) -> None:
     restarted_at = time.monotonic()
     for host in rehearsal.hosts:
         host.serve.start()
-    # nginx tries a failed server again after its fail_timeout (10 s).
-    wait_until(lambda: health(rehearsal.url)[0] == 200, 30, "nginx did not serve again")
+    # nginx tries a failed server again after its fail_timeout.
+    wait_until(
+        lambda: health(rehearsal.url)[0] == 200,
+        3 * rehearsal.nginx.fail_timeout,
+        "nginx did not serve again",
+    )
     served_after = time.monotonic() - restarted_at
     record(
         "kill -9 every `portal serve`",

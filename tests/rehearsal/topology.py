@@ -18,6 +18,7 @@ Used by `make prod-rehearsal` (benchmarks/load.py) and tests/rehearsal/.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -37,6 +38,17 @@ ROOT = Path(__file__).resolve().parents[2]
 NGINX_FILES = ROOT / "deploy" / "nginx"
 FLASK = str(Path(sys.executable).with_name("flask"))
 NGINX = shutil.which("nginx") or shutil.which("/usr/sbin/nginx")
+
+
+def upstream_server_parameters() -> str:
+    """What deploy/nginx/portal.conf says after each upstream `server` address
+    (`max_fails=1 fail_timeout=10s`): the rehearsal's upstreams are those of the site."""
+    site = (NGINX_FILES / "portal.conf").read_text()
+    upstream = re.search(r"upstream portal \{(.*?)\}", site, re.DOTALL)
+    assert upstream, "deploy/nginx/portal.conf has no `upstream portal`"
+    server = re.search(r"^\s*server \S+ ([^;]*);", upstream.group(1), re.MULTILINE)
+    assert server, "deploy/nginx/portal.conf's upstream has no `server` line"
+    return server.group(1)
 
 
 class PortalProcess(Process):
@@ -127,6 +139,12 @@ class Nginx(Process):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def fail_timeout(self) -> float:
+        """Seconds nginx leaves out an upstream that failed (`fail_timeout`, 10 s if unset)."""
+        given = re.search(r"fail_timeout=(\d+)s?\b", upstream_server_parameters())
+        return float(given.group(1)) if given else 10.0
+
     def command(self) -> list[str]:
         return [NGINX or "nginx", "-p", str(self.folder),
                 "-c", str(self.config), "-g", "daemon off;"]  # fmt: skip
@@ -145,7 +163,7 @@ class Nginx(Process):
 
     def render(self) -> str:
         servers = "\n".join(
-            f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;"
+            f"        server 127.0.0.1:{port} {upstream_server_parameters()};"
             for port in self.upstreams
         )
         # As root, nginx's workers would otherwise run as nobody, who cannot enter a
