@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -24,7 +25,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_timedelta
+from babel.dates import TIMEDELTA_UNITS, format_date, format_datetime, format_timedelta
 from flask import Flask, Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
@@ -381,7 +382,14 @@ def local_time(moment: datetime | None, style: str = "medium", zone: str | None 
         shown = ZoneInfo(zone) if zone else viewer_zone()
     except (ZoneInfoNotFoundError, ValueError):
         shown = viewer_zone()
-    return format_datetime(moment, style, tzinfo=shown, locale=page_locale())
+    return _formatted_time(moment, style, shown, page_locale())
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted_time(moment: datetime, style: str, zone: ZoneInfo, locale: Locale) -> str:
+    """Babel's formatting, kept: the same times (a group's newest items, its activity)
+    are shown again to each of its members, and each takes Babel a hundred calls."""
+    return format_datetime(moment, style, tzinfo=zone, locale=locale)
 
 
 def local_date(day: date | datetime | None, style: str = "medium") -> str:
@@ -398,8 +406,35 @@ def time_ago(moment: datetime | None) -> str:
         return ""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo("UTC"))
-    delta = moment - datetime.now(ZoneInfo("UTC"))
-    return format_timedelta(delta, add_direction=True, threshold=1.1, locale=page_locale())
+    seconds = (moment - datetime.now(ZoneInfo("UTC"))).total_seconds()
+    return _relative_time(*_in_babel_units(seconds), page_locale())
+
+
+# `time_ago` shows a time in the largest unit it makes 1.1 of ("66 minutes", then "1 hour").
+AGO_THRESHOLD = 1.1
+_SECONDS_PER_UNIT = dict(TIMEDELTA_UNITS)
+
+
+def _in_babel_units(seconds: float) -> tuple[str, int, bool]:
+    """(unit, count, in the future) as Babel's `format_timedelta` picks them for
+    `seconds` at AGO_THRESHOLD: all its text depends on (with the locale), so that
+    text can be kept (`_relative_time`) while the seconds change at every request."""
+    for unit, per_unit in TIMEDELTA_UNITS:
+        value = abs(seconds) / per_unit
+        if value >= AGO_THRESHOLD or unit == "second":
+            if unit == "second" and value > 0:
+                value = max(1, value)
+            return unit, round(value), seconds >= 0
+    raise AssertionError("TIMEDELTA_UNITS ends with the second")
+
+
+@functools.lru_cache(maxsize=1024)
+def _relative_time(unit: str, count: int, future: bool, locale: Locale) -> str:
+    """Babel's text for `count` `unit`s ahead or ago (a hundred calls each time)."""
+    seconds = count * _SECONDS_PER_UNIT[unit] * (1 if future else -1)
+    return format_timedelta(
+        seconds, granularity=unit, threshold=math.inf, add_direction=True, locale=locale
+    )
 
 
 def iso_datetime(moment: datetime | None) -> str:

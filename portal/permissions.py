@@ -167,21 +167,28 @@ class WorkspaceAction(enum.StrEnum):
 
 
 def role_in(user: Any, workspace_id: int) -> Role | None:
-    """The user's role in a workspace. A page asks several times: the membership is
-    read once and held for the app context, so the session's identity map (weakly
-    referencing) answers again, and is still what the session says after a change in
-    the same request (a deleted one is gone, a committed one is read again)."""
+    """The user's role in a workspace."""
+    membership = _membership(user, workspace_id)
+    return membership.role if membership is not None else None
+
+
+# A membership is read with its workspace (joined: `load_workspace` needs no query of its
+# own for a member's group), not with its user, who is the one asking.
+_MEMBERSHIP_READ = (lazyload(Membership.user),)
+
+
+def _membership(user: Any, workspace_id: int) -> Membership | None:
+    """The user's membership of a workspace. A page asks several times: it is read once
+    and held for the app context, so the session's identity map (weakly referencing)
+    answers again, and is still what the session says after a change in the same
+    request (a deleted one is gone, a committed one is read again)."""
     if not user.is_authenticated:
         return None
-    membership = db.session.get(
-        Membership,
-        (workspace_id, user.id),
-        options=[lazyload(Membership.user), lazyload(Membership.workspace)],
-    )
+    membership = db.session.get(Membership, (workspace_id, user.id), options=_MEMBERSHIP_READ)
     if membership is None:
         return None
     g.setdefault("memberships_held", {})[workspace_id, user.id] = membership
-    return membership.role
+    return membership
 
 
 def can_read_workspace(user: Any, workspace: Workspace) -> bool:
@@ -210,7 +217,11 @@ def may_on_workspace(user: Any, workspace: Workspace, action: WorkspaceAction) -
 def load_workspace(workspace_id: int, action: WorkspaceAction = WorkspaceAction.read) -> Workspace:
     """The workspace if the caller may read it (else 404) and act on it (else 403)."""
     user = _user()
-    workspace = db.session.get(Workspace, workspace_id)
+    membership = None if user.is_secretariat else _membership(user, workspace_id)
+    if membership is not None:
+        workspace: Workspace | None = membership.workspace
+    else:
+        workspace = db.session.get(Workspace, workspace_id)
     if workspace is None or not can_read_workspace(user, workspace):
         raise not_found("workspace")
     if not may_on_workspace(user, workspace, action):

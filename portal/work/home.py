@@ -45,6 +45,18 @@ def my_groups() -> list[tuple[Workspace, Any]]:
     return [(group, group_role) for group, group_role in rows]
 
 
+def my_group_ids() -> list[int]:
+    """The ids of `my_groups`, by name, without loading the groups."""
+    return list(
+        db.session.scalars(
+            permissions.visible_workspaces(current_user)
+            .with_only_columns(Workspace.id)
+            .where(Workspace.archived_at.is_(None))
+            .order_by(Workspace.name)
+        )
+    )
+
+
 def readable(model: Any) -> Any:
     """The row's item is one the viewer may read, looked up by its key: building the set
     of every readable item first would cost as much as the groups are big."""
@@ -95,7 +107,9 @@ def group_names(ids: set[int]) -> dict[int, str]:
 @bp.get("/work")
 @page(access=permissions.signed_in)
 def my_work() -> str:
-    groups = my_groups()
+    groups = my_groups() if renders() else []
+    # A refresh shows no group, but its block listens to each one's events.
+    group_ids = [group.id for group, _role in groups] if renders() else my_group_ids()
     tasks = open_tasks() if renders() else []
     meetings = next_meetings() if renders() else []
     since: datetime | None = activity.previous_sign_in(current_user)
@@ -114,5 +128,5 @@ def my_work() -> str:
         since=since,
         changes=changes,
         notifications=notifications,
-        live_events=[f"live:workspace-{group.id}" for group, _role in groups],
+        live_events=[f"live:workspace-{group_id}" for group_id in group_ids],
     )

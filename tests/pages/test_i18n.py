@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import re
 from pathlib import Path
 
@@ -167,3 +168,40 @@ def test_file_sizes_read_naturally_in_every_language(app, language):
         sizes = [file_size(size) for size in (0, 1, 413, 1_500, 2_300_000, 999_999)]
 
     assert sizes == FILE_SIZES[language]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_relative_times_read_as_babel_writes_them(language):
+    """`time_ago` keeps Babel's text by unit and count: for any number of seconds, ahead
+    or ago, at the units' edges too, the kept text is the one Babel writes."""
+    from babel import Locale
+    from babel.dates import format_timedelta
+
+    from portal.pages import AGO_THRESHOLD, _in_babel_units, _relative_time
+
+    locale = Locale.parse(language)
+    edges = [0, 0.3, 0.5, 1, 59.4, 59.6, 65.9, 66, 3959, 3960, 3961, 5399, 5400]
+    edges += [1.1 * days * 86400 + nudge for days in (1, 7, 30, 365) for nudge in (-1, 0, 1)]
+    spread = random.Random(13)
+    samples = [spread.uniform(0, 4e8) for _ in range(3000)] + [
+        spread.uniform(0, 2e5) for _ in range(3000)
+    ]
+    for seconds in [*edges, *samples]:
+        for signed in (seconds, -seconds):
+            expected = format_timedelta(
+                signed, add_direction=True, threshold=AGO_THRESHOLD, locale=locale
+            )
+            assert _relative_time(*_in_babel_units(signed), locale) == expected, signed
+
+
+def test_templates_translate_in_the_locale_forced_for_an_email(app):
+    """The templates' catalog lookup follows `force_locale`, as an e-mail written during
+    a request, in its reader's language, needs."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+        assert render_template_string('{{ _("Sign in") }}') == "Iniciar sesión"
+        with force_locale("fr"):
+            assert render_template_string('{{ _("Sign in") }}') == "Se connecter"
+        assert render_template_string('{{ _("Sign in") }}') == "Iniciar sesión"
