@@ -278,6 +278,8 @@ class ItemAccess(enum.IntEnum):
 
 _ROLE_ACCESS = {Role.observer: ItemAccess.view, Role.member: ItemAccess.edit,
                 Role.coordinator: ItemAccess.manage}  # fmt: skip
+# A share lets a group edit at most: the owner group's members need not look at shares.
+MOST_A_SHARE_GRANTS = ItemAccess.edit
 
 
 def item_access(user: Any, item: Item) -> ItemAccess:
@@ -293,22 +295,30 @@ def item_access(user: Any, item: Item) -> ItemAccess:
         owner_role = role_in(user, item.workspace_id)
         if owner_role is not None:
             access = _ROLE_ACCESS[owner_role]
-        shared = db.session.execute(
-            select(Share.permission, Membership.role)
-            .join(Membership, Membership.workspace_id == Share.workspace_id)
-            .where(Share.item_id == item.id, Membership.user_id == user.id)
-        )
-        for permission, role in shared:
-            if role is Role.observer:
-                granted = ItemAccess.view
-            elif permission is SharePermission.edit:
-                granted = ItemAccess.edit
-            else:
-                granted = ItemAccess.comment
-            access = max(access, granted)
+        if access < MOST_A_SHARE_GRANTS:
+            access = max(access, _access_by_shares(user, item))
     if item.deleted_at is not None:
         # The trash is for those who may restore.
         return access if access is ItemAccess.manage else ItemAccess.none
+    return access
+
+
+def _access_by_shares(user: Any, item: Item) -> ItemAccess:
+    """The most that the shares of the item with the user's groups grant."""
+    access = ItemAccess.none
+    shared = db.session.execute(
+        select(Share.permission, Membership.role)
+        .join(Membership, Membership.workspace_id == Share.workspace_id)
+        .where(Share.item_id == item.id, Membership.user_id == user.id)
+    )
+    for permission, role in shared:
+        if role is Role.observer:
+            granted = ItemAccess.view
+        elif permission is SharePermission.edit:
+            granted = ItemAccess.edit
+        else:
+            granted = ItemAccess.comment
+        access = max(access, granted)
     return access
 
 

@@ -23,7 +23,7 @@ from ..api import ApiError, is_api_request
 from ..events import utcnow
 from ..extensions import db, login_manager
 from ..permissions import Anonymous
-from .models import ApiToken, User, UserSession
+from .models import ApiToken, User, UserSession, without_community
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
@@ -46,10 +46,9 @@ def current_session_id() -> int | None:
     return session_id if isinstance(session_id, int) else None
 
 
-# The session row with its user, without the user's community (loaded when asked for):
-# every request reads these, few pages the community, whose two joined tables tripled the
-# columns to read.
-SESSION_USER = (joinedload(UserSession.user).lazyload(User.community),)
+# The session row with its user: every request reads these, few pages the user's
+# community, whose two joined tables tripled the columns to read.
+SESSION_USER = (without_community(joinedload(UserSession.user)),)
 
 
 def live_session(

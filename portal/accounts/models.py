@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, false
@@ -82,6 +82,13 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+def without_community(load: Any) -> Any:
+    """`load`, an option that loads users, without their community (and its member
+    state): two joined tables that a person named next to something, or the one signed
+    in, does not need. Read when asked for."""
+    return load.lazyload(User.community)
 
 
 class UserSession(db.Model):  # type: ignore[name-defined]

@@ -22,7 +22,7 @@ from sqlalchemy import BindParameter, Select, bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
 from .. import permissions
-from ..accounts.models import User
+from ..accounts.models import User, without_community
 from ..events import Event
 from ..extensions import db
 from ..i18n import current_language
@@ -345,7 +345,9 @@ def entries(events: Iterable[Event], viewer: Any = None) -> list[Entry]:
 def _readable(statement: Select[Any], viewer: Any) -> Select[Any]:
     """The events of `statement` the viewer may read, each with its actor in the same
     query (a round trip less than a second SELECT of the actors)."""
-    return statement.where(permissions.readable_events(viewer)).options(joinedload(Event.actor))
+    return statement.where(permissions.readable_events(viewer)).options(
+        without_community(joinedload(Event.actor))
+    )
 
 
 def group_feed(workspace_id: permissions.AnyId, viewer: Any) -> Select[tuple[Event]]:

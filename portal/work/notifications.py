@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from .. import permissions
 from ..accounts import service
-from ..accounts.models import Notification
+from ..accounts.models import Notification, without_community
 from ..accounts.schemas import ReadBody
 from ..events import Event
 from ..extensions import db
@@ -63,7 +63,9 @@ def newest_unread_statement(
 
 def with_events(statement: Select[tuple[Notification]]) -> Select[tuple[Notification]]:
     """Notifications with what `notification_entries` reads of them, in the same query."""
-    return statement.options(joinedload(Notification.event).joinedload(Event.actor))
+    return statement.options(
+        without_community(joinedload(Notification.event).joinedload(Event.actor))
+    )
 
 
 def notification_entries(

@@ -9,11 +9,11 @@ from typing import Any
 from flask import Blueprint, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defaultload, selectinload
 
 from .. import permissions
 from ..accounts.api import user_summary
-from ..accounts.models import User
+from ..accounts.models import User, without_community
 from ..api import API_PREFIX, conflict, endpoint, iso, not_found, paginate, setting
 from ..events import Event, utcnow
 from ..extensions import db
@@ -152,7 +152,12 @@ def comment_json(comment: Comment) -> dict[str, Any]:
 def list_comments(item_id: int, query: ItemQuery) -> dict[str, Any]:
     """The comments on an item, oldest first."""
     item = permissions.load_item(item_id)
-    statement = select(Comment).where(Comment.item_id == item.id).order_by(Comment.id)
+    statement = (
+        select(Comment)
+        .where(Comment.item_id == item.id)
+        .options(without_community(defaultload(Comment.author)))
+        .order_by(Comment.id)
+    )
     return paginate(statement, query, comment_json)
 
 

@@ -23,10 +23,11 @@ from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defaultload, selectinload
 from werkzeug.wrappers import Response
 
 from .. import permissions
+from ..accounts.models import without_community
 from ..api import conflict, not_found, setting
 from ..events import Event
 from ..extensions import db
@@ -84,6 +85,7 @@ def _comments(item: Item) -> dict[str, Any]:
     newest = db.session.scalars(
         select(Comment)
         .where(Comment.item_id == item.id)
+        .options(without_community(defaultload(Comment.author)))
         .order_by(Comment.id.desc())
         .limit(COMMENTS_SHOWN)
     ).all()
