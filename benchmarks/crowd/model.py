@@ -57,6 +57,13 @@ def live_window_ms() -> tuple[int, int]:
     return int(shortest.group(1)), int(spread.group(1)) if spread else 0  # type: ignore[union-attr]
 
 
+def live_catch_up_retry_ms() -> list[int]:
+    """live.js's pauses before it tries a failed catch-up again (CATCH_UP_RETRY_MS)."""
+    source = (ROOT / "portal" / "static" / "js" / "live.js").read_text()
+    pauses = re.search(r"const CATCH_UP_RETRY_MS = \[([^\]]*)\];", source)
+    return [int(pause) for pause in re.findall(r"\d+", pauses.group(1))]  # type: ignore[union-attr]
+
+
 def live_lists() -> list[str]:
     """live.js's list event kinds (`live:tasks-5` ...), from its KINDS."""
     source = (ROOT / "portal" / "static" / "js" / "live.js").read_text()

@@ -22,7 +22,14 @@ from locust import User, between, task
 
 from tests.rehearsal.hostile import browser_at
 
-from .model import MIX, SEARCH_WORDS, live_lists, member_address, visitor_address
+from .model import (
+    MIX,
+    SEARCH_WORDS,
+    live_catch_up_retry_ms,
+    live_lists,
+    member_address,
+    visitor_address,
+)
 
 
 class Run:
@@ -118,6 +125,7 @@ def live_blocks(html: str) -> list[tuple[str, str, set[str], dict[str, str]]]:
 
 
 LISTS = live_lists()
+CATCH_UP_RETRY_MS = live_catch_up_retry_ms()
 
 
 def live_names(activity: dict[str, Any]) -> set[str]:
@@ -242,6 +250,7 @@ class Member(User):
         threading.Thread(target=self.catch_up, args=(after,), daemon=True).start()
 
     def catch_up(self, after: int) -> None:
+        pauses = iter(CATCH_UP_RETRY_MS)
         for _page in range(20):
             answer = self.call(
                 "live catch-up",
@@ -249,7 +258,14 @@ class Member(User):
                 f"/api/v1/workspaces/{self.group_id}/activity",
                 params={"after": after, "per_page": 100},
             )
-            if answer is None or answer.status_code != 200:
+            if answer is None or answer.status_code >= 500:
+                # As live.js: no answer, or a 5xx, is tried again after a pause.
+                pause = next(pauses, None)
+                if pause is None:
+                    return
+                time.sleep(pause / 1000 * (1 + random.random() / 2))
+                continue
+            if answer.status_code != 200:
                 return
             feed = answer.json()
             for activity in feed["items"]:
