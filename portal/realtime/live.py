@@ -60,6 +60,9 @@ REPLAY_LIMIT = 5000
 # Presence changes of a workspace are announced at most this often (seconds):
 # when a whole group arrives at once, each member gets a few lists, not one per arrival.
 PRESENCE_INTERVAL = 0.5
+# How long a process's first connections wait, at most, for its subscription to Redis
+# (manager.py; a Redis that is down fails the attempt at once: no wait then).
+FIRST_SUBSCRIPTION_WAIT_SECONDS = 5.0
 
 
 def workspace_room(workspace_id: int) -> str:
@@ -230,6 +233,8 @@ def _accept(auth: Any) -> None:
     user, token_id = found
     if two_factor.must_set_up(user):
         raise ConnectionRefusedError("two_factor_required")
+    if state.manager is not None:
+        state.manager.wait_for_first_subscription(FIRST_SUBSCRIPTION_WAIT_SECONDS)
     sid = request.sid  # type: ignore[attr-defined]
     workspaces = permissions.live_workspace_ids(db.session, user)
     with state.lock:

@@ -82,9 +82,19 @@ class PortalRedisManager(socketio.PubSubManager):  # type: ignore[misc]
         self.on_recovery: Callable[[datetime], None] | None = None
         # time.time() when Redis last answered the listener (at first: when it began).
         self.last_heard = time.time()
+        # Set once Redis confirmed the listener's first subscription, or the attempt
+        # failed (then the recovery replays what the outage hid).
+        self._first_subscription = threading.Event()
         self._outbox: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=OUTBOX_SIZE)
         self._publisher_lock = threading.Lock()
         self._publisher_started = False
+
+    def wait_for_first_subscription(self, timeout: float) -> None:
+        """Until this process hears the others. python-socketio starts the listener with
+        the process's first connection: accepting that client before the subscription
+        would lose a change another process publishes in between, after the client's
+        catch-up has read the feed."""
+        self._first_subscription.wait(timeout)
 
     def publish_control(self, message: dict[str, Any]) -> None:
         """Send a control message to the other processes (this one acts on its own)."""
@@ -130,10 +140,10 @@ class PortalRedisManager(socketio.PubSubManager):  # type: ignore[misc]
         while True:
             pubsub = None
             try:
-                pubsub = redis.Redis.from_url(self.url, **REDIS_OPTIONS).pubsub(
-                    ignore_subscribe_messages=True
-                )
+                pubsub = redis.Redis.from_url(self.url, **REDIS_OPTIONS).pubsub()
                 pubsub.subscribe(self.channel)
+                _await_confirmation(pubsub)
+                self._first_subscription.set()
                 if lost:
                     log.info("Redis answers again: receiving from the other processes")
                     lost = False
@@ -143,6 +153,7 @@ class PortalRedisManager(socketio.PubSubManager):  # type: ignore[misc]
                 if not lost:
                     log.warning("lost Redis (%s): trying again every %.0f s", error, RETRY_SECONDS)
                 lost = True
+                self._first_subscription.set()
             finally:
                 if pubsub is not None:
                     _close_quietly(pubsub)
@@ -190,6 +201,17 @@ class PortalRedisManager(socketio.PubSubManager):  # type: ignore[misc]
                 self.on_recovery(since)
             except Exception:
                 log.exception("realtime recovery after the Redis outage failed")
+
+
+def _await_confirmation(pubsub: Any) -> None:
+    """Until Redis answers the SUBSCRIBE: from then on it delivers what others publish
+    (its first answer on the connection; nothing published comes before it)."""
+    deadline = time.monotonic() + 2 * PING_SECONDS
+    while time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=1.0)
+        if message is not None and message["type"] == "subscribe":
+            return
+    raise redis.ConnectionError("Redis did not confirm the subscription")
 
 
 def _close_quietly(pubsub: Any) -> None:

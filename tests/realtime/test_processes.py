@@ -8,17 +8,23 @@ with Redis gone, HTTP still works and the change stands.
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import redis
 import socketio
 from flask import Flask
+
+from portal.realtime.manager import channel_for
 
 from ..conftest import service_url
 from ..servers import PortalServer, free_port
@@ -123,6 +129,64 @@ def test_a_change_in_one_process_reaches_the_clients_of_the_other(
         assert (payload["verb"], payload["workspace_id"]) == ("workspace.updated", world.ws_id)
     assert bystander_on_b.activity_verbs() == []
     assert outsider_on_b.activity_verbs(wait=0) == []
+
+
+class SlowRedis:
+    """A TCP relay to Redis that holds each new connection for `delay` seconds before it
+    passes anything, as a loaded Redis host answers late."""
+
+    def __init__(self, url: str, delay: float) -> None:
+        parsed = urlparse(url)
+        self.upstream = (parsed.hostname or "127.0.0.1", parsed.port or 6379)
+        self.delay = delay
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = parsed._replace(netloc=f"127.0.0.1:{self.server.getsockname()[1]}").geturl()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = self.server.accept()
+                threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client: socket.socket) -> None:
+        time.sleep(self.delay)
+        upstream = socket.create_connection(self.upstream)
+        for source, sink in ((client, upstream), (upstream, client)):
+            threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+    with contextlib.suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)
+
+
+def test_a_process_accepts_its_first_client_once_it_hears_the_others(
+    app: Flask, world: SimpleNamespace, redis_url: str, tmp_path: Path, clients: Any,
+    token_of: Any
+) -> None:  # fmt: skip
+    """python-socketio subscribes a process to Redis when its first client arrives (a
+    process restarted after a deploy or a crash). Were that client accepted before
+    Redis confirmed the subscription, a change another process publishes in between,
+    after the client's catch-up read the feed, would reach it neither way."""
+    slow = SlowRedis(redis_url, delay=0.7)
+    restarted = Server(app, slow.url, tmp_path / "restarted")
+    channel = channel_for(redis_url).encode()
+    subscribers = lambda: dict(redis.Redis.from_url(redis_url).pubsub_numsub(channel))[channel]
+    try:
+        restarted.wait_ready()
+        before = subscribers()
+        clients(restarted, token_of(world.member)[1])
+        assert subscribers() == before + 1
+    finally:
+        restarted.stop()
+        slow.close()
 
 
 def test_room_changes_in_one_process_apply_in_the_other(
