@@ -38,6 +38,11 @@ def board_path(site: Any) -> str:
     return f"/groups/{site.data.workspace_id}/tasks/board"
 
 
+def tasks_event(site: Any) -> str:
+    """The live event the board listens to (live.js raises it on <body>)."""
+    return f"live:tasks-{site.data.workspace_id}"
+
+
 def in_column(page: Any, status: str, task_id: int) -> Any:
     return page.locator(f'#task_board .board-column[data-status="{status}"] #task-{task_id}')
 
@@ -168,8 +173,7 @@ def test_a_card_is_moved_with_the_keyboard_alone(signed_in, site):
 def test_the_board_refreshes_on_live_events_but_not_during_a_move(signed_in, site):
     first = make_task(site, title="Ya en el tablero")
     page = signed_in("member", board_path(site), language="en")
-    event = f"live:tasks-{site.data.workspace_id}"
-    live = f"document.body.dispatchEvent(new CustomEvent('{event}'))"
+    live = f"document.body.dispatchEvent(new CustomEvent('{tasks_event(site)}'))"
 
     added = make_task(site, who="coordinator", title="Llegó en vivo")
     page.evaluate(live)
@@ -188,6 +192,42 @@ def test_the_board_refreshes_on_live_events_but_not_during_a_move(signed_in, sit
     in_column(page, "todo", later["id"]).wait_for()
     # Focus comes back once the held refresh has settled (the socket's own event for the
     # new task may bring one more refresh).
+    expect(page.locator(f"#task-{first['id']}")).to_be_focused()
+
+
+def test_focus_follows_the_card_after_a_refresh_that_waited_for_a_field(signed_in, site):
+    """A refresh whose answer finds a card's status field focused waits (live.js); the
+    board must not remember that field as the place to put the focus back later."""
+    first = make_task(site, title="Con el foco")
+    page = signed_in("member", board_path(site), language="en")
+    answers: list[Any] = []  # the board's live refreshes, held until the field has the focus
+
+    def hold_refreshes(route: Any) -> None:
+        if route.request.headers.get("hx-request"):
+            answers.append(route)
+        else:
+            route.continue_()
+
+    page.route(f"**{board_path(site)}", hold_refreshes)
+    added = make_task(site, who="coordinator", title="Mientras tanto")
+    page.evaluate(f"document.body.dispatchEvent(new CustomEvent('{tasks_event(site)}'))")
+    for _ in range(100):
+        if answers:
+            break
+        page.wait_for_timeout(50)
+    assert answers, "no live refresh"
+    page.focus(f"#move-{first['id']}")
+    page.evaluate(
+        "document.addEventListener('htmx:afterRequest', () => {"
+        " document.body.dataset.answered = 1 })"
+    )
+    answers.pop().continue_()
+    page.locator("body[data-answered]").wait_for(state="attached")
+    assert page.locator(f"#task-{added['id']}").count() == 0  # not swapped over the field
+    page.unroute(f"**{board_path(site)}")
+
+    page.focus(f"#task-{first['id']}")  # the field left: the refresh comes in
+    in_column(page, "todo", added["id"]).wait_for()
     expect(page.locator(f"#task-{first['id']}")).to_be_focused()
 
 

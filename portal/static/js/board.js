@@ -200,7 +200,9 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     refreshWaiting = true;
     return;
   }
-  if (event.detail.target.id !== BOARD || focusAfterSwap) return;
+  // Only a swap that happens: live.js (on <body>, so first) keeps a board whose field
+  // has the focus, and htmx swaps no error; a focus noted then would be put back later.
+  if (event.detail.target.id !== BOARD || !event.detail.shouldSwap || focusAfterSwap) return;
   const focused = document.activeElement;
   if (focused && event.detail.target.contains(focused)) {
     focusAfterSwap = focused.id || focused.closest(".task-card")?.id || null;
