@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_login import current_user
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import aliased
 
 from .. import permissions
@@ -27,6 +27,15 @@ NOTIFICATIONS_SHOWN = 5
 CHANGES_SHOWN = 10
 
 
+def _my_groups_statement() -> Select[tuple[Workspace]]:
+    """The groups the viewer reads, not archived, by name."""
+    return (
+        permissions.visible_workspaces(current_user)
+        .where(Workspace.archived_at.is_(None))
+        .order_by(Workspace.name)
+    )
+
+
 def my_groups() -> list[tuple[Workspace, Any]]:
     """The groups the viewer reads, by name, each with the viewer's role (None for the
     secretariat outside theirs): one query."""
@@ -36,25 +45,13 @@ def my_groups() -> list[tuple[Workspace, Any]]:
         .where(mine.workspace_id == Workspace.id, mine.user_id == current_user.id)
         .scalar_subquery()
     )
-    rows = db.session.execute(
-        permissions.visible_workspaces(current_user)
-        .add_columns(role)
-        .where(Workspace.archived_at.is_(None))
-        .order_by(Workspace.name)
-    )
+    rows = db.session.execute(_my_groups_statement().add_columns(role))
     return [(group, group_role) for group, group_role in rows]
 
 
 def my_group_ids() -> list[int]:
     """The ids of `my_groups`, by name, without loading the groups."""
-    return list(
-        db.session.scalars(
-            permissions.visible_workspaces(current_user)
-            .with_only_columns(Workspace.id)
-            .where(Workspace.archived_at.is_(None))
-            .order_by(Workspace.name)
-        )
-    )
+    return list(db.session.scalars(_my_groups_statement().with_only_columns(Workspace.id)))
 
 
 def readable(model: Any) -> Any:
