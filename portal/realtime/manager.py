@@ -94,7 +94,10 @@ class PortalRedisManager(socketio.PubSubManager):  # type: ignore[misc]
         the process's first connection: accepting that client before the subscription
         would lose a change another process publishes in between, after the client's
         catch-up has read the feed."""
-        self._first_subscription.wait(timeout)
+        if not self._first_subscription.wait(timeout):
+            # Waited once in vain: the next ones do not (the listener's recovery, once
+            # subscribed, replays what it missed).
+            self._first_subscription.set()
 
     def publish_control(self, message: dict[str, Any]) -> None:
         """Send a control message to the other processes (this one acts on its own)."""
