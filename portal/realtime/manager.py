@@ -11,6 +11,10 @@ portal's control messages.
   less REPLAY_MARGIN_SECONDS): live.py then brings rooms in line with the database,
   replays to this process's clients the events committed since, and tells them to
   catch up on the rest.
+- python-socketio starts the listener with the process's first connection; that
+  connection is accepted once Redis has confirmed the subscription
+  (`wait_for_first_subscription`), so no change published meanwhile slips between
+  the client's catch-up and the subscription.
 - Room changes (a member removed, a user deactivated, a token revoked) must reach
   the connections of every process. They travel as control messages on the same
   channel as the emits, in one publisher queue, so every process applies them in
