@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 from .. import events
 from ..api import ApiError, conflict, invalid, setting
 from ..events import utcnow
-from ..extensions import db
+from ..extensions import WRITES_ALONE, db
 from ..network.models import Community
 from .auth import SESSION_KEY, SESSION_TOUCH_INTERVAL, current_session_id
 from .models import ApiToken, Notification, User, UserSession
@@ -98,9 +98,13 @@ def sign_out(user: User) -> None:
 
 
 def touch_session(session_id: int, now: datetime) -> None:
-    """A statement, not the loaded row: a sign-out elsewhere may have deleted it."""
+    """A statement, not the loaded row: a sign-out elsewhere may have deleted it. It
+    commits alone, so any request may make it (WRITES_ALONE)."""
     db.session.execute(
-        update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now)
+        update(UserSession)
+        .where(UserSession.id == session_id)
+        .values(last_seen_at=now)
+        .execution_options(**WRITES_ALONE)
     )
     db.session.commit()
 
@@ -247,7 +251,13 @@ def revoke_all_tokens(user: User) -> None:
 
 
 def touch_token(token: ApiToken, now: datetime) -> None:
-    token.last_used_at = now
+    """One statement that commits alone, so any request may make it (WRITES_ALONE)."""
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token.id)
+        .values(last_used_at=now)
+        .execution_options(**WRITES_ALONE)
+    )
     db.session.commit()
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from ..accounts.models import User, UserSession
 from ..events import Event, utcnow
-from ..extensions import db
+from ..extensions import WRITES_ALONE, db
 from ..network.models import Community, MemberState
 from ..workspaces.models import Item
 from .models import PublicationRequest, PublicCount, RequestStatus
@@ -56,9 +56,9 @@ def count_public(
     community_slug: str | None = None,
 ) -> None:
     """Count this public request once its answer is ready: one upsert (the day's row of
-    the counter and community, created or bumped) committed in the request's own
-    transaction, which has nothing else to write and would otherwise be rolled back, so
-    no round trip is added but that statement. The community is given by id, or by the
+    the counter and community, created or bumped) that commits alone (WRITES_ALONE: a
+    GET reads without a transaction), so no round trip is added but that statement. The
+    community is given by id, or by the
     slug of a search's filter (looked up inside the same statement).
 
     A failure is logged and forgotten: the visitor gets their answer all the same."""
@@ -95,6 +95,7 @@ def _upsert(counter: str, community: Any) -> Any:
             index_elements=[table.c.day, table.c.metric, table.c.community_id],
             set_={"total": table.c.total + 1},
         )
+        .execution_options(**WRITES_ALONE)
     )
 
 
