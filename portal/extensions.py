@@ -41,7 +41,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # The WSGI environ key that marks a safe request once its hooks run.
 READS_ONLY = "portal.reads_only"
 # The execution options of the one statement a safe request may write: it commits alone.
-WRITES_ALONE = {"portal_writes_alone": True}
+_WRITES_ALONE_OPTION = "portal_writes_alone"
+WRITES_ALONE = {_WRITES_ALONE_OPTION: True}
 
 
 class ReadingRequestWrites(RuntimeError):
@@ -68,7 +69,7 @@ def reading_engine(engine: Engine) -> Engine:
 def _refuse_writes(
     conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
 ) -> None:
-    if context is None or context.execution_options.keys() >= WRITES_ALONE.keys():
+    if context is None or context.execution_options.get(_WRITES_ALONE_OPTION):
         return
     if context.isinsert or context.isupdate or context.isdelete:
         raise ReadingRequestWrites(
@@ -78,6 +79,8 @@ def _refuse_writes(
 
 
 class PortalSession(Session):
+    """`db.session`: a safe request's binds to the reading engine."""
+
     def get_bind(self, *args: Any, **kwargs: Any) -> Engine | Connection:
         bind = super().get_bind(*args, **kwargs)
         if isinstance(bind, Engine) and has_request_context() and request.environ.get(READS_ONLY):
