@@ -228,6 +228,7 @@ class Member(User):
         sio.on("activity", self.on_activity)
         sio.on("notification", lambda _data: self.raise_soon({"live:notifications"}))
         sio.on("connect", self.on_connect)
+        sio.on("disconnect", self.on_disconnect)
         for attempt in range(5):
             try:
                 sio.connect(
@@ -242,12 +243,17 @@ class Member(User):
         self.crowd.record("live connection", time.time(), 0, "ConnectionError")
 
     def on_connect(self) -> None:
-        """After every (re)connection: read the feed after what was seen (live.js
-        catchUp); the first time, that sets where the socket's own sequence starts."""
+        """After every (re)connection: read the feed after what was seen when the
+        previous connection ended (live.js catchUp: the new one may deliver events before
+        this handler runs); the first time, that sets where the socket's own sequence
+        starts."""
         self.client_state["connects"] += 1
-        seen = self.client_state["socket"] + self.client_state["caught_up"]
-        after = max([self.rendered, *seen])
+        after = max(self.rendered, self.client_state.get("resume_from", 0))
         threading.Thread(target=self.catch_up, args=(after,), daemon=True).start()
+
+    def on_disconnect(self, *reason: Any) -> None:
+        seen = self.client_state["socket"] + self.client_state["caught_up"]
+        self.client_state["resume_from"] = max(seen, default=0)
 
     def catch_up(self, after: int) -> None:
         pauses = iter(CATCH_UP_RETRY_MS)

@@ -104,6 +104,8 @@ class Listener:
         self.connects: list[float] = []
         self.disconnects: list[float] = []
         self.catch_up_failures: list[str] = []  # when and why a catch-up failed
+        # The last event seen when the previous connection ended: where a catch-up starts.
+        self.resume_from = 0
         self.lock = threading.Lock()
         self.client = socketio.Client(
             reconnection=True,
@@ -146,14 +148,17 @@ class Listener:
 
     def _on_connect(self) -> None:
         self.connects.append(time.monotonic())
-        # After the last event seen before this connection (live.js reads its cursor in
-        # its connect handler, before the new connection delivers anything); the
-        # handler runs on the client's own thread: catch up beside it.
-        after = self.cursor
-        threading.Thread(target=self._catch_up_quietly, args=(after,), daemon=True).start()
+        # After the last event seen when the previous connection ended, as live.js: the
+        # new connection may deliver events before this handler runs, and one committed
+        # while no connection was open is not among them. The handler runs on the
+        # client's own thread: catch up beside it.
+        threading.Thread(
+            target=self._catch_up_quietly, args=(self.resume_from,), daemon=True
+        ).start()
 
     def _on_disconnect(self, *reason: Any) -> None:
         self.disconnects.append(time.monotonic())
+        self.resume_from = self.cursor
 
     def _on_activity(self, activity: dict[str, Any]) -> None:
         if activity.get("workspace_id") == self.workspace_id:

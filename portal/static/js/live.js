@@ -17,7 +17,8 @@
 // WINDOW_MS + SPREAD_MS: every member of a group hears an event at the same moment, and
 // their pages then ask for their blocks spread over that second, not all at once (the
 // load run saw those synchronized refreshes queue up behind each other). After any
-// (re)connection the activity feed is read `after` the last event id seen for each
+// (re)connection the activity feed is read `after` the last event id seen, when the
+// previous connection ended, for each
 // group the page shows, so nothing is missed, and the notification blocks refresh
 // (notifications are not in the feed). A block that
 // holds a focused field or a changed form is never swapped: its refresh waits until
@@ -138,8 +139,14 @@ function pageWorkspaces() {
 // so that pages reconnected together do not ask together again.
 const CATCH_UP_RETRY_MS = [1000, 3000, 10000, 30000, 60000];
 
+// The newest event id seen for each group when the last connection ended: a catch-up
+// starts there, not at `cursors`, which the new connection may already have moved
+// (socket.io-client raises the events that arrive before "connect" first, and an event
+// committed while no connection was open is not among them).
+const resumeFrom = new Map();
+
 async function catchUp(workspaceId, attempt = 0) {
-  let after = Math.max(cursors.get(workspaceId) ?? 0, rendered);
+  let after = Math.max(resumeFrom.get(workspaceId) ?? 0, rendered);
   for (let page = 0; page < FEED_PAGES; page++) {
     let response;
     try {
@@ -349,6 +356,9 @@ const state = (value) => () => {
 };
 socket.on("connect", state("connected"));
 socket.on("disconnect", state("offline"));
+socket.on("disconnect", () => {
+  for (const [workspaceId, eventId] of cursors) resumeFrom.set(workspaceId, eventId);
+});
 socket.on("connect", catchUpAll);
 let connectedBefore = false;
 socket.on("connect", () => {
