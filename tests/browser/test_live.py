@@ -156,6 +156,61 @@ def test_after_a_lost_connection_the_page_catches_up_from_the_activity_feed(sign
     page.locator("html[data-live=connected]").wait_for(state="attached")
 
 
+def test_an_event_raised_before_the_new_connection_is_reported_hides_no_missed_one(signed_in, site):
+    """socket.io-client raises the events that come with a new connection before the
+    connection's "connect": the catch-up must still start where the previous connection
+    ended. The page's WebSockets pass through a route that cuts the first one and, on
+    the second, lets the server's first event overtake its connection answer."""
+    group_id = site.data.workspace_id
+    page = signed_in("observer", "/account")
+    sockets: list[Any] = []
+    held: list[str] = []
+    released: list[str] = []
+    page.route_web_socket("**/socket.io/**", lambda route: sockets.append(route))
+    page.goto(f"{site.url}/groups/{group_id}")
+    page.evaluate(LISTEN)
+
+    def connect(route: Any, reorder: bool) -> Any:
+        server = route.connect_to_server()
+        route.on_message(lambda message: server.send(message))
+
+        def from_server(message: Any) -> None:
+            if reorder and not held and message.startswith("40"):
+                held.append(message)  # the connection's answer waits for an activity
+            elif held and not released and message.startswith('42["activity"'):
+                route.send(message)
+                route.send(held[0])
+                released.append(message)
+            else:
+                route.send(message)
+
+        server.on_message(from_server)
+        return server
+
+    def wait_until(condition: Any) -> None:
+        for _ in range(100):
+            if condition():
+                return
+            page.wait_for_timeout(100)
+        raise AssertionError("the page did not get there")
+
+    wait_until(lambda: sockets)
+    first_server = connect(sockets[0], reorder=False)
+    page.locator("html[data-live=connected]").wait_for(state="attached")
+    sockets[0].close()
+    first_server.close()
+    page.locator("html[data-live=offline]").wait_for(state="attached")
+    wait_until(lambda: len(sockets) == 2)  # the page reconnects; not to the server yet
+    missed = new_memo(site, group_id)
+    connect(sockets[1], reorder=True)
+    wait_until(lambda: held)
+    overtaking = new_memo(site, group_id)
+    wait_heard(page, overtaking["id"])
+    assert released
+    page.locator("html[data-live=connected]").wait_for(state="attached")
+    wait_heard(page, missed["id"])
+
+
 # --- an open editor ------------------------------------------------------------------------
 
 
