@@ -162,7 +162,7 @@ def test_an_event_raised_before_the_new_connection_is_reported_hides_no_missed_o
     ended. The page's WebSockets pass through a route that cuts the first one and, on
     the second, lets the server's first event overtake its connection answer."""
     group_id = site.data.workspace_id
-    page = signed_in("observer", "/account")
+    page = signed_in("observer", "/account")  # the route must be there before the group page
     sockets: list[Any] = []
     held: list[str] = []
     released: list[str] = []
@@ -188,6 +188,7 @@ def test_an_event_raised_before_the_new_connection_is_reported_hides_no_missed_o
         return server
 
     def wait_until(condition: Any) -> None:
+        # Playwright runs the route's handlers only while the test is in one of its calls.
         for _ in range(100):
             if condition():
                 return
