@@ -362,6 +362,7 @@ def lost_events(result: dict[str, Any], events_text: str) -> str:
         event_id, workspace_id = line.split("|")
         by_group[int(workspace_id)].append(int(event_id))
     lost = recovered = expected_total = unchecked = 0
+    losing = losing_reconnected = 0
     for client in result["clients"]:
         if client["baseline"] is None:
             unchecked += 1
@@ -369,14 +370,19 @@ def lost_events(result: dict[str, Any], events_text: str) -> str:
         expected = {e for e in by_group[client["group"]] if e > client["baseline"]}
         socket_ids = set(client["socket"])
         expected_total += len(expected)
-        lost += len(expected - socket_ids - set(client["caught_up"]))
+        missing = len(expected - socket_ids - set(client["caught_up"]))
+        lost += missing
+        losing += missing > 0
+        losing_reconnected += missing > 0 and client["connects"] > 1
         recovered += len(expected & set(client["caught_up"]) - socket_ids)
     reconnections = sum(max(0, c["connects"] - 1) for c in result["clients"])
+    where = f", missing at {losing} clients ({losing_reconnected} reconnected)" if lost else ""
     return (
         f"lost events (not received by the end): {lost} of {expected_total} expected "
-        "deliveries to "
-        f"{len(result['clients']) - unchecked} clients [target 0]; {recovered} came from "
-        f"the feed after {reconnections} reconnections; {unchecked} clients never caught up"
+        f"deliveries to {len(result['clients']) - unchecked} clients [target 0]{where}; "
+        f"{recovered} came from the feed after {reconnections} reconnections; "
+        f"{unchecked} clients never caught up; {result.get('in_flight_at_end', 0)} live "
+        "connections or catch-ups were still in flight when the run ended"
     )
 
 

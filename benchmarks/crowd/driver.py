@@ -35,6 +35,10 @@ from .model import (
 )
 from .people import Run, people
 
+# How long the end of a run waits for what is in flight (quiet): past live.js's longest
+# pause before a catch-up is tried again (60 s, stretched by up to half).
+QUIET_MAX_SECONDS = 300
+
 
 def say(*words: Any) -> None:
     print(*words, flush=True)
@@ -106,18 +110,28 @@ class Driver:
             "p99_ms": percentile(times, 0.99),
         }
 
-    def quiet(self) -> None:
-        """No new actions; what is in flight is delivered (nothing arrives for 5 s, at
-        most 90 s), then everyone leaves."""
+    def quiet(self) -> int:
+        """No new actions; what is in flight is delivered, then everyone leaves. In flight
+        means: deliveries still arriving (none for 5 s ends it), a live connection being
+        made again, or a catch-up under way or waiting for its next try (an overloaded
+        step leaves some waiting up to a minute and a half, as live.js would). Returns how
+        many were still in flight when it gave up waiting."""
         self.run.quiet = True
-        quiet_until = time.time() + 90
+        quiet_until = time.time() + QUIET_MAX_SECONDS
+        heard = -1
         while time.time() < quiet_until:
+            if len(self.run.deliveries) == heard and not self.in_flight():
+                break
             heard = len(self.run.deliveries)
             time.sleep(5)
-            if len(self.run.deliveries) == heard:
-                break
+        in_flight = self.in_flight()
         self.runner.stop()
         self.environment.runner.quit()
+        return in_flight
+
+    def in_flight(self) -> int:
+        down = sum(1 for c in self.run.clients if c["connects"] and not c["connected"])
+        return down + self.run.catching_up
 
 
 def limits_crossed(figures: dict[str, Any]) -> list[str]:
@@ -151,7 +165,7 @@ def drive(config: dict[str, Any]) -> None:
         if config["ceiling_budget"] > 0
         else {"steps": [], "crossed": "", "carried": 0}
     )
-    driver.quiet()
+    in_flight = driver.quiet()
     run = driver.run
     newest_seen = max(
         (max(c["socket"] + c["caught_up"], default=0) for c in run.clients), default=0
@@ -164,6 +178,7 @@ def drive(config: dict[str, Any]) -> None:
         "deliveries": run.deliveries,
         "clients": run.clients,
         "newest_seen": newest_seen,
+        "in_flight_at_end": in_flight,
         "ceiling_ran": config["ceiling_budget"] > 0,
         "window_ms": config["window_ms"],
         **ceiling,

@@ -47,6 +47,7 @@ class Run:
         self.deliveries: list[tuple[float, float]] = []  # received at, delay (s)
         self.clients: list[dict[str, Any]] = []
         self.counters = {"member": 0, "visitor": 0, "signed in": 0}
+        self.catching_up = 0  # catch-ups under way or waiting to be tried again
         self.quiet = False  # the run is ending: no new actions, the live traffic goes on
 
     def record(self, name: str, started: float, status: int, error: str = "") -> None:
@@ -195,6 +196,7 @@ class Member(User):
             "socket": [],
             "caught_up": [],
             "connects": 0,
+            "connected": False,
             "source": member_address(number),
         }
         run.clients.append(self.client_state)
@@ -248,29 +250,38 @@ class Member(User):
         this handler runs); the first time, that sets where the socket's own sequence
         starts."""
         self.client_state["connects"] += 1
+        self.client_state["connected"] = True
         after = max(self.rendered, self.client_state.get("resume_from", 0))
+        self.crowd.catching_up += 1  # now, not when the thread starts: the driver waits on it
         threading.Thread(target=self.catch_up, args=(after,), daemon=True).start()
 
     def on_disconnect(self, *reason: Any) -> None:
+        self.client_state["connected"] = False
         seen = self.client_state["socket"] + self.client_state["caught_up"]
         self.client_state["resume_from"] = max(seen, default=0)
 
     def catch_up(self, after: int) -> None:
+        """As live.js: the feed after `after`, page by page; no answer or a 5xx is tried
+        again after its pauses, the last one over and over until it is answered."""
+        try:
+            self.read_feed(after)
+        finally:
+            self.crowd.catching_up -= 1
+
+    def read_feed(self, after: int) -> None:
         pauses = iter(CATCH_UP_RETRY_MS)
         for _page in range(20):
-            answer = self.call(
-                "live catch-up",
-                "GET",
-                f"/api/v1/workspaces/{self.group_id}/activity",
-                params={"after": after, "per_page": 100},
-            )
-            if answer is None or answer.status_code >= 500:
-                # As live.js: no answer, or a 5xx, is tried again after a pause.
-                pause = next(pauses, None)
-                if pause is None:
-                    return
+            while True:
+                answer = self.call(
+                    "live catch-up",
+                    "GET",
+                    f"/api/v1/workspaces/{self.group_id}/activity",
+                    params={"after": after, "per_page": 100},
+                )
+                if answer is not None and answer.status_code < 500:
+                    break
+                pause = next(pauses, CATCH_UP_RETRY_MS[-1])
                 time.sleep(pause / 1000 * (1 + random.random() / 2))
-                continue
             if answer.status_code != 200:
                 return
             feed = answer.json()

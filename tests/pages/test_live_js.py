@@ -29,7 +29,17 @@ const scenario = JSON.parse(fs.readFileSync(scenarioPath, "utf8"));
 const raised = [];
 const fetched = [];
 const handlers = {};
-const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+const wait = globalThis.setTimeout;
+const sleep = (ms) => new Promise((done) => wait(done, ms));
+// With `quickPauses`, a wait of a second or more (a catch-up's pause before it is tried
+// again) is noted and made 1 ms.
+const pauses = [];
+if (scenario.quickPauses) {
+  globalThis.setTimeout = (callback, ms) => {
+    if (ms >= 1000) pauses.push(Math.round(ms));
+    return wait(callback, ms >= 1000 ? 1 : ms);
+  };
+}
 Math.random = () => Number(random);
 globalThis.__io = () => ({ on: (name, handler) => { (handlers[name] ??= []).push(handler); },
                            connect() {}, disconnect() {} });
@@ -79,7 +89,7 @@ for (const activity of scenario.activities) {
   await sleep(scenario.gap);
 }
 await sleep(1500);
-console.log(JSON.stringify({ raised, fetched, announced: announcer.textContent }));
+console.log(JSON.stringify({ raised, fetched, pauses, announced: announcer.textContent }));
 """
 
 
@@ -92,6 +102,7 @@ def run(
     failures: dict[int, list[int | str]] | None = None,
     random: float = 0,
     gap: int = 0,
+    quick_pauses: bool = False,
 ) -> dict[str, Any]:
     source = LIVE_JS.read_text()
     source = source.replace(
@@ -111,6 +122,7 @@ def run(
                 "feed": feed or {},
                 "failures": failures or {},
                 "gap": gap,
+                "quickPauses": quick_pauses,
             }
         )
     )
@@ -214,6 +226,20 @@ def test_a_catch_up_the_portal_could_not_answer_is_tried_again(tmp_path, failure
         failures={5: [failure]},
     )  # fmt: skip
     assert [url.split("?")[0] for url in result["fetched"]] == ["/api/v1/workspaces/5/activity"] * 2
+    assert "live:memos-5" in names(result)
+
+
+def test_a_catch_up_is_tried_again_until_the_portal_answers(tmp_path):
+    """A long outage: after its last pause the page keeps asking, at that pace, rather
+    than staying out of date without a word."""
+    missed = activity(1, "item.updated", "memo")
+    del missed["audience"]
+    result = run(
+        tmp_path, [], triggers=["live:memos-5 from:body"], feed={5: [missed]},
+        failures={5: [503] * 7}, quick_pauses=True,
+    )  # fmt: skip
+    assert result["pauses"] == [1000, 3000, 10000, 30000, 60000, 60000, 60000]
+    assert len(result["fetched"]) == 8
     assert "live:memos-5" in names(result)
 
 

@@ -31,7 +31,9 @@ from .topology import Host, Rehearsal
 
 PASSWORD = "workload-password-1"
 TIMEOUT = 10
-# live.js's pauses before it tries a failed catch-up again (1, 3, 10, 30, 60 s), shortened.
+# live.js's pauses before it tries a failed catch-up again (1, 3, 10, 30, 60 s, then 60 s
+# until answered), shortened; a listener gives up after the last, and the test that
+# finds it lacking events prints its failed catch-ups.
 CATCH_UP_RETRY_SECONDS = (0.5, 1, 2, 4, 8)
 
 _groups = itertools.count(1)

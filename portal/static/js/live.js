@@ -135,8 +135,9 @@ function pageWorkspaces() {
 }
 
 // A catch-up the portal could not answer (overloaded, a component down: 5xx, or no
-// network) is tried again after these waits, each stretched by up to half at random
-// so that pages reconnected together do not ask together again.
+// network) is tried again after these waits, then after the last one for as long as
+// it takes (the page would otherwise stay silently out of date), each stretched by up
+// to half at random so that pages reconnected together do not ask together again.
 const CATCH_UP_RETRY_MS = [1000, 3000, 10000, 30000, 60000];
 
 // The newest event id seen for each group when the last connection ended: a catch-up
@@ -157,10 +158,8 @@ async function catchUp(workspaceId, attempt = 0) {
       response = null;
     }
     if (!response || response.status >= 500) {
-      if (attempt < CATCH_UP_RETRY_MS.length) {
-        const wait = CATCH_UP_RETRY_MS[attempt] * (1 + Math.random() / 2);
-        setTimeout(() => catchUp(workspaceId, attempt + 1).catch(() => {}), wait);
-      }
+      const pause = CATCH_UP_RETRY_MS[Math.min(attempt, CATCH_UP_RETRY_MS.length - 1)];
+      setTimeout(() => catchUp(workspaceId, attempt + 1).catch(() => {}), pause * (1 + Math.random() / 2));
       return;
     }
     if (!response.ok) return; // no longer readable (removed from the group...)
