@@ -240,7 +240,10 @@ class Member(User):
                     wait_timeout=30,
                 )
                 return
-            except socketio.exceptions.ConnectionError:
+            except (socketio.exceptions.ConnectionError, ValueError):
+                # An overloaded server may leave the handshake half done ("not in a
+                # disconnected state" on the next try): drop it before trying again.
+                sio.eio.disconnect(abort=True)
                 time.sleep(2 + attempt)
         self.crowd.record("live connection", time.time(), 0, "ConnectionError")
 
@@ -337,9 +340,11 @@ class Member(User):
         return int(found.group(1) or 0) if found else 0
 
     def on_stop(self) -> None:
+        """Leave without waiting on the connection's reader: one stuck on a server
+        that stopped answering held the end of a run for good."""
         if getattr(self, "sio", None) is not None:
             with contextlib.suppress(AttributeError):  # engineio, while reconnecting
-                self.sio.disconnect()
+                self.sio.eio.disconnect(abort=True)
 
     @task(sum(MIX[name] for name in PAGES))
     def read(self) -> None:
