@@ -21,6 +21,7 @@ import websocket._http as websocket_http
 from locust import User, between, task
 
 from tests.rehearsal.hostile import browser_at
+from tests.rehearsal.resume import ResumePoint
 
 from .model import (
     MIX,
@@ -188,7 +189,7 @@ class Member(User):
         self.window = (shortest + random.random() * spread) / 1000  # live.js's draw
         self.sign_in()
         run.counters["signed in"] += 1
-        self.rendered = self.page("my work", "/work")
+        self.resume = ResumePoint(rendered=self.page("my work", "/work"))
         self.client_state = {
             "member": self.me["id"],
             "group": self.group_id,
@@ -248,20 +249,17 @@ class Member(User):
         self.crowd.record("live connection", time.time(), 0, "ConnectionError")
 
     def on_connect(self) -> None:
-        """After every (re)connection: read the feed after what was seen when the
-        previous connection ended (live.js catchUp: the new one may deliver events before
-        this handler runs); the first time, that sets where the socket's own sequence
-        starts."""
+        """After every (re)connection: read the feed after the settled event (live.js
+        catchUp); the first time, that sets where the socket's own sequence starts."""
         self.client_state["connects"] += 1
         self.client_state["connected"] = True
-        after = max(self.rendered, self.client_state.get("resume_from", 0))
+        after = self.resume.catch_up_started()
         self.crowd.catching_up += 1  # now, not when the thread starts: the driver waits on it
         threading.Thread(target=self.catch_up, args=(after,), daemon=True).start()
 
     def on_disconnect(self, *reason: Any) -> None:
         self.client_state["connected"] = False
-        seen = self.client_state["socket"] + self.client_state["caught_up"]
-        self.client_state["resume_from"] = max(seen, default=0)
+        self.resume.connection_ended()
 
     def catch_up(self, after: int) -> None:
         """As live.js: the feed after `after`, page by page; no answer or a 5xx is tried
@@ -269,6 +267,7 @@ class Member(User):
         try:
             self.read_feed(after)
         finally:
+            self.resume.catch_up_ended()
             self.crowd.catching_up -= 1
 
     def read_feed(self, after: int) -> None:
@@ -289,6 +288,7 @@ class Member(User):
                 return
             feed = answer.json()
             for activity in feed["items"]:
+                self.resume.read(activity["event_id"])
                 if activity["event_id"] not in self.client_state["socket"]:
                     self.client_state["caught_up"].append(activity["event_id"])
                     self.raise_soon(live_names(activity))
@@ -303,6 +303,8 @@ class Member(User):
     def on_activity(self, activity: dict[str, Any]) -> None:
         now = time.time()
         self.client_state["socket"].append(activity["event_id"])
+        if self.group_id in activity.get("audience", [activity["workspace_id"]]):
+            self.resume.hear(activity["event_id"])
         at = datetime.fromisoformat(activity["at"].replace("Z", "+00:00")).timestamp()
         self.crowd.deliveries.append((now, now - at))
         self.raise_soon(live_names(activity))

@@ -17,9 +17,10 @@ from portal.workspaces import kinds
 LIVE_JS = Path(__file__).resolve().parents[2] / "portal" / "static" / "js" / "live.js"
 NODE = shutil.which("node")
 
-# Globals live.js reads and a socket whose handlers the script calls, over a page whose
-# blocks listen to `triggers` (their hx-trigger); then a `connect` (catch-up: the feed
-# answers `feed[workspace id]`) and the `activities`, `gap` ms apart. Prints the names
+# Globals live.js reads and a socket whose handlers the script calls, over a page
+# rendered at event `rendered` whose blocks listen to `triggers` (their hx-trigger); then
+# a `connect` (catch-up: the feed answers `feed[workspace id]` after `after`), the
+# `activities`, `gap` ms apart, and the socket events `then`. Prints the names
 # raised on <body> with their ms after the first activity, the URLs fetched, and what
 # the aria-live region says.
 HARNESS = """
@@ -44,7 +45,7 @@ Math.random = () => Number(random);
 globalThis.__io = () => ({ on: (name, handler) => { (handlers[name] ??= []).push(handler); },
                            connect() {}, disconnect() {} });
 const emit = (name, payload) => { for (const handler of handlers[name] ?? []) handler(payload); };
-const meta = { dataset: { user: "1" }, content: "0" };
+const meta = { dataset: { user: "1" }, content: String(scenario.rendered) };
 const announcer = { textContent: "", dataset: { group: "{name} changed the group",
   created: "{name} created {title}", deleted: "{name} deleted {title}",
   commented: "{name} commented {title}", changed: "{name} changed {title}" } };
@@ -73,13 +74,17 @@ const failures = { ...scenario.failures };
 globalThis.fetch = async (url) => {
   fetched.push(url);
   const id = url.match(/workspaces\\/(\\d+)\\/activity/)?.[1];
+  const after = Number(new URL(url, "http://portal").searchParams.get("after"));
   if (failures[id]?.length) {
     const failure = failures[id].shift();
     if (failure === "network") throw new TypeError("Failed to fetch");
     return { ok: false, status: failure };
   }
   if (!(id in scenario.feed)) return { ok: false, status: 404 };
-  return { ok: true, json: async () => ({ items: scenario.feed[id], has_more: false }) };
+  // An item with `committed_at_fetch: n` is in the feed from the n-th request on.
+  const items = scenario.feed[id].filter(
+    (item) => item.event_id > after && (item.committed_at_fetch ?? 0) <= fetched.length);
+  return { ok: true, json: async () => ({ items, has_more: false }) };
 };
 await import(module);
 start = performance.now();
@@ -87,6 +92,10 @@ emit("connect");
 for (const activity of scenario.activities) {
   emit("activity", activity);
   await sleep(scenario.gap);
+}
+for (const name of scenario.then) {
+  emit(name);
+  await sleep(50);
 }
 await sleep(1500);
 console.log(JSON.stringify({ raised, fetched, pauses, announced: announcer.textContent }));
@@ -103,6 +112,8 @@ def run(
     random: float = 0,
     gap: int = 0,
     quick_pauses: bool = False,
+    rendered: int = 0,
+    then: list[str] = (),  # type: ignore[assignment]
 ) -> dict[str, Any]:
     source = LIVE_JS.read_text()
     source = source.replace(
@@ -123,6 +134,8 @@ def run(
                 "failures": failures or {},
                 "gap": gap,
                 "quickPauses": quick_pauses,
+                "rendered": rendered,
+                "then": list(then),
             }
         )
     )
@@ -241,6 +254,22 @@ def test_a_catch_up_is_tried_again_until_the_portal_answers(tmp_path):
     assert result["pauses"] == [1000, 3000, 10000, 30000, 60000, 60000, 60000]
     assert len(result["fetched"]) == 8
     assert "live:memos-5" in names(result)
+
+
+def test_a_catch_up_starts_before_an_event_that_overtook_an_older_one(tmp_path):
+    """Two processes publish what they committed each in its own time: event 11 comes
+    first, and the connection ends before 10 does. The catch-up after reconnecting must
+    start before 11, or 10 is never heard."""
+    feed = [activity(n, "item.updated", "memo") | {"committed_at_fetch": 2} for n in (10, 11)]
+    for item in feed:
+        del item["audience"]
+    result = run(
+        tmp_path, [activity(11, "item.updated", "memo")], rendered=9,
+        triggers=["live:memos-5 from:body", "live:item-110 from:body"], feed={5: feed},
+        then=["disconnect", "connect"],
+    )  # fmt: skip
+    assert [url.split("after=")[1].split("&")[0] for url in result["fetched"]] == ["9", "9"]
+    assert "live:item-110" in names(result)
 
 
 def test_a_catch_up_refused_for_good_is_not_tried_again(tmp_path):

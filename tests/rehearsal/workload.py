@@ -27,6 +27,7 @@ import requests
 import socketio
 
 from .conftest import sign_in
+from .resume import ResumePoint
 from .topology import Host, Rehearsal
 
 PASSWORD = "workload-password-1"
@@ -106,8 +107,7 @@ class Listener:
         self.connects: list[float] = []
         self.disconnects: list[float] = []
         self.catch_up_failures: list[str] = []  # when and why a catch-up failed
-        # The last event seen when the previous connection ended: where a catch-up starts.
-        self.resume_from = 0
+        self.resume = ResumePoint()  # where a catch-up starts
         self.lock = threading.Lock()
         self.client = socketio.Client(
             reconnection=True,
@@ -150,37 +150,37 @@ class Listener:
 
     def _on_connect(self) -> None:
         self.connects.append(time.monotonic())
-        # After the last event seen when the previous connection ended, as live.js: the
-        # new connection may deliver events before this handler runs, and one committed
-        # while no connection was open is not among them. The handler runs on the
-        # client's own thread: catch up beside it.
-        threading.Thread(
-            target=self._catch_up_quietly, args=(self.resume_from,), daemon=True
-        ).start()
+        # The handler runs on the client's own thread: catch up beside it.
+        after = self.resume.catch_up_started()
+        threading.Thread(target=self._catch_up_quietly, args=(after,), daemon=True).start()
 
     def _on_disconnect(self, *reason: Any) -> None:
         self.disconnects.append(time.monotonic())
-        self.resume_from = self.cursor
+        self.resume.connection_ended()
 
     def _on_activity(self, activity: dict[str, Any]) -> None:
         if activity.get("workspace_id") == self.workspace_id:
             with self.lock:
                 self.received.append(activity["event_id"])
                 self.live.append((time.monotonic(), activity["event_id"]))
+            self.resume.hear(activity["event_id"])
 
     def _catch_up_quietly(self, after: int) -> None:
         """As live.js does: a catch-up the portal could not answer (a network error, a
         5xx) is tried again after a pause; a 4xx is an answer."""
-        for pause in (*CATCH_UP_RETRY_SECONDS, None):
-            try:
-                self.catch_up(after)
-                return
-            except (requests.RequestException, ValueError) as error:
-                status = getattr(getattr(error, "response", None), "status_code", None)
-                self.catch_up_failures.append(f"{time.monotonic():.2f}: {error}")
-                if pause is None or (status is not None and status < 500):
+        try:
+            for pause in (*CATCH_UP_RETRY_SECONDS, None):
+                try:
+                    self.catch_up(after)
                     return
-            time.sleep(pause)
+                except (requests.RequestException, ValueError) as error:
+                    status = getattr(getattr(error, "response", None), "status_code", None)
+                    self.catch_up_failures.append(f"{time.monotonic():.2f}: {error}")
+                    if pause is None or (status is not None and status < 500):
+                        return
+                time.sleep(pause)
+        finally:
+            self.resume.catch_up_ended()
 
     def catch_up(self, after: int | None = None) -> None:
         """What the feed holds after `after`, by default the last event seen."""
@@ -195,6 +195,8 @@ class Listener:
             page = answer.json()
             with self.lock:
                 self.received.extend(item["event_id"] for item in page["items"])
+            for item in page["items"]:
+                self.resume.read(item["event_id"])
             if not page["has_more"] or page["next_after"] <= after:
                 return
             after = page["next_after"]

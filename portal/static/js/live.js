@@ -40,7 +40,7 @@ const meta = document.querySelector('meta[name="portal-live"]');
 const viewer = Number(meta.dataset.user);
 // The newest event id when the page was rendered: where every group's catch-up starts.
 const rendered = Number(meta.content) || 0;
-const cursors = new Map(); // workspace id -> the newest event id seen for it
+const heardFrom = new Set(); // the groups events came for
 const seen = new Set(); // event ids already raised (the feed and the socket overlap)
 const held = new Set(); // blocks whose live refresh waits for the user
 
@@ -69,16 +69,13 @@ function remember(eventId) {
   if (seen.size > MAX_REMEMBERED) seen.delete(seen.values().next().value);
 }
 
-function advance(workspaceId, eventId) {
-  if (workspaceId && eventId > (cursors.get(workspaceId) ?? 0)) cursors.set(workspaceId, eventId);
-}
-
 // One activity, from the socket (its `audience`: every group whose pages show it) or
 // from the feed of `viaWorkspace` (which, for an item shared with that group, is not
 // the item's own group).
 function receive(activity, viaWorkspace = null) {
-  advance(activity.workspace_id, activity.event_id);
-  advance(viaWorkspace, activity.event_id);
+  for (const id of [activity.workspace_id, viaWorkspace]) if (id) heardFrom.add(id);
+  if (viaWorkspace) settle(viaWorkspace, activity.event_id);
+  else for (const id of activity.audience ?? [activity.workspace_id]) hear(id, activity.event_id);
   if (seen.has(activity.event_id)) return;
   remember(activity.event_id);
   raise("live:activity", activity);
@@ -120,7 +117,7 @@ const GROUP_EVENT = new RegExp(`live:(?:workspace|members|presence|${LISTS.join(
 // The groups this page shows: its own, the [data-workspace] elements, the blocks that
 // listen to a group's events, and the groups it heard from.
 function pageWorkspaces() {
-  const ids = new Set(cursors.keys());
+  const ids = new Set(heardFrom);
   if (meta.dataset.workspace) ids.add(Number(meta.dataset.workspace));
   for (const element of document.querySelectorAll("[data-workspace]")) {
     ids.add(Number(element.dataset.workspace));
@@ -140,14 +137,57 @@ function pageWorkspaces() {
 // to half at random so that pages reconnected together do not ask together again.
 const CATCH_UP_RETRY_MS = [1000, 3000, 10000, 30000, 60000];
 
-// The newest event id seen for each group when the last connection ended: a catch-up
-// starts there, not at `cursors`, which the new connection may already have moved
-// (socket.io-client raises the events that arrive before "connect" first, and an event
-// committed while no connection was open is not among them).
-const resumeFrom = new Map();
+// Where a group's catch-up starts: the newest event id such that every older one of
+// the group has come ("settled"), which the newest one heard is not:
+// - the socket may bring events out of id order (each process publishes what it
+//   committed in its own time), so an older one can come after a newer one, or not
+//   at all if the connection ends between them;
+// - a new connection may bring events before its "connect" (socket.io-client raises
+//   them first), and one committed while no connection was open is not among them.
+// So an event read from the feed settles its group at once (the feed holds every event
+// committed up to its newest); one heard on the socket, once its connection has stayed
+// open SETTLE_MS after it (an older one published later has come by then) and no
+// catch-up of its group is under way (that one may yet bring older events). What a
+// connection heard but did not settle before it ended, the next catch-up reads again.
+const SETTLE_MS = 30000;
+const settled = new Map(); // workspace id -> its settled event id
+const heard = new Map(); // workspace id -> [[ms, event id], ...] heard, not settled yet
+const catchingUp = new Map(); // workspace id -> its catch-ups under way, retries included
 
-async function catchUp(workspaceId, attempt = 0) {
-  let after = Math.max(resumeFrom.get(workspaceId) ?? 0, rendered);
+function settle(workspaceId, eventId) {
+  if (eventId > (settled.get(workspaceId) ?? rendered)) settled.set(workspaceId, eventId);
+}
+
+function hear(workspaceId, eventId) {
+  if (!heard.has(workspaceId)) heard.set(workspaceId, []);
+  heard.get(workspaceId).push([Date.now(), eventId]);
+  settleHeard();
+}
+
+function settleHeard() {
+  const before = Date.now() - SETTLE_MS;
+  for (const [workspaceId, entries] of heard) {
+    if (catchingUp.get(workspaceId)) continue;
+    while (entries.length && entries[0][0] <= before) settle(workspaceId, entries.shift()[1]);
+  }
+}
+
+function connectionEnded() {
+  settleHeard();
+  heard.clear();
+}
+
+function catchUp(workspaceId) {
+  catchingUp.set(workspaceId, (catchingUp.get(workspaceId) ?? 0) + 1);
+  readFeed(workspaceId).catch(() => caughtUp(workspaceId));
+}
+
+function caughtUp(workspaceId) {
+  catchingUp.set(workspaceId, catchingUp.get(workspaceId) - 1);
+}
+
+async function readFeed(workspaceId, attempt = 0) {
+  let after = settled.get(workspaceId) ?? rendered;
   for (let page = 0; page < FEED_PAGES; page++) {
     let response;
     try {
@@ -159,19 +199,21 @@ async function catchUp(workspaceId, attempt = 0) {
     }
     if (!response || response.status >= 500) {
       const pause = CATCH_UP_RETRY_MS[Math.min(attempt, CATCH_UP_RETRY_MS.length - 1)];
-      setTimeout(() => catchUp(workspaceId, attempt + 1).catch(() => {}), pause * (1 + Math.random() / 2));
+      const again = () => readFeed(workspaceId, attempt + 1).catch(() => caughtUp(workspaceId));
+      setTimeout(again, pause * (1 + Math.random() / 2));
       return;
     }
-    if (!response.ok) return; // no longer readable (removed from the group...)
+    if (!response.ok) break; // no longer readable (removed from the group...)
     const answer = await response.json();
     for (const activity of answer.items) receive(activity, workspaceId);
-    if (!answer.has_more || answer.next_after <= after) return;
+    if (!answer.has_more || answer.next_after <= after) break;
     after = answer.next_after;
   }
+  caughtUp(workspaceId);
 }
 
 function catchUpAll() {
-  for (const id of pageWorkspaces()) catchUp(id).catch(() => {});
+  for (const id of pageWorkspaces()) catchUp(id);
 }
 
 // --- presence ------------------------------------------------------------------------
@@ -355,9 +397,7 @@ const state = (value) => () => {
 };
 socket.on("connect", state("connected"));
 socket.on("disconnect", state("offline"));
-socket.on("disconnect", () => {
-  for (const [workspaceId, eventId] of cursors) resumeFrom.set(workspaceId, eventId);
-});
+socket.on("disconnect", connectionEnded);
 socket.on("connect", catchUpAll);
 let connectedBefore = false;
 socket.on("connect", () => {
