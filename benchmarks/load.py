@@ -29,8 +29,10 @@ machine's cores), and the machine's load average is printed beside the figures.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -100,9 +102,11 @@ def start_driver(config_path: Path) -> subprocess.Popen[str]:
         "from benchmarks.crowd.driver import drive\n"
         f"drive(json.load(open({str(config_path)!r})))\n"
     )
-    return subprocess.Popen(
+    driver = subprocess.Popen(
         [sys.executable, "-c", program], cwd=ROOT, stdout=subprocess.PIPE, text=True, bufsize=1
     )
+    atexit.register(driver.kill)  # a run stopped half way leaves no generator behind
+    return driver
 
 
 def baseline_ms(url: str) -> dict[str, float]:
@@ -405,6 +409,8 @@ def cpu_split(samples: dict[str, Any], start: str, end: str) -> str:
 
 
 def main() -> int:
+    # A run stopped with `kill` ends as with Ctrl-C: the topology is stopped on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=300)
     parser.add_argument("--duration", type=float, default=180, help="steady run, seconds")
