@@ -44,7 +44,7 @@ from ..events import CommittedEvent, Event, utcnow
 from ..extensions import db, socketio
 from ..workspaces.items_api import activity_json
 from ..workspaces.models import Item
-from .manager import PortalRedisManager, channel_for
+from .manager import LocalManager, PortalRedisManager, channel_for
 from .presence import HEARTBEAT_SECONDS, MemoryPresence, PresenceStore, RedisPresence
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ def init_app(app: Flask) -> None:
     socketio.init_app(
         app,
         async_mode="threading",
-        client_manager=manager,
+        client_manager=manager if manager is not None else LocalManager(),
         # Same origin only; a browser on another site cannot ride the cookie.
         cors_allowed_origins=None,
     )
