@@ -17,9 +17,8 @@
 // WINDOW_MS + SPREAD_MS: every member of a group hears an event at the same moment, and
 // their pages then ask for their blocks spread over that second, not all at once (the
 // load run saw those synchronized refreshes queue up behind each other). After any
-// (re)connection the activity feed is read `after` the last event id seen, when the
-// previous connection ended, for each
-// group the page shows, so nothing is missed, and the notification blocks refresh
+// (re)connection the activity feed is read `after` the settled event id (see SETTLE_MS)
+// for each group the page shows, so nothing is missed, and the notification blocks refresh
 // (notifications are not in the feed). A block that
 // holds a focused field or a changed form is never swapped: its refresh waits until
 // focus leaves and nothing is left unsaved. Changes by others to what a block of the
