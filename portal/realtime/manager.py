@@ -80,9 +80,9 @@ class ThreadSafeRooms:
     steps, with no lock: in threading mode connect handlers, disconnections and the
     portal's own room changes run in threads of their own, and two interleaving lose
     a room membership for good. One leaving the last place in a room as another entered
-    it wrote the newcomer into the room just removed: its client heard nothing of that
-    group for as long as its connection lived, with nothing logged (6 events at one
-    client of the load run's overloaded step; tests/realtime/test_rooms.py)."""
+    it wrote the newcomer into the room just removed: its client would hear nothing of
+    that group for as long as its connection lived, with nothing logged
+    (tests/realtime/test_rooms.py reproduces it with the stock manager)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
