@@ -248,7 +248,23 @@ def _accept(auth: Any) -> None:
     socketio.server.enter_room(sid, user_room(user.id), namespace=NAMESPACE)
     for workspace_id in workspaces:
         socketio.server.enter_room(sid, workspace_room(workspace_id), namespace=NAMESPACE)
+    if _transport_ended(sid):
+        with state.lock:
+            del state.connections[sid]
+        raise ConnectionRefusedError("gone")  # python-socketio then empties its rooms
     socketio.start_background_task(_announce_arrival, state, sid, user.id)
+
+
+def _transport_ended(sid: str) -> bool:
+    """Whether the client went away while its connect handler ran. python-socketio
+    ignores the end of a connection still being accepted (its disconnect handler never
+    runs), then marks it connected once the handler returns: the portal would keep it
+    in its rooms and show its user online for as long as the process lives."""
+    server = socketio.server
+    eio_sid = server.manager.eio_sid_from_sid(sid, NAMESPACE)
+    transport = server.eio.sockets.get(eio_sid)
+    ending = transport is not None and (transport.closing or transport.closed)
+    return ending or eio_sid not in server.environ
 
 
 def _announce_arrival(state: Realtime, sid: str, user_id: int) -> None:

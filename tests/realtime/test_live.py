@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -437,6 +438,42 @@ def test_presence_counts_tabs_once(world: SimpleNamespace, connect: Any) -> None
     second_tab.client.disconnect()
     left = coordinator.wait_for("presence")
     assert _online(left) == {world.coordinator.id}
+
+
+def test_a_connection_that_ends_while_it_is_accepted_leaves_nothing_behind(
+    app: Flask, world: SimpleNamespace, connect: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that goes away while its connect handler waits on the database (a
+    reconnection storm) is no connection of the portal's afterwards: not in its rooms,
+    not among its connections, and not shown online."""
+    from portal import permissions
+
+    coordinator = connect(world.coordinator)
+    coordinator.wait_for("presence", lambda p: _online(p) == {world.coordinator.id})
+    coordinator.clear()
+    reading, release = threading.Event(), threading.Event()
+    live_workspace_ids = permissions.live_workspace_ids
+
+    def slow_database(session: Any, user: Any) -> set[int]:
+        reading.set()
+        release.wait(5)
+        return live_workspace_ids(session, user)
+
+    monkeypatch.setattr(permissions, "live_workspace_ids", slow_database)
+    before = set(socketio.server.environ)
+    arriving = threading.Thread(target=connect, args=(world.member,))
+    arriving.start()
+    assert reading.wait(5)
+    (eio_sid,) = set(socketio.server.environ) - before
+    socketio.server._handle_eio_disconnect(eio_sid, "transport close")  # as engine.io does
+    release.set()
+    arriving.join(5)
+
+    state = app.extensions["portal.realtime"]
+    assert world.member.id not in {c.user_id for c in state.connections.values()}
+    assert socketio.server.manager.sid_from_eio_sid(eio_sid, "/") is None
+    time.sleep(0.6)  # longer than an announcement takes
+    assert all(world.member.id not in _online(p) for p in coordinator.received("presence"))
 
 
 def test_presence_is_not_told_to_other_groups(world: SimpleNamespace, connect: Any) -> None:
