@@ -130,7 +130,7 @@ class Driver:
         return in_flight
 
     def in_flight(self) -> int:
-        down = sum(1 for c in self.run.clients if c["connects"] and not c["connected"])
+        down = sum(1 for c in self.run.clients if not c["connected"])
         return down + self.run.catching_up
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import queue
 import random
 import re
 import socket
@@ -15,6 +16,7 @@ from datetime import datetime
 from html import unescape
 from typing import Any
 
+import engineio
 import requests
 import socketio
 import websocket._http as websocket_http
@@ -127,6 +129,10 @@ def live_blocks(html: str) -> list[tuple[str, str, set[str], dict[str, str]]]:
 
 
 LISTS = live_lists()
+# How long a connection waits for the portal's answer before it is made again: the
+# browser's client waits as long as the connection lives, which the portal's pings
+# (every 25 s, answered within 20 s) end when it is gone.
+CONNECT_WAIT_SECONDS = 60
 CATCH_UP_RETRY_MS = live_catch_up_retry_ms()
 
 
@@ -165,6 +171,39 @@ PAGES = {
     "search": "/work/search?q={words}",
     "notifications": "/notifications",
 }
+
+
+class PatientQueue(queue.Queue):  # type: ignore[type-arg]
+    """An engine.io client's packets to send, waited on for as long as it takes.
+    python-engineio's client ends its writer once it has had nothing to send for 30 s,
+    expecting the portal's ping every 25 s; a ping that comes later, as it does from a
+    busy portal, is then answered into a queue nobody sends, and the portal ends the
+    connection for want of an answer. socket.io's browser client has no such limit."""
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        return super().get(block)
+
+
+class PatientEngineIO(engineio.Client):  # type: ignore[misc]
+    def create_queue(self, *args: Any, **kwargs: Any) -> PatientQueue:
+        return PatientQueue(*args, **kwargs)
+
+
+class LiveClient(socketio.Client):  # type: ignore[misc]
+    """python-socketio's client over the patient engine.io client."""
+
+    def _engineio_client_class(self) -> type[engineio.Client]:
+        return PatientEngineIO
+
+
+class Connection:
+    """One live connection of a member's, from its attempt to its end."""
+
+    def __init__(self, sio: socketio.Client) -> None:
+        self.sio = sio
+        self.connected = False  # the portal answered, and "connect" ran
+        self.ended = False
+        self.lock = threading.Lock()
 
 
 class Member(User):
@@ -224,40 +263,63 @@ class Member(User):
     # --- the live connection, as live.js keeps it ---------------------------------
 
     def connect(self) -> None:
-        sio = socketio.Client(reconnection=True, reconnection_delay=1, reconnection_delay_max=5)
-        self.sio = sio
-        sio.eio.websocket_extra_options = {"sockopt": (("bind", self.client_state["source"]),)}
+        self.leaving = False
+        threading.Thread(target=self.keep_connected, daemon=True).start()
+
+    def keep_connected(self) -> None:
+        """The live connection as socket.io's browser client keeps live.js's: it waits
+        for the portal's answer for as long as the connection lives, and after any end
+        connects again after a pause of 1 s, doubling up to 5 s, jittered by half, until
+        the member leaves. A new python-socketio client each time: one reused after an
+        end let its own reconnection race an answer that came late, and was left
+        believing itself connected on a connection that was gone (it heard nothing)."""
         cookie = "; ".join(f"{k}={v}" for k, v in self.session.cookies.items())
-        sio.on("activity", self.on_activity)
-        sio.on("notification", lambda _data: self.raise_soon({"live:notifications"}))
-        sio.on("connect", self.on_connect)
-        sio.on("disconnect", self.on_disconnect)
-        for attempt in range(5):
+        pause = 1.0
+        while not self.leaving:
+            sio = LiveClient(reconnection=False)
+            sio.eio.websocket_extra_options = {"sockopt": (("bind", self.client_state["source"]),)}
+            connection = Connection(sio)
+            self.connection = connection
+            sio.on("activity", self.on_activity)
+            sio.on("notification", lambda _data: self.raise_soon({"live:notifications"}))
+            sio.on("connect", lambda connection=connection: self.on_connect(connection))
             try:
                 sio.connect(
                     self.crowd.url,
                     headers={"Cookie": cookie},
                     transports=["websocket"],
-                    wait_timeout=30,
+                    wait_timeout=CONNECT_WAIT_SECONDS,
                 )
-                return
+                pause = 1.0
+                sio.wait()
             except (socketio.exceptions.ConnectionError, ValueError):
-                # An overloaded server may leave the handshake half done ("not in a
-                # disconnected state" on the next try): drop it before trying again.
-                sio.eio.disconnect(abort=True)
-                time.sleep(2 + attempt)
-        self.crowd.record("live connection", time.time(), 0, "ConnectionError")
+                if sio.failed_namespaces:  # refused by the portal, not unanswered
+                    self.crowd.record("live connection", time.time(), 0, "refused")
+            finally:
+                with contextlib.suppress(AttributeError):  # engineio's half-made connection
+                    sio.eio.disconnect(abort=True)
+                self.connection_ended(connection)
+            time.sleep(pause * (0.5 + random.random()))
+            pause = min(pause * 2, 5.0)
 
-    def on_connect(self) -> None:
+    def on_connect(self, connection: Connection) -> None:
         """After every (re)connection: read the feed after the settled event (live.js
         catchUp); the first time, that sets where the socket's own sequence starts."""
+        with connection.lock:
+            if connection.ended:  # the answer came after the connection was given up
+                return
+            connection.connected = True
         self.client_state["connects"] += 1
         self.client_state["connected"] = True
         after = self.resume.catch_up_started()
         self.crowd.catching_up += 1  # now, not when the thread starts: the driver waits on it
         threading.Thread(target=self.catch_up, args=(after,), daemon=True).start()
 
-    def on_disconnect(self, *reason: Any) -> None:
+    def connection_ended(self, connection: Connection) -> None:
+        with connection.lock:
+            connection.ended = True
+            if not connection.connected:
+                return
         self.client_state["connected"] = False
         self.resume.connection_ended()
 
@@ -344,9 +406,12 @@ class Member(User):
     def on_stop(self) -> None:
         """Leave without waiting on the connection's reader: one stuck on a server
         that stopped answering held the end of a run for good."""
-        if getattr(self, "sio", None) is not None:
-            with contextlib.suppress(AttributeError):  # engineio, while reconnecting
-                self.sio.eio.disconnect(abort=True)
+        self.leaving = True
+        connection = getattr(self, "connection", None)
+        if connection is not None:
+            sio = connection.sio
+            with contextlib.suppress(AttributeError):  # engineio's half-made connection
+                sio.eio.disconnect(abort=True)
 
     @task(sum(MIX[name] for name in PAGES))
     def read(self) -> None:
