@@ -185,8 +185,17 @@ class PatientQueue(queue.Queue):  # type: ignore[type-arg]
 
 
 class PatientEngineIO(engineio.Client):  # type: ignore[misc]
+    """python-engineio's client with the patient queue, keeping when it last heard
+    the portal (`heard`, time.monotonic())."""
+
+    heard = 0.0
+
     def create_queue(self, *args: Any, **kwargs: Any) -> PatientQueue:
         return PatientQueue(*args, **kwargs)
+
+    def _receive_packet(self, pkt: Any) -> None:
+        self.heard = time.monotonic()
+        super()._receive_packet(pkt)
 
 
 class LiveClient(socketio.Client):  # type: ignore[misc]
@@ -291,16 +300,33 @@ class Member(User):
                     wait_timeout=CONNECT_WAIT_SECONDS,
                 )
                 pause = 1.0
-                sio.wait()
+                self.wait_while_heard(sio)
             except (socketio.exceptions.ConnectionError, ValueError):
                 if sio.failed_namespaces:  # refused by the portal, not unanswered
                     self.crowd.record("live connection", time.time(), 0, "refused")
             finally:
-                with contextlib.suppress(AttributeError):  # engineio's half-made connection
+                # engineio's half-made connection, or its reader stuck on the socket
+                with contextlib.suppress(Exception):
                     sio.eio.disconnect(abort=True)
                 self.connection_ended(connection)
             time.sleep(pause * (0.5 + random.random()))
             pause = min(pause * 2, 5.0)
+
+    @staticmethod
+    def wait_while_heard(sio: LiveClient) -> None:
+        """Until the connection ends, or until the portal has not been heard for longer
+        than its ping interval and timeout, as socket.io's browser client gives up on a
+        connection: python-engineio's reader was seen stuck after a message, on a
+        connection the portal had ended (for the ping it never answered) a minute
+        before."""
+        eio = sio.eio
+        eio.heard = max(eio.heard, time.monotonic())
+        silence = eio.ping_interval + eio.ping_timeout
+        while eio.state == "connected" and eio.read_loop_task is not None:
+            reader = eio.read_loop_task
+            reader.join(timeout=5)
+            if not reader.is_alive() or time.monotonic() - eio.heard > silence:
+                return
 
     def on_connect(self, connection: Connection) -> None:
         """After every (re)connection: read the feed after the settled event (live.js
