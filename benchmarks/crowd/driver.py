@@ -38,6 +38,10 @@ from .people import Run, people
 # How long the end of a run waits for what is in flight (quiet): past live.js's longest
 # pause before a catch-up is tried again (60 s, stretched by up to half).
 QUIET_MAX_SECONDS = 300
+# A live connection that has not heard the portal for longer than this (its ping comes
+# every 25 s) may have ended without its client knowing: it is in flight until it
+# hears the next ping, or its client gives it up (45 s) and connects again.
+SILENCE_SECONDS = 30
 
 
 def say(*words: Any) -> None:
@@ -113,9 +117,10 @@ class Driver:
     def quiet(self) -> int:
         """No new actions; what is in flight is delivered, then everyone leaves. In flight
         means: deliveries still arriving (none for 5 s ends it), a live connection being
-        made again, or a catch-up under way or waiting for its next try (an overloaded
-        step leaves some waiting up to a minute and a half, as live.js would). Returns how
-        many were still in flight when it gave up waiting."""
+        made again or silent for longer than the portal's ping interval, or a catch-up
+        under way or waiting for its next try (an overloaded step leaves some waiting up
+        to a minute and a half, as live.js would). Returns how many were still in flight
+        when it gave up waiting."""
         self.run.quiet = True
         quiet_until = time.time() + QUIET_MAX_SECONDS
         heard = -1
@@ -130,8 +135,12 @@ class Driver:
         return in_flight
 
     def in_flight(self) -> int:
+        now = time.monotonic()
         down = sum(1 for c in self.run.clients if not c["connected"])
-        return down + self.run.catching_up
+        silent = sum(
+            1 for c in self.run.clients if c["connected"] and now - c["heard"] > SILENCE_SECONDS
+        )
+        return down + silent + self.run.catching_up
 
 
 def limits_crossed(figures: dict[str, Any]) -> list[str]:

@@ -186,15 +186,19 @@ class PatientQueue(queue.Queue):  # type: ignore[type-arg]
 
 class PatientEngineIO(engineio.Client):  # type: ignore[misc]
     """python-engineio's client with the patient queue, keeping when it last heard
-    the portal (`heard`, time.monotonic())."""
+    the portal (`heard`, time.monotonic()), in its member's client state too (the
+    driver's look at who is in flight)."""
 
     heard = 0.0
+    client_state: dict[str, Any] | None = None
 
     def create_queue(self, *args: Any, **kwargs: Any) -> PatientQueue:
         return PatientQueue(*args, **kwargs)
 
     def _receive_packet(self, pkt: Any) -> None:
         self.heard = time.monotonic()
+        if self.client_state is not None:
+            self.client_state["heard"] = self.heard
         super()._receive_packet(pkt)
 
 
@@ -203,6 +207,13 @@ class LiveClient(socketio.Client):  # type: ignore[misc]
 
     def _engineio_client_class(self) -> type[engineio.Client]:
         return PatientEngineIO
+
+
+def abandon(sio: socketio.Client) -> None:
+    """Close a live connection without waiting on it: engineio's half-made connection,
+    or one whose reader is stuck on the socket, may raise anything here."""
+    with contextlib.suppress(Exception):
+        sio.eio.disconnect(abort=True)
 
 
 class Connection:
@@ -246,6 +257,7 @@ class Member(User):
             "caught_up": [],
             "connects": 0,
             "connected": False,
+            "heard": 0.0,  # when its connection last heard the portal (time.monotonic())
             "source": member_address(number),
         }
         run.clients.append(self.client_state)
@@ -287,6 +299,7 @@ class Member(User):
         while not self.leaving:
             sio = LiveClient(reconnection=False)
             sio.eio.websocket_extra_options = {"sockopt": (("bind", self.client_state["source"]),)}
+            sio.eio.client_state = self.client_state
             connection = Connection(sio)
             self.connection = connection
             sio.on("activity", self.on_activity)
@@ -305,9 +318,7 @@ class Member(User):
                 if sio.failed_namespaces:  # refused by the portal, not unanswered
                     self.crowd.record("live connection", time.time(), 0, "refused")
             finally:
-                # engineio's half-made connection, or its reader stuck on the socket
-                with contextlib.suppress(Exception):
-                    sio.eio.disconnect(abort=True)
+                abandon(sio)
                 self.connection_ended(connection)
             time.sleep(pause * (0.5 + random.random()))
             pause = min(pause * 2, 5.0)
@@ -336,6 +347,7 @@ class Member(User):
                 return
             connection.connected = True
         self.client_state["connects"] += 1
+        self.client_state["heard"] = time.monotonic()
         self.client_state["connected"] = True
         after = self.resume.catch_up_started()
         self.crowd.catching_up += 1  # now, not when the thread starts: the driver waits on it
@@ -435,9 +447,7 @@ class Member(User):
         self.leaving = True
         connection = getattr(self, "connection", None)
         if connection is not None:
-            sio = connection.sio
-            with contextlib.suppress(AttributeError):  # engineio's half-made connection
-                sio.eio.disconnect(abort=True)
+            abandon(connection.sio)
 
     @task(sum(MIX[name] for name in PAGES))
     def read(self) -> None:
