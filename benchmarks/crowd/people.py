@@ -211,7 +211,9 @@ class LiveClient(socketio.Client):  # type: ignore[misc]
 
 def abandon(sio: socketio.Client) -> None:
     """Close a live connection without waiting on it: engineio's half-made connection,
-    or one whose reader is stuck on the socket, may raise anything here."""
+    or one whose reader is stuck on the socket, may raise anything here. What it may
+    still hear is no longer its member's (`heard`)."""
+    sio.eio.client_state = None
     with contextlib.suppress(Exception):
         sio.eio.disconnect(abort=True)
 
