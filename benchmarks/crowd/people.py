@@ -185,20 +185,18 @@ class PatientQueue(queue.Queue):  # type: ignore[type-arg]
 
 
 class PatientEngineIO(engineio.Client):  # type: ignore[misc]
-    """python-engineio's client with the patient queue, keeping when it last heard
-    the portal (`heard`, time.monotonic()), in its member's client state too (the
-    driver's look at who is in flight)."""
+    """python-engineio's client with the patient queue, writing when it last heard the
+    portal into its member's client state (`heard`): the member gives up a silent
+    connection by it, the driver counts it in flight."""
 
-    heard = 0.0
     client_state: dict[str, Any] | None = None
 
     def create_queue(self, *args: Any, **kwargs: Any) -> PatientQueue:
         return PatientQueue(*args, **kwargs)
 
     def _receive_packet(self, pkt: Any) -> None:
-        self.heard = time.monotonic()
         if self.client_state is not None:
-            self.client_state["heard"] = self.heard
+            self.client_state["heard"] = time.monotonic()
         super()._receive_packet(pkt)
 
 
@@ -315,7 +313,7 @@ class Member(User):
                     wait_timeout=CONNECT_WAIT_SECONDS,
                 )
                 pause = 1.0
-                self.wait_while_heard(sio)
+                self.wait_while_heard(sio, self.client_state)
             except (socketio.exceptions.ConnectionError, ValueError):
                 if sio.failed_namespaces:  # refused by the portal, not unanswered
                     self.crowd.record("live connection", time.time(), 0, "refused")
@@ -326,19 +324,18 @@ class Member(User):
             pause = min(pause * 2, 5.0)
 
     @staticmethod
-    def wait_while_heard(sio: LiveClient) -> None:
+    def wait_while_heard(sio: LiveClient, state: dict[str, Any]) -> None:
         """Until the connection ends, or until the portal has not been heard for longer
         than its ping interval and timeout, as socket.io's browser client gives up on a
         connection: python-engineio's reader was seen stuck after a message, on a
         connection the portal had ended (for the ping it never answered) a minute
         before."""
         eio = sio.eio
-        eio.heard = max(eio.heard, time.monotonic())
         silence = eio.ping_interval + eio.ping_timeout
         while eio.state == "connected" and eio.read_loop_task is not None:
             reader = eio.read_loop_task
             reader.join(timeout=5)
-            if not reader.is_alive() or time.monotonic() - eio.heard > silence:
+            if not reader.is_alive() or time.monotonic() - state["heard"] > silence:
                 return
 
     def on_connect(self, connection: Connection) -> None:
