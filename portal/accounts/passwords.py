@@ -1,26 +1,67 @@
-"""Password hashing with Argon2id (argon2-cffi's recommended parameters)."""
+"""Password hashing with Argon2id (argon2-cffi's recommended parameters).
+
+A hash costs about 130 ms of processor time, in four threads of its own (Argon2's
+lanes): a crowd signing in at once would take every core from the members already at
+work, whose pages would wait seconds. So hashing runs in a few threads of lower
+priority (the lanes inherit it), and a request that waits for one gives its admission
+place to another meanwhile: a sign-in waits for the processor, the pages do not.
+"""
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from ..admission import set_aside
+
+T = TypeVar("T")
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both cases cost the same time.
 _DUMMY_HASH = _hasher.hash("no such user: spend the same time")
 
 MIN_LENGTH = 10
+# The hashing threads' niceness: behind requests (0), as the indexer (deploy/systemd).
+HASHING_NICENESS = 10
+# Hashes at work at once in a process; more wait their turn.
+HASHING_THREADS = 2
+
+
+def _lower_priority() -> None:
+    """Run this thread, and the threads it starts, behind the requests (Linux keeps
+    a niceness per thread; elsewhere the hashing keeps the process's)."""
+    if hasattr(os, "setpriority"):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+
+
+_hashing = ThreadPoolExecutor(
+    HASHING_THREADS, thread_name_prefix="portal-hashing", initializer=_lower_priority
+)
+
+
+def _in_background(work: Callable[[], T]) -> T:
+    with set_aside():
+        return _hashing.submit(work).result()
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _in_background(lambda: _hasher.hash(password))
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    def verify() -> bool:
+        try:
+            return _hasher.verify(password_hash or _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return _in_background(verify) and password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:
