@@ -71,8 +71,9 @@ def _free_ports(count: int) -> list[int]:
 class WeedServer:
     """One `weed server` (master, volume, filer, S3) in its own folder."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, prefix: list[str] | None = None) -> None:
         self.directory = Path(directory)
+        self.prefix = prefix or []  # a command weed runs under (the rehearsal's priority)
         self.process: subprocess.Popen[bytes] | None = None
         self.ports: list[int] = []
         self.s3_port = 0
@@ -109,6 +110,7 @@ class WeedServer:
         master, volume, filer, s3 = self.ports
         self.s3_port = s3
         args = [
+            *self.prefix,
             binary,
             "server",
             f"-dir={data}",
