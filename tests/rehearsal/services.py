@@ -44,11 +44,12 @@ def steady_port(taken: set[int] | None = None) -> int:
             return port
 
 
-def behind_the_pages(niceness: int) -> list[str]:
+def at_niceness(niceness: int) -> list[str]:
     """A command prefix that runs a program at this niceness against the machine's
     other processes, as deploy/systemd's CPUWeight= and Nice= do for a unit. With the
     kernel's autogroups (on here), a niceness counts only among the processes of one
-    session, and each process here starts its own: the session's is set too."""
+    session, and each process here starts its own: the session's is set too (run it
+    in a session of its own)."""
     niceness_of_session = f"{{ echo {niceness} > /proc/self/autogroup; }} 2>/dev/null"
     return ["sh", "-c", f'{niceness_of_session}; exec nice -n {niceness} "$@"', "sh"]
 
@@ -85,7 +86,7 @@ class Process:
     def start(self, timeout: float = 60.0) -> Process:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [*(behind_the_pages(self.niceness) if self.niceness else []), *self.command()],
+                [*(at_niceness(self.niceness) if self.niceness else []), *self.command()],
                 cwd=self.folder,
                 env=self.environment(),
                 stdout=log,
