@@ -18,6 +18,13 @@ from .conftest import TEST_SETTINGS
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def wsgi_get(application: Any, path: str) -> bytes:
+    """A GET of `path` straight through a WSGI application (no server), its body read."""
+    environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET", "SERVER_NAME": "portal",
+               "SERVER_PORT": "80", "wsgi.url_scheme": "http"}  # fmt: skip
+    return b"".join(application(environ, lambda *a: None))
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

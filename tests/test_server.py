@@ -9,6 +9,8 @@ from flask import Flask
 
 from portal.admission import Admission, set_aside
 
+from .servers import wsgi_get
+
 
 class HeldApplication:
     """A WSGI application whose requests stay at work until released."""
@@ -98,9 +100,7 @@ def test_a_request_waiting_on_another_process_lets_another_in():
     answers: list[bytes] = []
 
     def get(path: str) -> None:
-        environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET", "SERVER_NAME": "portal",
-                   "SERVER_PORT": "80", "wsgi.url_scheme": "http"}  # fmt: skip
-        answers.extend(admission(environ, lambda *a: None))
+        answers.append(wsgi_get(admission, path))
 
     uploading = threading.Thread(target=get, args=("/upload",))
     uploading.start()

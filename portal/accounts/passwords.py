@@ -27,7 +27,8 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("no such user: spend the same time")
 
 MIN_LENGTH = 10
-# The hashing threads' niceness: behind requests (0), as the indexer (deploy/systemd).
+# How far behind the requests the hashing threads run (niceness steps; the indexer
+# runs as far behind the serves in deploy/systemd).
 HASHING_NICENESS = 10
 # Hashes at work at once in a process; more wait their turn.
 HASHING_THREADS = 2
@@ -37,7 +38,9 @@ def _lower_priority() -> None:
     """Run this thread, and the threads it starts, behind the requests (Linux keeps
     a niceness per thread; elsewhere the hashing keeps the process's)."""
     if hasattr(os, "setpriority"):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+        thread = threading.get_native_id()
+        niceness = os.getpriority(os.PRIO_PROCESS, thread) + HASHING_NICENESS
+        os.setpriority(os.PRIO_PROCESS, thread, min(niceness, 19))
 
 
 _hashing = ThreadPoolExecutor(
