@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from whoosh import qparser
 from whoosh.lang import stopwords_for_language
 from whoosh.query import And, AndMaybe, AndNot, NullQuery, Or, Query, Term
+from whoosh.searching import Searcher
 
 from ..extensions import db
 from .index import SearchIndex
@@ -266,7 +267,11 @@ def _filter(request: SearchRequest) -> Query | None:
 
 def run(index: SearchIndex, request: SearchRequest) -> dict[str, Any]:
     """Search the index: hits of the page, total, facet counts, whether time ran out."""
-    searcher = index.searcher()
+    with index.searching() as searcher:
+        return _search(index, searcher, request)
+
+
+def _search(index: SearchIndex, searcher: Searcher, request: SearchRequest) -> dict[str, Any]:
     query = build_query(request.text, searcher.reader(), request.prefix)
     names = (*FACETS, "label") if request.count_labels else FACETS
     empty = {"hits": [], "total": 0, "facets": {name: [] for name in names}, "partial": False}
