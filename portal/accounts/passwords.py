@@ -1,10 +1,16 @@
-"""Password hashing with Argon2id (argon2-cffi's recommended parameters).
+"""Password hashing with Argon2id, at OWASP's recommended parameters.
 
-A hash costs about 130 ms of processor time, in four threads of its own (Argon2's
-lanes): a crowd signing in at once would take every core from the members already at
-work, whose pages would wait seconds. So hashing runs in a few threads of lower
-priority (the lanes inherit it), and a request that waits for one gives its admission
-place to another meanwhile: a sign-in waits for the processor, the pages do not.
+OWASP's Password Storage Cheat Sheet recommends Argon2id with 19 MiB of memory, two
+passes and one lane. argon2-cffi's default (RFC 9106's low-memory choice: 64 MiB,
+three passes, four lanes) cost about 200 ms of processor time a hash here, eight times
+as much: members arriving ten a second then needed both cores for their sign-ins
+alone, and every page waited behind them (docs/operations.md, "Measured"). Hashes of
+the old parameters still verify, and are replaced at the next sign-in.
+
+A hash is still the costliest thing a request does, so hashing runs in a few threads
+of lower priority (Argon2's lanes, if there are several, inherit it), and a request
+that waits for one gives its admission place to another meanwhile: a sign-in waits
+for the processor, the pages do not.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from ..admission import set_aside
 
 T = TypeVar("T")
 
-_hasher = PasswordHasher()
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the email is unknown, so both cases cost the same time.
 _DUMMY_HASH = _hasher.hash("no such user: spend the same time")
 

@@ -36,6 +36,26 @@ def test_login_starts_a_session_and_returns_the_user(api, person):
     assert api.get("/me").get_json()["id"] == person.id
 
 
+def test_a_password_hashed_with_older_parameters_is_rehashed_at_sign_in(api, app, person):
+    from argon2 import PasswordHasher
+
+    from portal.accounts.passwords import needs_rehash
+
+    with app.app_context():
+        user = db.session.get(User, person.id)
+        user.password_hash = PasswordHasher().hash(PASSWORD)  # argon2-cffi's defaults
+        db.session.commit()
+
+    response = api.post("/auth/login", {"email": "ana@ports.example", "password": PASSWORD})
+
+    assert response.status_code == 200
+    with app.app_context():
+        stored = db.session.get(User, person.id).password_hash
+    assert not needs_rehash(stored)
+    again = api.post("/auth/login", {"email": "ana@ports.example", "password": PASSWORD})
+    assert again.status_code == 200
+
+
 def test_the_password_is_checked_with_no_database_connection_held(api, person, monkeypatch):
     """Hashing is slow on purpose: a crowd signing in must not hold the pool meanwhile."""
     from portal.accounts import service

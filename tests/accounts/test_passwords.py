@@ -28,6 +28,13 @@ def test_a_hash_verifies_its_password_and_nothing_else():
     assert not passwords.needs_rehash(stored)
 
 
+def test_a_hash_of_other_parameters_verifies_and_needs_replacing():
+    """A hash made with argon2-cffi's default parameters, as before this release."""
+    stored = PasswordHasher().hash("correct horse battery")
+    assert passwords.verify_password(stored, "correct horse battery")
+    assert passwords.needs_rehash(stored)
+
+
 def _niceness_of_threads() -> list[int]:
     """The niceness of each thread of this process (field 19 of its stat)."""
     found = []
@@ -42,8 +49,9 @@ def _niceness_of_threads() -> list[int]:
 
 @linux_only
 def test_hashing_and_argon2s_lanes_run_behind_the_requests(monkeypatch):
-    """The hashing thread, and the four lane threads Argon2 starts from it, run ten
-    steps behind the calling thread, which keeps its own niceness."""
+    """The hashing thread, and the lane threads Argon2 starts from it (four here; the
+    portal's own parameters have one lane), run ten steps behind the calling thread,
+    which keeps its own niceness."""
     monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=40, parallelism=4))
     own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     behind = min(own + passwords.HASHING_NICENESS, 19)
