@@ -25,6 +25,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ..admission import set_aside
+from ..api import ApiError
 
 T = TypeVar("T")
 
@@ -38,6 +39,23 @@ MIN_LENGTH = 10
 HASHING_NICENESS = 10
 # Hashes at work at once in a process; more wait their turn.
 HASHING_THREADS = 2
+# How long a sign-in waits for its turn before it is asked to come back: a person
+# waits seconds, not a minute, and a hash nobody waits for is never computed.
+SIGN_IN_WAIT_SECONDS = 10.0
+SIGN_IN_RETRY_SECONDS = 10
+
+
+class HashingBusy(ApiError):
+    """More sign-ins than the processor can check now: 503 `unavailable`, come back
+    after `Retry-After`. Nothing was checked, recorded or counted against the account."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "unavailable",
+            "Many people are signing in right now; try again in a few seconds.",
+            headers={"Retry-After": str(SIGN_IN_RETRY_SECONDS)},
+        )
 
 
 def _lower_priority() -> None:
@@ -54,23 +72,36 @@ _hashing = ThreadPoolExecutor(
 )
 
 
-def _in_background(work: Callable[[], T]) -> T:
+def _in_background(work: Callable[[], T], patience: float | None = None) -> T:
+    """`work()` in a hashing thread; HashingBusy if none took it up within `patience`
+    seconds (None: wait for as long as it takes)."""
     with set_aside():
-        return _hashing.submit(work).result()
+        future = _hashing.submit(work)
+        try:
+            return future.result(timeout=patience)
+        except TimeoutError:
+            if future.cancel():
+                raise HashingBusy() from None
+            return future.result()  # begun meanwhile: it ends within one hash
 
 
 def hash_password(password: str) -> str:
     return _in_background(lambda: _hasher.hash(password))
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
+def verify_password(
+    password_hash: str | None, password: str, patience: float | None = None
+) -> bool:
+    """Whether `password` is the one hashed; HashingBusy if its turn did not come
+    within `patience` seconds (sign-in's SIGN_IN_WAIT_SECONDS)."""
+
     def verify() -> bool:
         try:
             return _hasher.verify(password_hash or _DUMMY_HASH, password)
         except (VerificationError, InvalidHashError):
             return False
 
-    return _in_background(verify) and password_hash is not None
+    return _in_background(verify, patience) and password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:

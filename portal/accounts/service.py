@@ -18,7 +18,7 @@ from ..extensions import WRITES_ALONE, db
 from ..network.models import Community
 from .auth import SESSION_KEY, SESSION_TOUCH_INTERVAL, current_session_id
 from .models import ApiToken, Notification, User, UserSession
-from .passwords import hash_password, needs_rehash, verify_password
+from .passwords import SIGN_IN_WAIT_SECONDS, hash_password, needs_rehash, verify_password
 
 TOKEN_PREFIX = "pnp_"  # noqa: S105 - a public prefix, not a secret
 
@@ -31,13 +31,14 @@ def normalize_email(email: str) -> str:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with these credentials, or None (the same time either way)."""
+    """The active user with these credentials, or None (the same time either way).
+    Raises passwords.HashingBusy, having changed nothing, when too many sign in at once."""
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
     stored_hash = user.password_hash if user else None
     # Hashing takes tens of milliseconds of CPU, far more when many sign in at once:
     # the pooled connection goes back first, or a crowd of sign-ins exhausts the pool.
     db.session.rollback()
-    ok = verify_password(stored_hash, password)
+    ok = verify_password(stored_hash, password, patience=SIGN_IN_WAIT_SECONDS)
     if not ok or user is None or not user.active:
         events.record("auth.login_failed", actor=None, data={"email": normalize_email(email)[:254]})
         db.session.commit()

@@ -34,7 +34,7 @@ from ..pages import page, parse_form, render
 from . import password_reset, service, two_factor
 from .api import login_limits, reset_limits, two_factor_off_limits
 from .models import User
-from .passwords import MIN_LENGTH
+from .passwords import MIN_LENGTH, HashingBusy
 from .schemas import (
     CONTACT_BLANKS,
     ContactBody,
@@ -73,13 +73,20 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @login_limits
 @page(access=permissions.anyone)
-def login_page() -> str | Response:
+def login_page() -> str | tuple[str, int] | tuple[str, int, dict[str, str]] | Response:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        user = service.authenticate(form.email.data or "", form.password.data or "")
+        try:
+            user = service.authenticate(form.email.data or "", form.password.data or "")
+        except HashingBusy as busy:
+            error = gettext(
+                "Many people are signing in right now. Please try again in a few seconds."
+            )
+            page = render_template("accounts/login.html", form=form, error=error)
+            return page, busy.status, busy.headers
         zone = form.timezone.data or ""
         if user is not None and two_factor.is_enabled(user):
             # The password was right; the code is asked for on a page of its own.

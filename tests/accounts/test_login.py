@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import redis
 from sqlalchemy import select
@@ -62,9 +64,9 @@ def test_the_password_is_checked_with_no_database_connection_held(api, person, m
 
     seen = []
 
-    def verify(stored_hash, password):
+    def verify(stored_hash, password, **options):
         seen.append(db.session().in_transaction())
-        return real_verify(stored_hash, password)
+        return real_verify(stored_hash, password, **options)
 
     real_verify = service.verify_password
     monkeypatch.setattr(service, "verify_password", verify)
@@ -193,6 +195,80 @@ def test_html_sign_in_page_signs_in_and_redirects(app, person):
     assert response.status_code == 302
     assert response.headers["Location"] == "/directory"
     assert "Ana" in client.get("/").get_data(as_text=True)
+
+
+@pytest.fixture
+def hashing_taken(monkeypatch):
+    """Every hashing thread busy until `release` is set (at the latest when the test
+    ends); sign-ins wait 0.3 s for one. Yields the passwords the portal verifies, and
+    `release`."""
+    from portal.accounts import passwords
+
+    release = threading.Event()
+    for _ in range(passwords.HASHING_THREADS):
+        passwords._hashing.submit(release.wait, 30)
+    verified: list[str] = []
+    real_hasher = passwords._hasher
+
+    class Counting:
+        def verify(self, stored, password):
+            verified.append(password)
+            return real_hasher.verify(stored, password)
+
+        def __getattr__(self, name):
+            return getattr(real_hasher, name)
+
+    monkeypatch.setattr(passwords, "_hasher", Counting())
+    monkeypatch.setattr("portal.accounts.service.SIGN_IN_WAIT_SECONDS", 0.3)
+    yield verified, release
+    release.set()
+
+
+def test_a_sign_in_that_waits_too_long_for_its_turn_is_asked_to_come_back(
+    api, app, person, hashing_taken
+):
+    from portal.accounts import passwords
+
+    response = api.post("/auth/login", {"email": person.email, "password": PASSWORD})
+
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "unavailable"
+    # (Flask-Limiter writes its own figure over it on this rate-limited route.)
+    assert int(response.headers["Retry-After"]) > 0
+    assert "portal_session=" not in response.headers.get("Set-Cookie", "")
+    assert api.get("/me").status_code == 401
+    with app.app_context():
+        verbs = set(db.session.scalars(select(Event.verb)))
+    assert not verbs & {"auth.login", "auth.login_failed"}
+    # The hash it gave up on is never computed, even once the threads are free.
+    verified, release = hashing_taken
+    release.set()
+    for _ in range(passwords.HASHING_THREADS):
+        passwords._hashing.submit(lambda: None).result(timeout=10)
+    assert verified == []
+    # And the next sign-in, with a thread free, goes through.
+    again = api.post("/auth/login", {"email": person.email, "password": PASSWORD})
+    assert again.status_code == 200
+    assert verified == [PASSWORD]
+
+
+def test_the_sign_in_page_asks_to_come_back_and_keeps_the_email(app, person, hashing_taken):
+    client = app.test_client()
+    html = client.get("/login", headers={"Accept-Language": "pt"}).get_data(as_text=True)
+    csrf = html.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+
+    response = client.post(
+        "/login",
+        data={"email": person.email, "password": PASSWORD, "csrf_token": csrf},
+        headers={"Accept-Language": "pt"},
+    )
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    page = response.get_data(as_text=True)
+    assert "Muitas pessoas estão entrando agora." in page
+    assert f'value="{person.email}"' in page
+    assert client.get("/api/v1/me").status_code == 401
 
 
 def test_html_sign_in_refuses_foreign_redirects(app, person):
