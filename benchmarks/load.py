@@ -57,7 +57,7 @@ from benchmarks.crowd.model import (  # noqa: E402 - after the path above
     percentile,
 )
 from portal.admission import DEFAULT_ACTIVE  # noqa: E402 - after the path above
-from tests.rehearsal.services import at_niceness  # noqa: E402 - after the path above
+from tests.rehearsal.services import set_niceness  # noqa: E402 - after the path above
 
 ARTIFACTS = ROOT / "tests" / "artifacts" / "load"
 TARGET_READ_P95_MS = 200
@@ -109,15 +109,16 @@ def start_driver(config_path: Path) -> subprocess.Popen[str]:
     # process for every person, it fell as much as 16 s behind on the 2 cores an
     # overloaded topology kept busy (a catch-up sent 16 s after its connection was
     # answered), timing slowness of its own as the portal's.
-    ahead = at_niceness(DRIVER_NICENESS) if os.geteuid() == 0 else []
     driver = subprocess.Popen(
-        [*ahead, sys.executable, "-c", program],
+        [sys.executable, "-c", program],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
         bufsize=1,
-        start_new_session=True,  # its own session, of its own niceness (at_niceness)
+        start_new_session=True,  # its own session, of its own niceness (set_niceness)
     )
+    if os.geteuid() == 0:
+        set_niceness(driver.pid, DRIVER_NICENESS)
     atexit.register(driver.kill)  # a run stopped half way leaves no generator behind
     return driver
 

@@ -10,6 +10,7 @@ back on the same ports with the same data.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -71,9 +72,9 @@ def _free_ports(count: int) -> list[int]:
 class WeedServer:
     """One `weed server` (master, volume, filer, S3) in its own folder."""
 
-    def __init__(self, directory: Path, prefix: list[str] | None = None) -> None:
+    def __init__(self, directory: Path, niceness: int = 0) -> None:
         self.directory = Path(directory)
-        self.prefix = prefix or []  # a command weed runs under (the rehearsal's priority)
+        self.niceness = niceness  # the rehearsal's priority (set_niceness)
         self.process: subprocess.Popen[bytes] | None = None
         self.ports: list[int] = []
         self.s3_port = 0
@@ -110,7 +111,6 @@ class WeedServer:
         master, volume, filer, s3 = self.ports
         self.s3_port = s3
         args = [
-            *self.prefix,
             binary,
             "server",
             f"-dir={data}",
@@ -137,6 +137,8 @@ class WeedServer:
         self.process = subprocess.Popen(
             args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+        if self.niceness:
+            set_niceness(self.process.pid, self.niceness)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -188,6 +190,20 @@ class WeedServer:
     def stop(self, grace: float = 2.0) -> None:
         process, self.process = self.process, None
         stop_group(process, grace)
+
+
+def set_niceness(pid: int, niceness: int) -> None:
+    """Put a process started in a session of its own at this niceness against the
+    machine's other processes, as deploy/systemd's CPUWeight= and Nice= do for a unit:
+    every thread it has (setpriority on its process group reaches each one), what it
+    starts later (they inherit it), and its session, since with the kernel's
+    autogroups (on here) a niceness counts only among the processes of one session.
+    Set from outside, so that it works for a server run as another user too; below 0
+    needs root, without which nothing changes."""
+    with contextlib.suppress(PermissionError):
+        os.setpriority(os.PRIO_PGRP, pid, niceness)
+    with contextlib.suppress(OSError):  # no autogroups, or not root
+        Path(f"/proc/{pid}/autogroup").write_text(str(niceness))
 
 
 def kill_group(process: subprocess.Popen[bytes] | None) -> None:

@@ -8,7 +8,6 @@ same server back on the same port with the same data; `stop` is the orderly end.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pwd
 import random
@@ -20,7 +19,14 @@ from pathlib import Path
 
 import redis
 
-from tests.documents.weed import _ephemeral_floor, _free, kill_group, stop_group, weed_binary
+from tests.documents.weed import (
+    _ephemeral_floor,
+    _free,
+    kill_group,
+    set_niceness,
+    stop_group,
+    weed_binary,
+)
 
 
 def missing_binaries() -> list[str]:
@@ -45,21 +51,11 @@ def steady_port(taken: set[int] | None = None) -> int:
             return port
 
 
-def at_niceness(niceness: int) -> list[str]:
-    """A command prefix that runs a program at this niceness against the machine's
-    other processes, as deploy/systemd's CPUWeight= and Nice= do for a unit. With the
-    kernel's autogroups (on here), a niceness counts only among the processes of one
-    session, and each process here starts its own: the session's is set too (run it
-    in a session of its own)."""
-    niceness_of_session = f"{{ echo {niceness} > /proc/self/autogroup; }} 2>/dev/null"
-    return ["sh", "-c", f'{niceness_of_session}; exec nice -n {niceness} "$@"', "sh"]
-
-
 class Process:
     """One long-running command with a log, a readiness check and the three endings."""
 
     name = "process"
-    niceness = 0  # as deploy/systemd's Nice=
+    niceness = 0  # as deploy/systemd's Nice= (set_niceness)
 
     def __init__(self, folder: Path, port: int = 0) -> None:
         self.folder = Path(folder)
@@ -87,7 +83,7 @@ class Process:
     def start(self, timeout: float = 60.0) -> Process:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [*(at_niceness(self.niceness) if self.niceness else []), *self.command()],
+                self.command(),
                 cwd=self.folder,
                 env=self.environment(),
                 stdout=log,
@@ -95,6 +91,8 @@ class Process:
                 start_new_session=True,
                 user=self.user(),
             )
+        if self.niceness:
+            set_niceness(self.process.pid, self.niceness)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -131,9 +129,9 @@ class Postgres(Process):
     database `portal`. As root it runs as the `postgres` user, which initdb requires."""
 
     name = "postgres"
-    # Its session's niceness when started as root (below 0 needs root; the server runs
-    # as `postgres`, so at_niceness cannot set it).
-    SESSION_NICENESS = -5
+    # Ahead of the portal's processes, as a CPUWeight= above theirs would put it: every
+    # request waits on it, and its backends share one session's weight (as root).
+    niceness = -5
 
     def __init__(self, folder: Path, port: int = 0) -> None:
         super().__init__(folder, port)
@@ -173,11 +171,6 @@ class Postgres(Process):
         if first:
             self._initdb()
         super().start(timeout)
-        if os.geteuid() == 0 and self.process is not None:
-            # Ahead of the portal's processes, as a CPUWeight= above theirs would put it:
-            # every request waits on it, and its backends share one session's weight.
-            with contextlib.suppress(OSError):  # no autogroups: the same weight as all
-                Path(f"/proc/{self.process.pid}/autogroup").write_text(str(self.SESSION_NICENESS))
         if first:
             self.psql("CREATE DATABASE portal")
         return self

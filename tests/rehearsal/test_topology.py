@@ -3,13 +3,16 @@ and keeps each browser on one (the route cookie), as deploy/nginx says."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections import Counter
+from pathlib import Path
 
 import requests
 
 from .conftest import sign_in
-from .topology import Rehearsal
+from .topology import BACKGROUND_NICENESS, Rehearsal
 
 
 def test_every_host_serves_and_a_browser_stays_on_one(rehearsal_intact: Rehearsal) -> None:
@@ -44,3 +47,37 @@ def _one_upstream(rehearsal: Rehearsal, logged: list[str]) -> str:
         time.sleep(0.05)
     (upstream,) = {line.split()[-2] for line in lines}
     return upstream
+
+
+def _niceness_of_threads(pid: int) -> set[int]:
+    """The niceness of each thread of a process (field 19 of its stat)."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # ended meanwhile
+            found.add(int((task / "stat").read_text().rsplit(")", 1)[1].split()[16]))
+    return found
+
+
+def _session_niceness(pid: int) -> int | None:
+    """The niceness of a process's session ("/autogroup-12 nice 10"), None without
+    the kernel's autogroups."""
+    autogroup = Path(f"/proc/{pid}/autogroup")
+    return int(autogroup.read_text().split()[-1]) if autogroup.exists() else None
+
+
+def test_background_work_runs_behind_the_pages_and_postgresql_ahead(
+    rehearsal_intact: Rehearsal,
+) -> None:
+    """As deploy/systemd's CPUWeight= and Nice=: every thread of each process and its
+    session (the kernel's autogroups) at its niceness."""
+    rehearsal = rehearsal_intact
+    behind = [rehearsal.mailer, *(host.indexer for host in rehearsal.hosts), rehearsal.s3]
+    wanted = {process.process.pid: BACKGROUND_NICENESS for process in behind}
+    if os.geteuid() == 0:  # ahead of the others needs root
+        wanted[rehearsal.postgres.process.pid] = rehearsal.postgres.niceness
+    for pid, niceness in wanted.items():
+        assert _niceness_of_threads(pid) == {niceness}, pid
+        assert _session_niceness(pid) in (None, niceness), pid
+    for serve in rehearsal.serves():  # (its password-hashing threads run behind it)
+        assert os.getpriority(os.PRIO_PROCESS, serve.process.pid) == 0
+        assert _session_niceness(serve.process.pid) in (None, 0)

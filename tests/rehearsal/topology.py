@@ -32,7 +32,7 @@ import requests
 from portal.admission import DEFAULT_ACTIVE
 from tests.documents.weed import WeedServer
 
-from .services import Postgres, Process, Redis, at_niceness, steady_port
+from .services import Postgres, Process, Redis, steady_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_FILES = ROOT / "deploy" / "nginx"
@@ -226,7 +226,7 @@ class Rehearsal:
         self.folder = Path(folder)
         self.postgres = Postgres(self.folder / "postgres")
         self.redis = Redis(self.folder / "redis")
-        self.s3 = WeedServer(self.folder / "s3", prefix=at_niceness(BACKGROUND_NICENESS))
+        self.s3 = WeedServer(self.folder / "s3", niceness=BACKGROUND_NICENESS)
         self.shared = {
             **{name: value for name, value in os.environ.items() if not name.startswith("PORTAL_")},
             "PYTHONPATH": str(ROOT),
