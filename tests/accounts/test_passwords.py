@@ -7,7 +7,6 @@ import os
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -15,6 +14,8 @@ from flask import Flask
 
 from portal.accounts import passwords
 from portal.admission import ENVIRON_KEY, Admission
+
+from ..documents.weed import niceness_of_threads
 
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="a niceness per thread is Linux's")
 
@@ -35,18 +36,6 @@ def test_a_hash_of_other_parameters_verifies_and_needs_replacing():
     assert passwords.needs_rehash(stored)
 
 
-def _niceness_of_threads() -> list[int]:
-    """The niceness of each thread of this process (field 19 of its stat)."""
-    found = []
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):  # ended meanwhile
-            continue
-        found.append(int(fields[16]))
-    return found
-
-
 @linux_only
 def test_hashing_and_argon2s_lanes_run_behind_the_requests(monkeypatch):
     """The hashing thread, and the lane threads Argon2 starts from it (four here; the
@@ -55,12 +44,12 @@ def test_hashing_and_argon2s_lanes_run_behind_the_requests(monkeypatch):
     monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=40, parallelism=4))
     own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     behind = min(own + passwords.HASHING_NICENESS, 19)
-    before = _niceness_of_threads().count(behind)
+    before = niceness_of_threads().count(behind)
     hashing = threading.Thread(target=passwords.hash_password, args=("a long password",))
     hashing.start()
     most = 0
     while hashing.is_alive():
-        most = max(most, _niceness_of_threads().count(behind) - before)
+        most = max(most, niceness_of_threads().count(behind) - before)
         time.sleep(0.002)
     hashing.join()
     assert most >= 4, f"at most {most} more threads ran at the hashing niceness"

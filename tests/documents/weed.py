@@ -206,6 +206,16 @@ def set_niceness(pid: int, niceness: int) -> None:
         Path(f"/proc/{pid}/autogroup").write_text(str(niceness))
 
 
+def niceness_of_threads(pid: int | str = "self") -> list[int]:
+    """The niceness of each thread of a process (field 19 of its stat), this one's by
+    default: what set_niceness and the hashing threads' own setting must show."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # ended meanwhile
+            found.append(int((task / "stat").read_text().rsplit(")", 1)[1].split()[16]))
+    return found
+
+
 def kill_group(process: subprocess.Popen[bytes] | None) -> None:
     """SIGKILL to a server started in its own process group (it and its children)."""
     if process is not None and process.poll() is None:

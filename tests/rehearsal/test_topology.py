@@ -3,7 +3,6 @@ and keeps each browser on one (the route cookie), as deploy/nginx says."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections import Counter
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import requests
 
+from ..documents.weed import niceness_of_threads
 from .conftest import sign_in
 from .topology import BACKGROUND_NICENESS, Rehearsal
 
@@ -49,15 +49,6 @@ def _one_upstream(rehearsal: Rehearsal, logged: list[str]) -> str:
     return upstream
 
 
-def _niceness_of_threads(pid: int) -> set[int]:
-    """The niceness of each thread of a process (field 19 of its stat)."""
-    found = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # ended meanwhile
-            found.add(int((task / "stat").read_text().rsplit(")", 1)[1].split()[16]))
-    return found
-
-
 def _session_niceness(pid: int) -> int | None:
     """The niceness of a process's session ("/autogroup-12 nice 10"), None without
     the kernel's autogroups."""
@@ -76,7 +67,7 @@ def test_background_work_runs_behind_the_pages_and_postgresql_ahead(
     if os.geteuid() == 0:  # ahead of the others needs root
         wanted[rehearsal.postgres.process.pid] = rehearsal.postgres.niceness
     for pid, niceness in wanted.items():
-        assert _niceness_of_threads(pid) == {niceness}, pid
+        assert set(niceness_of_threads(pid)) == {niceness}, pid
         assert _session_niceness(pid) in (None, niceness), pid
     for serve in rehearsal.serves():  # (its password-hashing threads run behind it)
         assert os.getpriority(os.PRIO_PROCESS, serve.process.pid) == 0
