@@ -88,6 +88,9 @@ def _flask_settings(settings: dict[str, Any]) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": production,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings["SESSION_HOURS"]),
+        # The cookie is signed anew when its row is touched (accounts.auth), not at
+        # every answer.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         # CSRF is checked by accounts.auth for cookie-authenticated API writes
         # and by each HTML form; tokens live as long as the session.
         "WTF_CSRF_CHECK_DEFAULT": False,

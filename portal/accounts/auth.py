@@ -27,7 +27,10 @@ from .models import ApiToken, User, UserSession, without_community
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
-SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
+# How often a session's row is marked seen and its cookie signed anew (not at every
+# request: each touch is a write, each signature a Set-Cookie). A cookie so lives
+# PERMANENT_SESSION_LIFETIME after its last request, at most this much less.
+SESSION_TOUCH_INTERVAL = timedelta(minutes=10)
 # The key of the session cookie that names its `UserSession` row.
 SESSION_KEY = "_session_id"
 
@@ -82,6 +85,7 @@ def _load_from_session(user_key: str) -> User | None:
         from .service import touch_session  # the service layer owns writes
 
         touch_session(record.id, now)
+        session.modified = True  # a new cookie, and a new signature time, for this one
     return user
 
 

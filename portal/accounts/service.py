@@ -51,8 +51,9 @@ def sign_in(user: User, password: str | None) -> None:
     `password` (None after a second step that asked only for a code) is rehashed
     when the hashing parameters changed."""
     now = utcnow()
-    # A cookie lives PERMANENT_SESSION_LIFETIME after its last request, which was at
-    # most SESSION_TOUCH_INTERVAL after its row was last seen: older rows are dead.
+    # A cookie lives PERMANENT_SESSION_LIFETIME after its row was last seen (it is
+    # signed anew at each touch), and a request touches a row at most
+    # SESSION_TOUCH_INTERVAL after it was last seen: older rows are dead.
     idle = current_app.permanent_session_lifetime + SESSION_TOUCH_INTERVAL
     replaced = current_session_id()  # signing in again in this browser ends its old session
     db.session.execute(

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from portal.accounts.auth import SESSION_TOUCH_INTERVAL
 from portal.accounts.models import UserSession
 from portal.events import utcnow
 from portal.extensions import db
@@ -92,19 +93,21 @@ def test_signing_out_leaves_the_users_other_sessions(app, person):
     assert staying.get("/me").status_code == 200
 
 
-def test_a_session_row_is_seen_at_most_once_a_minute_and_pruned_once_dead(app, person):
+def test_a_session_row_is_seen_once_an_interval_and_pruned_once_dead(app, person):
     client = _api_sign_in(app, person)
     with app.app_context():
         (live,) = db.session.scalars(select(UserSession)).all()
         live_id, first_seen = live.id, live.last_seen_at
-        long_ago = utcnow() - app.permanent_session_lifetime - timedelta(minutes=2)
+        long_ago = utcnow() - app.permanent_session_lifetime - SESSION_TOUCH_INTERVAL * 2
         db.session.add(UserSession(user_id=person.id, created_at=long_ago, last_seen_at=long_ago))
         db.session.commit()
 
     assert client.get("/me").status_code == 200
     with app.app_context():
         assert db.session.get(UserSession, live_id).last_seen_at == first_seen
-        db.session.get(UserSession, live_id).last_seen_at = utcnow() - timedelta(minutes=2)
+        db.session.get(UserSession, live_id).last_seen_at = (
+            utcnow() - SESSION_TOUCH_INTERVAL - timedelta(minutes=1)
+        )
         db.session.commit()
 
     assert client.get("/me").status_code == 200
@@ -126,3 +129,23 @@ def test_signing_in_again_in_the_same_browser_ends_the_session_it_replaces(app, 
     assert copy.get("/me").status_code == 401
     client.client.environ_base["HTTP_X_CSRF_TOKEN"] = again.get_json()["csrf_token"]
     assert client.get("/me").status_code == 200
+
+
+def test_the_cookie_is_signed_anew_only_when_its_row_is_touched(app, person):
+    """Not at every answer (a signature and a Set-Cookie each): when the row is marked
+    seen, so that a cookie in use lives on and one left alone ends as its row does."""
+    client = _api_sign_in(app, person)
+    quiet = client.get("/me")
+    assert quiet.status_code == 200
+    assert "Set-Cookie" not in quiet.headers
+
+    with app.app_context():
+        (row,) = db.session.scalars(select(UserSession)).all()
+        row.last_seen_at = utcnow() - SESSION_TOUCH_INTERVAL - timedelta(minutes=1)
+        db.session.commit()
+    touched = client.get("/me")
+    assert touched.status_code == 200
+    assert COOKIE in touched.headers["Set-Cookie"]
+    assert "Expires=" in touched.headers["Set-Cookie"]
+    assert client.get("/me").status_code == 200
+    assert "Set-Cookie" not in client.get("/me").headers
