@@ -18,7 +18,7 @@ from flask import request
 from flask_babel import lazy_gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import BindParameter, Select, bindparam, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from .. import permissions
@@ -342,12 +342,14 @@ def entries(events: Iterable[Event], viewer: Any = None) -> list[Entry]:
 # --- the feeds ------------------------------------------------------------------------
 
 
+# Each event with its actor in the same query (a round trip less than a second SELECT
+# of the actors).
+WITH_ACTOR = without_community(joinedload(Event.actor))
+
+
 def _readable(statement: Select[Any], viewer: Any) -> Select[Any]:
-    """The events of `statement` the viewer may read, each with its actor in the same
-    query (a round trip less than a second SELECT of the actors)."""
-    return statement.where(permissions.readable_events(viewer)).options(
-        without_community(joinedload(Event.actor))
-    )
+    """The events of `statement` the viewer may read, each with its actor."""
+    return statement.where(permissions.readable_events(viewer)).options(WITH_ACTOR)
 
 
 def group_feed(workspace_id: permissions.AnyId, viewer: Any) -> Select[tuple[Event]]:
@@ -402,8 +404,32 @@ def latest(workspace_id: int, count: int = LATEST_ON_GROUP_PAGE) -> list[Entry]:
 
 @permissions.built_once_per_viewer
 def latest_statement(viewer: permissions.BoundViewer, count: int) -> Select[tuple[Event]]:
-    """`latest`'s query, for any group (permissions.GROUP)."""
-    return group_feed(permissions.bound_id(permissions.GROUP), viewer).limit(count)
+    """`latest`'s query, for any group (permissions.GROUP): the newest `count` of the
+    group's own events and the newest `count` of its shared items', each read newest
+    first along its own index, then the newest `count` of both. `group_feed`'s one
+    condition (own OR shared) reads the whole event log backwards for a quiet group
+    (21 ms at 100,000 events, growing with the log; 0.2 ms so)."""
+    group = permissions.bound_id(permissions.GROUP)
+    own = select(Event.id).where(Event.workspace_id == group)
+    shared = select(Event.id).where(
+        Event.item_id.in_(permissions.shared_item_ids([group])),
+        Event.workspace_id.is_distinct_from(group),
+    )
+    newest = [
+        part.where(permissions.readable_events(viewer))
+        .order_by(Event.id.desc())
+        .limit(count)
+        .subquery()
+        for part in (own, shared)
+    ]
+    ids = union_all(*(select(part.c.id) for part in newest))
+    return (
+        select(Event)
+        .where(Event.id.in_(ids))
+        .options(WITH_ACTOR)
+        .order_by(Event.id.desc())
+        .limit(count)
+    )
 
 
 SINCE = "since"

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from flask_login import login_user
 from markupsafe import Markup
 from sqlalchemy import func, select
 
@@ -20,7 +21,7 @@ from portal.memos import service as memos_service
 from portal.tasks import service as tasks_service
 from portal.tasks.models import TaskStatus
 from portal.workspaces import items_service
-from portal.workspaces.models import Item, Workspace
+from portal.workspaces.models import Item, SharePermission, Workspace
 
 from ..workspaces.test_item_queries import count_queries
 
@@ -78,7 +79,6 @@ def _get(client, path, status=200):
     response = client.get(path)
     assert response.status_code == status, (path, response.status_code)
     return response.get_data(as_text=True)
-
 
 
 def _unlinked(html: str) -> str:
@@ -274,6 +274,38 @@ def test_the_group_page_and_the_activity_page_tell_the_groups_activity(app, work
         assert "Coordinator Person commented on <q>Acta de la reunión</q>" in html
         assert "Coordinator Person moved <q>Tarea hecha</q> to Done" in html
         assert "item.created" not in html and "comment.created" not in html
+
+
+@pytest.mark.parametrize("who", ["coordinator", "member", "observer", "secretariat"])
+def test_the_group_pages_latest_are_the_newest_of_its_feed(app, work, who):
+    """The aside reads the group's own events and its shared items' each along its own
+    index: what it shows is still the newest of the whole feed, interleaved, without
+    the trashed item's events for who may not manage the trash."""
+    from portal.work import activity
+
+    with app.app_context():
+        outsider = db.session.get(User, work.outsider.id)
+        coordinator = db.session.get(User, work.coordinator.id)
+        ws = db.session.get(Workspace, work.ws_id)
+        secret = db.session.get(Item, work.secret_id)
+        items_service.share(outsider, secret, ws, SharePermission.edit)
+        for n in range(6):  # the shared item's events and the group's own, interleaved
+            items_service.add_comment(outsider, secret, f"Nota {n}")
+            items_service.add_comment(coordinator, db.session.get(Item, work.memo_id), f"Sí {n}")
+        items_service.move_to_trash(coordinator, db.session.get(Item, work.late_id))
+        db.session.remove()
+
+    with app.test_request_context():
+        viewer = db.session.get(User, getattr(work, who).id)
+        login_user(viewer)
+        feed = db.session.scalars(activity.group_feed(work.ws_id, viewer)).all()
+        for count in (1, 5, activity.LATEST_ON_GROUP_PAGE, 50):
+            shown = [entry.event.id for entry in activity.latest(work.ws_id, count)]
+            assert shown == [event.id for event in feed[:count]], count
+        verbs = {event.verb for event in feed[: activity.LATEST_ON_GROUP_PAGE]}
+        assert "comment.created" in verbs
+        trashed_shown = any(event.item_id == work.late_id for event in feed)
+        assert trashed_shown == (who in ("coordinator", "secretariat"))
 
 
 def test_an_outsider_may_not_read_the_groups_activity(app, work):
