@@ -81,12 +81,19 @@ def _load_from_session(user_key: str) -> User | None:
         return None
     user = record.user
     now = utcnow()
-    if now - record.last_seen_at > SESSION_TOUCH_INTERVAL:
+    if now - record.last_seen_at > SESSION_TOUCH_INTERVAL and not _in_live_handler():
         from .service import touch_session  # the service layer owns writes
 
         touch_session(record.id, now)
         session.modified = True  # a new cookie, and a new signature time, for this one
     return user
+
+
+def _in_live_handler() -> bool:
+    """Whether this is a Socket.IO handler (Flask-SocketIO names its connection on the
+    request). Its session is a copy never written back to the cookie, so touching the
+    row there would let the cookie fall behind the row by one more interval."""
+    return getattr(request, "sid", None) is not None
 
 
 def usable_token(plain: str) -> ApiToken | None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from portal.accounts.auth import SESSION_TOUCH_INTERVAL
 from portal.accounts.models import UserSession
 from portal.events import utcnow
-from portal.extensions import db
+from portal.extensions import db, socketio
 
 from ..conftest import ApiClient
 from ..factories import make_user, user_ref
@@ -149,3 +149,25 @@ def test_the_cookie_is_signed_anew_only_when_its_row_is_touched(app, person):
     assert "Expires=" in touched.headers["Set-Cookie"]
     assert client.get("/me").status_code == 200
     assert "Set-Cookie" not in client.get("/me").headers
+
+
+def test_a_live_connection_leaves_the_touch_to_a_request_that_can_renew_the_cookie(app, person):
+    """A Socket.IO handler's session is never written back to the cookie: were the row
+    marked seen there, the next request would not renew the cookie for another interval."""
+    client = _api_sign_in(app, person)
+    aged = utcnow() - SESSION_TOUCH_INTERVAL - timedelta(minutes=1)
+    with app.app_context():
+        (row,) = db.session.scalars(select(UserSession)).all()
+        row.last_seen_at = aged
+        db.session.commit()
+
+    live = socketio.test_client(app, flask_test_client=client.client)
+    assert live.is_connected()
+    live.disconnect()
+    with app.app_context():
+        assert db.session.scalars(select(UserSession.last_seen_at)).one() == aged
+
+    touched = client.get("/me")
+    assert COOKIE in touched.headers["Set-Cookie"]
+    with app.app_context():
+        assert db.session.scalars(select(UserSession.last_seen_at)).one() > aged
