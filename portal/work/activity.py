@@ -18,8 +18,9 @@ from flask import request
 from flask_babel import lazy_gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import BindParameter, Select, bindparam, or_, select, union_all
+from sqlalchemy import BindParameter, Select, bindparam, inspect, or_, select, union_all
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.util import identity_key
 
 from .. import permissions
 from ..accounts.models import User, without_community
@@ -160,9 +161,11 @@ class Narrator:
             user_ids.update(i for i in data.get("user_ids") or [] if isinstance(i, int))
             if isinstance(data.get("workspace_id"), int):
                 self.group_ids.add(data["workspace_id"])
-        if item_ids:
-            rows = db.session.scalars(select(Item).where(Item.id.in_(item_ids)))
-            self.items = {item.id: item for item in rows}
+        self.items = _loaded_items(item_ids)
+        missing = item_ids - self.items.keys()
+        if missing:
+            rows = db.session.scalars(select(Item).where(Item.id.in_(missing)))
+            self.items.update((item.id, item) for item in rows)
         if user_ids:
             rows = db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))
             self.people = dict(rows.all())
@@ -208,6 +211,21 @@ class Narrator:
         )
         name = self.groups.get(workspace_id or 0)
         return name if known and name else str(ANOTHER_GROUP)
+
+
+# What a sentence reads of an item.
+NARRATED = ("kind", "title", "workspace_id")
+
+
+def _loaded_items(ids: set[int]) -> dict[int, Item]:
+    """Of these items, those this request has loaded already with what a sentence reads
+    (the group page's lists hold most of its latest activity's): no query for them."""
+    found = {}
+    for item_id in ids:
+        item = db.session.identity_map.get(identity_key(Item, item_id))
+        if item is not None and not inspect(item).unloaded.intersection(NARRATED):
+            found[item_id] = item
+    return found
 
 
 def item_link(item: Item | None, quoted: bool = True) -> Markup:

@@ -12,18 +12,15 @@ from collections.abc import Iterable
 
 from flask import current_app
 from flask_login import current_user
-from sqlalchemy import func, select
 
-from ..events import Event
-from ..extensions import db
 from ..realtime import live
-from . import bp
+from . import bp, notifications
 
 
 @bp.app_template_global()
 def live_cursor() -> int:
-    """The newest event id now (0 before the first)."""
-    return db.session.scalar(select(func.max(Event.id))) or 0
+    """The newest event id now (0 before the first), read with the header's count."""
+    return notifications.header()[1]
 
 
 def online_user_ids(user_ids: Iterable[int]) -> set[int]:

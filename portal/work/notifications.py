@@ -35,17 +35,26 @@ HEADER_COUNT_LIMIT = 100
 
 
 @permissions.built_once_per_viewer
-def header_count(viewer: permissions.BoundViewer) -> Select[tuple[int]]:
-    """The header's count query."""
-    return select(func.count()).select_from(unread(viewer).limit(HEADER_COUNT_LIMIT).subquery())
+def header_statement(viewer: permissions.BoundViewer) -> Select[tuple[int, int | None]]:
+    """The header's count and the newest event id (the page's live cursor, see live.py):
+    every signed-in page shows both, so they are read in one round trip."""
+    count = select(func.count()).select_from(unread(viewer).limit(HEADER_COUNT_LIMIT).subquery())
+    return select(count.scalar_subquery(), select(func.max(Event.id)).scalar_subquery())
+
+
+def header() -> tuple[int, int]:
+    """(the header's count up to HEADER_COUNT_LIMIT, the newest event id, 0 before the
+    first), read once per request: whichever the page asks for first reads both."""
+    if "page_header" not in g:
+        count, newest = db.session.execute(*header_statement(current_user)).one()
+        g.page_header = (int(count or 0), int(newest or 0))
+    return g.page_header  # type: ignore[no-any-return]
 
 
 @bp.app_template_global()
 def unread_notifications() -> int:
-    """The header's count, up to HEADER_COUNT_LIMIT: one COUNT query, once per request."""
-    if "unread_notifications" not in g:
-        g.unread_notifications = db.session.scalar(*header_count(current_user))
-    return int(g.unread_notifications or 0)
+    """The header's count, up to HEADER_COUNT_LIMIT."""
+    return header()[0]
 
 
 def newest_unread(count: int) -> list[tuple[Notification, activity.Entry]]:

@@ -195,6 +195,18 @@ def test_the_header_count_is_one_query(app, work):
     assert len(counts) == 1 and "Notifications, 4 unread" in html
 
 
+def test_a_page_reads_its_header_count_and_live_cursor_in_one_statement(app, work):
+    client = _client(app, work.member)
+    with count_queries(app) as statements:
+        html = _get(client, f"/groups/{work.ws_id}")
+    header = [s for s in statements if "FROM notifications" in s or "max(events.id)" in s]
+    with app.app_context():
+        newest = db.session.scalar(select(func.max(Event.id)))
+    assert len(header) == 1 and "max(events.id)" in header[0] and "count(" in header[0]
+    assert f'<meta name="portal-live" content="{newest}"' in html
+    assert "Notifications, 4 unread" in _unread_in_header(html)
+
+
 def test_the_header_stops_counting_at_99(app, work):
     from portal.accounts.models import Notification
 
@@ -306,6 +318,46 @@ def test_the_group_pages_latest_are_the_newest_of_its_feed(app, work, who):
         assert "comment.created" in verbs
         trashed_shown = any(event.item_id == work.late_id for event in feed)
         assert trashed_shown == (who in ("coordinator", "secretariat"))
+
+
+def _item_reads(statements: list[str]) -> list[str]:
+    """The statements that read items by id (the activity's, not the lists' UNION)."""
+    return [s for s in statements if s.startswith("SELECT items.id") and "UNION" not in s]
+
+
+def test_the_group_pages_activity_names_the_items_of_its_lists_without_reading_them_again(
+    app, work
+):
+    client = _client(app, work.member)
+    _get(client, f"/groups/{work.ws_id}")
+    with count_queries(app) as statements:
+        html = _unlinked(_get(client, f"/groups/{work.ws_id}"))
+
+    assert _item_reads(statements) == []
+    assert "Coordinator Person commented on <q>Acta de la reunión</q>" in html
+    assert "Coordinator Person created the task <q>Tarea atrasada</q>" in html
+
+
+def test_activity_reads_the_items_a_commit_expired_again_in_one_query(app, work):
+    """An item loaded before a commit has lost its title: it is read again, with the
+    others, not one query each when its sentence is written."""
+    from portal.work import activity
+
+    with app.test_request_context():
+        viewer = db.session.get(User, work.member.id)
+        events = db.session.scalars(
+            select(Event)
+            .where(Event.workspace_id == work.ws_id, Event.item_id.is_not(None))
+            .options(activity.WITH_ACTOR)
+        ).all()
+        items = db.session.scalars(select(Item).where(Item.workspace_id == work.ws_id)).all()
+        for item in items:
+            db.session.expire(item)
+        with count_queries(app) as statements:
+            sentences = " ".join(entry.sentence for entry in activity.entries(events, viewer))
+
+        assert len(_item_reads(statements)) == 1
+        assert "Acta de la reunión" in sentences and "Tarea futura" in sentences
 
 
 def test_an_outsider_may_not_read_the_groups_activity(app, work):
@@ -553,9 +605,8 @@ def test_statements_built_once_find_for_each_viewer_what_their_own_would(app, wo
         own_count = select(func.count()).select_from(
             notifications.unread(viewer).limit(notifications.HEADER_COUNT_LIMIT).subquery()
         )
-        assert db.session.scalar(*notifications.header_count(viewer)) == db.session.scalar(
-            own_count
-        )
+        header, params = notifications.header_statement(viewer)
+        assert db.session.execute(header, params).one()[0] == db.session.scalar(own_count)
         newest = notifications.unread(viewer).order_by(Notification.id.desc()).limit(5)
         assert ids(*notifications.newest_unread_statement(viewer, 5)) == ids(newest)
         changes = activity.my_groups_feed(viewer, None).limit(10)
