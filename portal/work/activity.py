@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from babel.lists import format_list
 from flask import request
@@ -32,6 +32,8 @@ from ..workspaces import kinds
 from ..workspaces.items_api import workspace_feed
 from ..workspaces.models import Item, Workspace
 from . import bp
+
+ModelT = TypeVar("ModelT")
 
 # One sentence per verb; %(actor)s is who did it, %(item)s the item (linked).
 SENTENCES: dict[str, Any] = {
@@ -161,14 +163,16 @@ class Narrator:
             user_ids.update(i for i in data.get("user_ids") or [] if isinstance(i, int))
             if isinstance(data.get("workspace_id"), int):
                 self.group_ids.add(data["workspace_id"])
-        self.items = _loaded_items(item_ids)
+        self.items = _loaded(Item, item_ids, ("kind", "title", "workspace_id"))
         missing = item_ids - self.items.keys()
         if missing:
             rows = db.session.scalars(select(Item).where(Item.id.in_(missing)))
             self.items.update((item.id, item) for item in rows)
-        if user_ids:
-            rows = db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))
-            self.people = dict(rows.all())
+        self.people = {i: user.name for i, user in _loaded(User, user_ids, ("name",)).items()}
+        missing = user_ids - self.people.keys()
+        if missing:
+            rows = db.session.execute(select(User.id, User.name).where(User.id.in_(missing)))
+            self.people.update(rows.all())
         return self
 
     @property
@@ -213,18 +217,15 @@ class Narrator:
         return name if known and name else str(ANOTHER_GROUP)
 
 
-# What a sentence reads of an item.
-NARRATED = ("kind", "title", "workspace_id")
-
-
-def _loaded_items(ids: set[int]) -> dict[int, Item]:
-    """Of these items, those this request has loaded already with what a sentence reads
-    (the group page's lists hold most of its latest activity's): no query for them."""
+def _loaded(model: type[ModelT], ids: set[int], reads: tuple[str, ...]) -> dict[int, ModelT]:
+    """Of these rows, those this request has loaded already with the attributes a
+    sentence `reads` (the group page's lists and members hold most of what its latest
+    activity names): no query for them."""
     found = {}
-    for item_id in ids:
-        item = db.session.identity_map.get(identity_key(Item, item_id))
-        if item is not None and not inspect(item).unloaded.intersection(NARRATED):
-            found[item_id] = item
+    for row_id in ids:
+        row = db.session.identity_map.get(identity_key(model, row_id))
+        if row is not None and not inspect(row).unloaded.intersection(reads):
+            found[row_id] = row
     return found
 
 

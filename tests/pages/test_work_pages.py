@@ -325,7 +325,7 @@ def _item_reads(statements: list[str]) -> list[str]:
     return [s for s in statements if s.startswith("SELECT items.id") and "UNION" not in s]
 
 
-def test_the_group_pages_activity_names_the_items_of_its_lists_without_reading_them_again(
+def test_the_group_pages_activity_names_its_lists_items_and_members_without_reading_again(
     app, work
 ):
     client = _client(app, work.member)
@@ -334,8 +334,9 @@ def test_the_group_pages_activity_names_the_items_of_its_lists_without_reading_t
         html = _unlinked(_get(client, f"/groups/{work.ws_id}"))
 
     assert _item_reads(statements) == []
+    assert not [s for s in statements if s.startswith("SELECT users.id, users.name")]
     assert "Coordinator Person commented on <q>Acta de la reunión</q>" in html
-    assert "Coordinator Person created the task <q>Tarea atrasada</q>" in html
+    assert "Coordinator Person assigned <q>Tarea hecha</q> to Member Person" in html
 
 
 def test_activity_reads_the_items_a_commit_expired_again_in_one_query(app, work):
