@@ -9,7 +9,7 @@ so a sign-out (which deletes that row), a deactivation or a password change
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, g, request, session
@@ -47,6 +47,17 @@ def current_session_id() -> int | None:
     """The `UserSession` row named by this request's cookie (None for a token)."""
     session_id = session.get(SESSION_KEY)
     return session_id if isinstance(session_id, int) else None
+
+
+def previous_sign_in() -> datetime | None:
+    """When the user of this request's cookie signed in before this session began: None
+    the first time, and for a token, which has no sign-in. No query: the user loader
+    read the session row."""
+    session_id = current_session_id()
+    if session_id is None or authenticated_by_token():
+        return None
+    record = db.session.get(UserSession, session_id)
+    return record.previous_sign_in_at if record is not None else None
 
 
 # The session row with its user: every request reads these, few pages the user's

@@ -104,8 +104,12 @@ class UserSession(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Updated at most once a minute; rows idle longer than a cookie lives are pruned.
+    # Updated at most every SESSION_TOUCH_INTERVAL; rows idle longer than a cookie lives
+    # are pruned.
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # When the user signed in before this session began (None the first time): My work
+    # lists what others changed since then, and every refresh of it asks.
+    previous_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
 

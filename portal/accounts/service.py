@@ -61,7 +61,9 @@ def sign_in(user: User, password: str | None) -> None:
             (UserSession.last_seen_at < now - idle) | (UserSession.id == replaced)
         )
     )
-    record = UserSession(user_id=user.id, created_at=now, last_seen_at=now)
+    record = UserSession(
+        user_id=user.id, created_at=now, last_seen_at=now, previous_sign_in_at=user.last_login_at
+    )
     db.session.add(record)
     db.session.flush()
     session.clear()

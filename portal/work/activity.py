@@ -397,18 +397,6 @@ def my_groups_feed(
     return _readable(statement, viewer).order_by(Event.id.desc())
 
 
-def previous_sign_in(viewer: Any) -> datetime | None:
-    """When the viewer signed in before this visit: the second newest of their sign-ins
-    in the audit log (`User.last_login_at` is already this visit's). None the first time."""
-    return db.session.scalar(
-        select(Event.at)
-        .where(Event.actor_id == viewer.id, Event.verb == "auth.login")
-        .order_by(Event.id.desc())
-        .offset(1)
-        .limit(1)
-    )
-
-
 # --- the pages ---------------------------------------------------------------------------
 
 LATEST_ON_GROUP_PAGE = 10

@@ -4,7 +4,7 @@ their previous sign-in; each part a few queries, whatever the size of the groups
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask_login import current_user
@@ -12,6 +12,7 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import aliased
 
 from .. import permissions
+from ..accounts.auth import previous_sign_in
 from ..events import utcnow
 from ..extensions import db
 from ..meetings.models import Meeting, MeetingStatus
@@ -109,7 +110,7 @@ def my_work() -> str:
     group_ids = [group.id for group, _role in groups] if renders() else my_group_ids()
     tasks = open_tasks() if renders() else []
     meetings = next_meetings() if renders() else []
-    since: datetime | None = activity.previous_sign_in(current_user)
+    since = previous_sign_in()
     changes = []
     if renders("my_changes"):
         changes = activity.newest_in_my_groups(since, CHANGES_SHOWN)

@@ -171,3 +171,17 @@ def test_a_live_connection_leaves_the_touch_to_a_request_that_can_renew_the_cook
     assert COOKIE in touched.headers["Set-Cookie"]
     with app.app_context():
         assert db.session.scalars(select(UserSession.last_seen_at)).one() > aged
+
+
+def test_a_session_keeps_when_its_user_signed_in_before_it(app, person):
+    """My work's "since you last signed in": the first session has none, the next one the
+    first one's sign-in, whichever browser it came from."""
+    _page_sign_in(app, person)
+    with app.app_context():
+        (first,) = db.session.scalars(select(UserSession)).all()
+        assert first.previous_sign_in_at is None
+        signed_in_at = first.created_at
+    _api_sign_in(app, person)
+    with app.app_context():
+        second = db.session.scalars(select(UserSession).order_by(UserSession.id.desc())).first()
+        assert second.id != first.id and second.previous_sign_in_at == signed_in_at

@@ -127,11 +127,12 @@ def test_my_work_of_an_outsider_shows_nothing_of_the_other_group(app, work):
 
 
 def test_my_work_lists_only_what_others_did_since_my_previous_sign_in(app, work):
-    from portal.events import record
+    from portal.accounts.models import UserSession
 
+    client = _client(app, work.member)
     with app.app_context():
-        member = db.session.get(User, work.member.id)
-        record("auth.login", actor=member)
+        (row,) = db.session.scalars(select(UserSession)).all()
+        row.previous_sign_in_at = utcnow()
         db.session.commit()
         memos_service.create_memo(
             db.session.get(User, work.coordinator.id),
@@ -139,14 +140,24 @@ def test_my_work_lists_only_what_others_did_since_my_previous_sign_in(app, work)
             title="Nota nueva",
             body="x",
         )
-        record("auth.login", actor=member)
-        db.session.commit()
         db.session.remove()
 
-    html = _unlinked(_get(_client(app, work.member), "/work"))
+    html = _unlinked(_get(client, "/work"))
 
     assert "Coordinator Person wrote the memo <q>Nota nueva</q>" in html
     assert "Tarea atrasada" not in _section(html, "changes-title")  # before that sign-in
+    assert "Since you last signed in" in html
+
+
+def test_my_work_reads_when_i_last_signed_in_with_my_session(app, work):
+    """The session row the user loader read holds it: no query of the audit log, for
+    the page or for its changes' refresh."""
+    client = _client(app, work.member)
+    _get(client, "/work")
+    for headers in ({}, {"HX-Request": "true", "HX-Target": "my_changes"}):
+        with count_queries(app) as statements:
+            assert client.get("/work", headers=headers).status_code == 200
+        assert not [s for s in statements if "auth.login" in str(s) or "verb =" in s], headers
 
 
 def test_my_work_costs_the_same_queries_with_few_or_many_items(app, work):
