@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.extensions import db
@@ -239,6 +240,46 @@ def test_the_board_has_a_column_per_status_with_its_count_and_cards(app, world, 
     assert html.count('<form method="post" action="/tasks/') == 3
     assert 'id="task_board"' in html and "data-movable" in html
     assert "js/board.js" in html
+
+
+def test_each_board_column_shows_its_first_cards_in_its_own_order(app, world):
+    """To do and doing: soonest due first, no due date last, then the newest; done: the
+    last finished first. Each column is cut at BOARD_CARDS, whatever the others hold."""
+    from portal.tasks.views import BOARD_CARDS
+
+    with app.app_context():
+        member = db.session.get(User, world.member.id)
+        ws = db.session.get(Workspace, world.ws_id)
+        for n in range(BOARD_CARDS + 5):
+            for status in (TaskStatus.todo, TaskStatus.doing):
+                due = None if n % 4 == 0 else date(2027, 1, 1) + timedelta(days=(n * 7) % 40)
+                tasks_service.add_task(
+                    member, ws, title=f"{status.value} {n}", status=status, due_date=due
+                )
+        for n in range(BOARD_CARDS + 5):
+            task = tasks_service.add_task(member, ws, title=f"done {n}", status=TaskStatus.doing)
+            db.session.flush()
+            task.status = TaskStatus.done
+            task.completed_at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=(n * 11) % 50)
+        db.session.commit()
+
+        def first(status, *order):
+            query = select(Task.title).where(Task.workspace_id == ws.id, Task.status == status)
+            return db.session.scalars(query.order_by(*order, Task.id.desc()).limit(BOARD_CARDS))
+
+        undone = (Task.due_date.is_(None), Task.due_date, Task.created_at.desc())
+        expected = {
+            "todo": list(first(TaskStatus.todo, *undone)),
+            "doing": list(first(TaskStatus.doing, *undone)),
+            "done": list(first(TaskStatus.done, Task.completed_at.desc())),
+        }
+        db.session.remove()
+    html = html_of(client_of(app, world.member).get(f"/groups/{world.ws_id}/tasks/board"))
+
+    for status, titles in expected.items():
+        shown = re.findall(r'<a class="title" href="[^"]*">([^<]+)</a>', _column(html, status))
+        assert shown == titles, status
+        assert len(titles) == BOARD_CARDS
 
 
 def test_the_board_refreshes_alone_when_htmx_asks_for_it(app, world, tasks):
