@@ -60,7 +60,8 @@ class ItemPage:
                 select(Share).where(Share.item_id.in_(ids)).order_by(Share.workspace_id)
             ):
                 self.shares[share.item_id].append(share)
-        if self.user.is_authenticated and not self.user.is_secretariat:
+        # Which groups are the caller's decides which shares they see: none, no question.
+        if self.shares and self.user.is_authenticated and not self.user.is_secretariat:
             self.my_workspaces = set(
                 db.session.scalars(permissions.readable_workspace_ids(self.user))
             )
