@@ -199,8 +199,8 @@ def board_columns(workspace_id: int) -> list[dict[str, Any]]:
 @functools.cache
 def _board_statements() -> tuple[Select[Any], Select[tuple[Task]]]:
     """`board_columns`' queries, built once for any group (permissions.GROUP). The cards:
-    each column's first BOARD_CARDS, read along its own order (and index), with their
-    place in it, in one round trip."""
+    each column's first BOARD_CARDS in its own order, with their place in it, in one
+    round trip."""
     visible = permissions.in_workspace(permissions.bound_id(permissions.GROUP))
     counting = select(Task.status, func.count()).where(visible).group_by(Task.status)
     firsts = []
