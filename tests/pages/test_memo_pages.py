@@ -13,6 +13,7 @@ from sqlalchemy import event
 from portal.extensions import db
 
 from ..conftest import sign_in_session
+from ..workspaces.test_item_queries import count_queries as statements_of
 
 
 @pytest.fixture
@@ -435,34 +436,20 @@ def test_restoring_a_revision_that_does_not_exist_is_not_found(pages, memo):
     assert pages("member").post(f"/memos/{memo}/revisions/7/restore").status_code == 404
 
 
-def _statements(app, client, path):
-    statements = []
-
-    def keep(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", keep)
-    try:
-        html = html_of(client.get(path))
-    finally:
-        event.remove(engine, "before_cursor_execute", keep)
-    return statements, html
-
-
 def test_the_page_asks_which_groups_are_the_viewers_only_when_the_item_is_shared(
     app, pages, world, memo
 ):
     """Those decide which shares a reader sees: with none, there is nothing to decide."""
     mine = "SELECT memberships.workspace_id \nFROM memberships \nWHERE memberships.user_id"
-    alone, _ = _statements(app, pages("member"), f"/memos/{memo}")
+    with statements_of(app) as alone:
+        html_of(pages("member").get(f"/memos/{memo}"))
     assert not [s for s in alone if s.startswith(mine)]
 
     shared = pages("coordinator").post(
         f"/api/v1/items/{memo}/shares", json={"workspace_id": world.other_ws_id}
     )
     assert shared.status_code == 201
-    statements, html = _statements(app, pages("member"), f"/memos/{memo}")
+    with statements_of(app) as statements:
+        html = html_of(pages("member").get(f"/memos/{memo}"))
     assert len([s for s in statements if s.startswith(mine)]) == 1
     assert "Grupo Reservado" in html
