@@ -51,8 +51,9 @@ def current_session_id() -> int | None:
 
 def previous_sign_in() -> datetime | None:
     """When the user of this request's cookie signed in before this session began: None
-    the first time, and for a token, which has no sign-in. No query: the user loader
-    read the session row."""
+    the first time, and for a token, which has no sign-in. Read from the session row the
+    user loader holds: no query, but on the request whose touch committed (and so
+    expired) it, which reads it again."""
     session_id = current_session_id()
     if session_id is None or authenticated_by_token():
         return None
@@ -90,6 +91,9 @@ def _load_from_session(user_key: str) -> User | None:
     record = live_session(db.session, current_session_id(), int(user_id), int(epoch))
     if record is None:
         return None
+    # Held for the request: the identity map references weakly, and `previous_sign_in`
+    # reads the row again (a page would otherwise query it once more).
+    g.session_held = record
     user = record.user
     now = utcnow()
     if now - record.last_seen_at > SESSION_TOUCH_INTERVAL and not _in_live_handler():

@@ -151,13 +151,14 @@ def test_my_work_lists_only_what_others_did_since_my_previous_sign_in(app, work)
 
 def test_my_work_reads_when_i_last_signed_in_with_my_session(app, work):
     """The session row the user loader read holds it: no query of the audit log, for
-    the page or for its changes' refresh."""
+    the page or for its changes' refresh, and the row is not read a second time."""
     client = _client(app, work.member)
     _get(client, "/work")
     for headers in ({}, {"HX-Request": "true", "HX-Target": "my_changes"}):
         with count_queries(app) as statements:
             assert client.get("/work", headers=headers).status_code == 200
-        assert not [s for s in statements if "auth.login" in str(s) or "verb =" in s], headers
+        assert not [s for s in statements if "auth.login" in s or "verb =" in s], headers
+        assert len([s for s in statements if "FROM user_sessions" in s]) == 1, headers
 
 
 def test_my_work_costs_the_same_queries_with_few_or_many_items(app, work):
