@@ -27,7 +27,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
-    literal,
+    false,
     or_,
     select,
 )
@@ -390,7 +390,7 @@ def readable_item_ids(user: Any) -> Select[tuple[int]]:
     if user.is_authenticated and user.is_secretariat:
         return statement
     if not user.is_authenticated:
-        return statement.where(literal(False))
+        return statement.where(false())
     mine = readable_workspace_ids(user)
     return statement.where(or_(Item.workspace_id.in_(mine), Item.id.in_(shared_item_ids(mine))))
 
@@ -508,14 +508,15 @@ def readable_events(user: Any) -> ColumnElement[bool]:
         Item.workspace_id.in_(trash_workspace_ids(user)),
     )
     about_item = and_(Event.item_id.is_not(None), or_(exists(live), exists(trashed)))
-    about_workspace = and_(
-        Event.item_id.is_(None),
-        or_(
-            Event.workspace_id.is_(None),
-            Event.workspace_id.in_(readable_workspace_ids(user)),
-            literal(bool(user.is_secretariat)),
-        ),
-    )
+    about_workspace = Event.item_id.is_(None)
+    if not user.is_secretariat:
+        about_workspace = and_(
+            about_workspace,
+            or_(
+                Event.workspace_id.is_(None),
+                Event.workspace_id.in_(readable_workspace_ids(user)),
+            ),
+        )
     return or_(about_item, about_workspace)
 
 
@@ -558,7 +559,7 @@ def visible_communities(user: Any) -> Select[tuple[Community]]:
 def contact_communities(viewer: Any) -> Select[tuple[Community]]:
     """The communities on the members' contacts page: the active ones. None for a visitor."""
     statement = select(Community).where(Community.active.is_(True))
-    return statement if viewer.is_authenticated else statement.where(literal(False))
+    return statement if viewer.is_authenticated else statement.where(false())
 
 
 def contact_people(viewer: Any) -> Select[tuple[User]]:
@@ -566,7 +567,7 @@ def contact_people(viewer: Any) -> Select[tuple[User]]:
     technical secretariat (`Community` is joined for filters on it). Nobody for a visitor."""
     statement = select(User).outerjoin(Community, Community.id == User.community_id)
     if not viewer.is_authenticated:
-        return statement.where(literal(False))
+        return statement.where(false())
     listed = contact_communities(viewer).with_only_columns(Community.id)
     return statement.where(
         User.active.is_(True),
@@ -592,7 +593,7 @@ def visible_memberships(viewer: Any) -> Select[tuple[Membership]]:
     group the viewer does not know of."""
     statement = select(Membership)
     if not viewer.is_authenticated:
-        return statement.where(literal(False))
+        return statement.where(false())
     if viewer.is_secretariat:
         return statement
     return statement.where(Membership.workspace_id.in_(readable_workspace_ids(viewer)))
