@@ -15,7 +15,7 @@ from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
@@ -57,7 +57,8 @@ _reading_engines: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
 def reading_engine(engine: Engine) -> Engine:
     """`engine` without transactions. A safe request's statements each read the
     newest committed data, as they do in a READ COMMITTED transaction, and it saves
-    the BEGIN and ROLLBACK round trips (README: Safe requests)."""
+    the BEGIN and ROLLBACK round trips (README: Safe requests). The live side's
+    lookups, which only read, use it too."""
     reading = _reading_engines.get(engine)
     if reading is None:
         reading = engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -72,8 +73,9 @@ def _refuse_writes(
     if context is None or context.execution_options.get(_WRITES_ALONE_OPTION):
         return
     if context.isinsert or context.isupdate or context.isdelete:
+        asker = f"{request.method} {request.path}" if has_request_context() else "the live side"
         raise ReadingRequestWrites(
-            f"{request.method} {request.path} writes ({statement.split(None, 1)[0]}): a safe "
+            f"{asker} writes ({statement.split(None, 1)[0]}): a safe "
             "request writes nothing, or one statement marked WRITES_ALONE"
         )
 
@@ -95,10 +97,38 @@ def _note_safe_request() -> None:
         request.environ[READS_ONLY] = True
 
 
+def _commit_what_only_read(exc: BaseException | None) -> None:
+    """End a transaction that wrote nothing with COMMIT, not the ROLLBACK that ending
+    the session sends: psycopg deallocates all of a connection's prepared statements
+    at every ROLLBACK, and a request that committed its change then reads its answer
+    in a new transaction. Without this, PostgreSQL planned the hot statements anew on
+    nearly every execution (README: Prepared statements).
+
+    Whether the transaction wrote is PostgreSQL's to say: it has a transaction id
+    only once it wrote. One round trip, on requests that are not safe only."""
+    session = db.session()
+    if (
+        exc is not None
+        or request.environ.get(READS_ONLY)
+        or not session.in_transaction()
+        or session.new
+        or session.dirty
+        or session.deleted
+        or session.get_bind().dialect.name != "postgresql"
+    ):
+        return
+    try:
+        if session.scalar(select(func.txid_current_if_assigned())) is None:
+            session.commit()
+    except DBAPIError as error:
+        log.warning("a request's transaction could not be ended: %s", error.orig)
+
+
 class PortalSQLAlchemy(SQLAlchemy):
     def init_app(self, app: Flask) -> None:
         super().init_app(app)
         app.before_request_funcs.setdefault(None, []).insert(0, _note_safe_request)
+        app.teardown_request(_commit_what_only_read)
 
     def _teardown_session(self, exc: BaseException | None) -> None:
         """End the request's session. Its answer is made by now: a connection the

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from psycopg.pq import TransactionStatus
+from sqlalchemy import event, select
+from sqlalchemy.engine import Connection
 
 from portal import create_app
 from portal.extensions import WRITES_ALONE, ReadingRequestWrites, csrf, db
@@ -56,6 +59,21 @@ def probe(app: Flask) -> Iterator[Flask]:
     def write_posted() -> str:
         _add_two_states()
         return "written"
+
+    @probe.post("/probe/write-then-read")
+    @csrf.exempt
+    def write_then_read() -> str:
+        """A change committed, then its answer read in a new transaction."""
+        _add_two_states()
+        return ",".join(db.session.scalars(select(MemberState.code).order_by(MemberState.code)))
+
+    @probe.post("/probe/write-then-refuse")
+    @csrf.exempt
+    def write_then_refuse() -> tuple[str, int]:
+        """Rows written, not committed, and an answer that is no error to Flask."""
+        db.session.add(MemberState(code="DD", name="Dd"))
+        db.session.flush()
+        return "refused", 409
 
     @probe.get("/probe/write-alone")
     def write_alone() -> str:
@@ -119,3 +137,63 @@ def test_an_unsafe_request_writes_in_its_transaction(probe: Flask) -> None:
 def test_one_statement_marked_to_write_alone_commits_in_a_safe_request(probe: Flask) -> None:
     assert probe.test_client().get("/probe/write-alone").status_code == 200
     assert _state_codes(probe) == ["CC"]
+
+
+@contextmanager
+def rollbacks_sent(app: Flask) -> Iterator[list[str]]:
+    """The ROLLBACKs that reach PostgreSQL meanwhile (SQLAlchemy also rolls back a
+    connection in autocommit, where psycopg sends nothing)."""
+    sent: list[str] = []
+
+    def note(conn: Connection) -> None:
+        if conn.connection.dbapi_connection.info.transaction_status != TransactionStatus.IDLE:
+            sent.append("ROLLBACK")
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "rollback", note)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "rollback", note)
+
+
+@pytest.fixture
+def on_postgresql(app: Flask) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("psycopg's prepared statements are PostgreSQL's")
+
+
+def test_a_transaction_that_only_read_ends_without_a_rollback(
+    probe: Flask, on_postgresql: None
+) -> None:
+    """psycopg deallocates the connection's prepared statements at a ROLLBACK: the
+    read that follows a commit ends with COMMIT instead."""
+    client = probe.test_client()
+    with rollbacks_sent(probe) as sent:
+        assert client.post("/probe/write-then-read").text == "AA,BB"
+        assert client.post("/probe/status").text == "INTRANS"
+    assert sent == []
+
+
+def test_a_transaction_that_wrote_and_did_not_commit_is_rolled_back(
+    probe: Flask, on_postgresql: None
+) -> None:
+    with rollbacks_sent(probe) as sent:
+        assert probe.test_client().post("/probe/write-then-refuse").status_code == 409
+    assert sent == ["ROLLBACK"]
+    assert _state_codes(probe) == []
+
+
+def test_a_change_and_its_live_fan_out_end_without_a_rollback(
+    app: Flask, as_user, item_world, on_postgresql: None
+) -> None:
+    """The whole path of one change: the request, its events' fan-out to the live
+    connections (which only reads), the answer read after the commit."""
+    member = as_user(item_world.member)
+    url = f"/memos/{item_world.memo_id}"
+    etag = member.get(url).headers["ETag"]
+    with rollbacks_sent(app) as sent:
+        saved = member.patch(url, {"body": "Acta revisada"}, headers={"If-Match": etag})
+    assert saved.status_code == 200
+    assert sent == []

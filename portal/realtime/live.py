@@ -41,7 +41,7 @@ from ..accounts.models import ApiToken, Notification, User
 from ..api import database_is_down, discard_session
 from ..backoff import one_line
 from ..events import CommittedEvent, Event, utcnow
-from ..extensions import db, socketio
+from ..extensions import db, reading_engine, socketio
 from ..workspaces.items_api import activity_json
 from ..workspaces.models import Item
 from .manager import LocalManager, PortalRedisManager, channel_for
@@ -135,7 +135,7 @@ class Realtime:
             if not due:
                 continue
             try:
-                with self.app.app_context(), Session(db.engine) as session:
+                with self.app.app_context(), _reading_session() as session:
                     for workspace_id in sorted(due):
                         _emit(
                             "presence",
@@ -283,7 +283,7 @@ def _announce_arrival(state: Realtime, sid: str, user_id: int) -> None:
                 connection = state.connections.get(sid)
             if connection is None:
                 return
-            with Session(db.engine) as session:
+            with _reading_session() as session:
                 if came_online:
                     state.announce_presence(permissions.presence_workspace_ids(session, user_id))
                 # The newcomer learns at once who is online in each of its workspaces.
@@ -306,11 +306,18 @@ def _on_disconnect(reason: Any = None) -> None:
     try:
         went_offline = state.presence.remove(connection.user_id, state.conn_key(sid))
         if went_offline:
-            with Session(db.engine) as session:
+            with _reading_session() as session:
                 workspaces = permissions.presence_workspace_ids(session, connection.user_id)
             state.announce_presence(workspaces)
     except Exception as error:
         _warn("presence on disconnect failed", error)
+
+
+def _reading_session() -> Session:
+    """A session for the live side's lookups, which only read: in autocommit, as a
+    safe request reads, so closing it sends no ROLLBACK (which would make psycopg
+    drop the connection's prepared statements; README: Prepared statements)."""
+    return Session(reading_engine(db.engine))
 
 
 def _presence(state: Realtime, session: Session, workspace_id: int) -> dict[str, Any]:
@@ -330,7 +337,7 @@ def recheck(state: Realtime, user_ids: set[int]) -> None:
     if not local:
         return
     now = utcnow()
-    with state.app.app_context(), Session(db.engine) as session:
+    with state.app.app_context(), _reading_session() as session:
         for sid, connection in local:
             user = session.get(User, connection.user_id)
             if not _still_valid(session, user, connection, now):
@@ -391,7 +398,7 @@ def _after_redis_outage(state: Realtime, since: datetime) -> None:
 def _replay(state: Realtime, since: datetime) -> None:
     """Send this process's clients (only: every process replays for its own) the
     `activity` and `notification` messages of the events committed since `since`."""
-    with state.app.app_context(), Session(db.engine) as session:
+    with state.app.app_context(), _reading_session() as session:
         rows = session.scalars(
             select(Event).where(Event.at >= since).order_by(Event.id).limit(REPLAY_LIMIT + 1)
         ).all()
@@ -452,7 +459,7 @@ def _fan_out(committed: list[CommittedEvent]) -> None:
     state = _state()
     if state is None:
         return
-    with Session(db.engine) as session:
+    with _reading_session() as session:
         changed: set[int] = set()
         try:
             for event in committed:
