@@ -197,8 +197,9 @@ def indexer_command(interval: float) -> None:
 
     It waits `interval` after every pass, not only after an idle one: a commit costs
     about 20 ms whatever it holds, so under a steady flow of changes the index is
-    written at most once a second rather than once per change or two (as fresh as
-    most search engines' refresh). A backlog is still applied batch after batch."""
+    written once per interval rather than once per change or two (at the default,
+    as fresh as Elasticsearch's default refresh of 1 s). A backlog is still applied
+    batch after batch."""
     import time
 
     from .extensions import db
