@@ -17,7 +17,7 @@ from flask_sqlalchemy.session import Session
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event, func, select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
 
 log = logging.getLogger(__name__)
@@ -107,10 +107,12 @@ def _commit_what_only_read(exc: BaseException | None) -> None:
     Whether the transaction wrote is PostgreSQL's to say: it has a transaction id
     only once it wrote. One round trip, on requests that are not safe only."""
     session = db.session()
+    transaction = session.get_transaction()
     if (
         exc is not None
         or request.environ.get(READS_ONLY)
-        or not session.in_transaction()
+        or transaction is None
+        or not transaction.is_active
         or session.new
         or session.dirty
         or session.deleted
@@ -120,8 +122,10 @@ def _commit_what_only_read(exc: BaseException | None) -> None:
     try:
         if session.scalar(select(func.txid_current_if_assigned())) is None:
             session.commit()
-    except DBAPIError as error:
-        log.warning("a request's transaction could not be ended: %s", error.orig)
+    except SQLAlchemyError:
+        # A statement failed and was answered, or the connection is gone: ending
+        # the session rolls back, as before (and says so if the connection is gone).
+        return
 
 
 class PortalSQLAlchemy(SQLAlchemy):

@@ -9,8 +9,9 @@ from contextlib import contextmanager
 import pytest
 from flask import Flask
 from psycopg.pq import TransactionStatus
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from portal import create_app
 from portal.extensions import WRITES_ALONE, ReadingRequestWrites, csrf, db
@@ -74,6 +75,16 @@ def probe(app: Flask) -> Iterator[Flask]:
         db.session.add(MemberState(code="DD", name="Dd"))
         db.session.flush()
         return "refused", 409
+
+    @probe.post("/probe/fail-then-answer")
+    @csrf.exempt
+    def fail_then_answer() -> tuple[str, int]:
+        """A statement that fails, answered without ending the transaction."""
+        try:
+            db.session.execute(text("SELECT 1 / 0"))
+        except DBAPIError:
+            return "refused", 409
+        return "divided", 200
 
     @probe.get("/probe/write-alone")
     def write_alone() -> str:
@@ -183,6 +194,17 @@ def test_a_transaction_that_wrote_and_did_not_commit_is_rolled_back(
         assert probe.test_client().post("/probe/write-then-refuse").status_code == 409
     assert sent == ["ROLLBACK"]
     assert _state_codes(probe) == []
+
+
+def test_a_transaction_a_failed_statement_ended_is_rolled_back_quietly(
+    probe: Flask, on_postgresql: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = probe.test_client()
+    with rollbacks_sent(probe) as sent:
+        assert client.post("/probe/fail-then-answer").status_code == 409
+    assert sent == ["ROLLBACK"]
+    assert client.post("/probe/status").text == "INTRANS"
+    assert [r.message for r in caplog.records if r.levelname != "DEBUG"] == []
 
 
 def test_a_change_and_its_live_fan_out_end_without_a_rollback(
