@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 from flask import Flask
 from psycopg.pq import TransactionStatus
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -18,6 +18,7 @@ from portal.extensions import WRITES_ALONE, ReadingRequestWrites, csrf, db
 from portal.network.models import MemberState
 
 from .conftest import TEST_SETTINGS
+from .workspaces.test_item_queries import listening
 
 
 def _add_two_states() -> None:
@@ -160,13 +161,8 @@ def rollbacks_sent(app: Flask) -> Iterator[list[str]]:
         if conn.connection.dbapi_connection.info.transaction_status != TransactionStatus.IDLE:
             sent.append("ROLLBACK")
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "rollback", note)
-    try:
+    with listening(app, "rollback", note):
         yield sent
-    finally:
-        event.remove(engine, "rollback", note)
 
 
 @pytest.fixture

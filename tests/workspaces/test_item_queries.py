@@ -3,7 +3,7 @@ whatever its length."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
@@ -18,19 +18,26 @@ from portal.workspaces.models import Workspace
 
 
 @contextmanager
+def listening(app, name: str, listener: Callable[..., None]) -> Iterator[None]:
+    """`listener` on the app's engine's event `name` for the block."""
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, name, listener)
+    try:
+        yield
+    finally:
+        event.remove(engine, name, listener)
+
+
+@contextmanager
 def count_queries(app) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def listener(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with listening(app, "before_cursor_execute", listener):
         yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def _add_items(app, world, start: int, count: int) -> None:
